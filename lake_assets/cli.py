@@ -1,0 +1,144 @@
+"""`lake`: build the lake from a raw folder through Dagster, and inspect it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PARTITION_MONTHS = [f"2016-{m:02d}" for m in range(1, 13)]
+
+
+class UsageError(Exception):
+    """A wrong argument: printed as one line, exit code 2."""
+
+
+def parse_months(spec: str | None, available: list[str]) -> list[str]:
+    """'2016-04', '2016-01..2016-03', '2016-01,2016-05' or None (every month found in raw)."""
+    if not spec:
+        months = [m for m in available if m in PARTITION_MONTHS]
+        if not months:
+            raise UsageError("no 2016 I94 extract found in the raw folder's i94/")
+        return months
+    months: list[str] = []
+    for part in spec.split(","):
+        first, _, last = part.strip().partition("..")
+        for m in (first, last or first):
+            if m not in PARTITION_MONTHS:
+                raise UsageError(f"month {m!r} is not one of 2016-01 … 2016-12")
+        months += PARTITION_MONTHS[PARTITION_MONTHS.index(first):PARTITION_MONTHS.index(last or first) + 1]
+    missing = [m for m in months if m not in available]
+    if missing:
+        raise UsageError(f"no I94 extract for {', '.join(missing)} in the raw folder's i94/ "
+                         f"(found: {', '.join(available) or 'none'})")
+    return sorted(set(months))
+
+
+@dataclass
+class BuildReport:
+    """What the runs of a build materialized and how their checks went."""
+
+    tables: list[tuple[str, str, int | None]] = field(default_factory=list)  # (table, partition, rows)
+    checks: list[tuple[str, str, bool, bool]] = field(default_factory=list)  # (table, check, passed, blocking)
+    errors: list[str] = field(default_factory=list)
+
+    def add_run(self, result) -> None:
+        for event in result.all_events:
+            if event.event_type_value == "ASSET_MATERIALIZATION":
+                mat = event.event_specific_data.materialization
+                rows = mat.metadata.get("rows")
+                self.tables.append((mat.asset_key.to_user_string(), mat.partition or "",
+                                    rows.value if rows is not None else None))
+            elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+                ev = event.event_specific_data
+                self.checks.append((ev.asset_key.to_user_string(), ev.check_name, ev.passed,
+                                    ev.severity.value == "ERROR"))
+            elif event.event_type_value == "STEP_FAILURE":
+                error = event.step_failure_data.error
+                cause = error.cause or error
+                message = (getattr(error, "user_code_error_message", None) or error.message).strip()
+                while cause.cause is not None:
+                    cause = cause.cause
+                self.errors.append(f"{event.step_key}: {cause.message.strip() if cause is not error else message}")
+
+    @property
+    def failed_blocking(self) -> list[str]:
+        return [f"{t}.{c}" for t, c, passed, blocking in self.checks if blocking and not passed]
+
+    def print(self, out=sys.stdout) -> None:
+        print("\ntable                              partition   rows", file=out)
+        for table, partition, rows in self.tables:
+            print(f"  {table:<33}{partition:<12}{rows if rows is None else f'{rows:,}':>12}", file=out)
+        passed = sum(1 for c in self.checks if c[2])
+        print(f"\nchecks: {passed}/{len(self.checks)} passed", file=out)
+        for table, check, ok, blocking in self.checks:
+            if not ok:
+                print(f"  FAILED {'(blocking) ' if blocking else '(warning)  '}{table}.{check}", file=out)
+        for error in self.errors:
+            print(f"ERROR {error}", file=out)
+
+
+def _configure_environment(raw: str, lake: str) -> None:
+    """The resources read these when the definitions are loaded (so set them first)."""
+    os.environ["LAKE_RAW_DIR"] = raw if "://" in raw else str(Path(raw).absolute())
+    os.environ["LAKE_DIR"] = lake if "://" in lake else str(Path(lake).absolute())
+
+
+def build(raw: str, lake: str, months_spec: str | None, out=sys.stdout) -> BuildReport:
+    """Materialize the dimensions, the chosen months and the analytics, one Dagster run each."""
+    from lake_assets.sources import find_i94_months
+
+    months = parse_months(months_spec, sorted(find_i94_months(raw)))
+    _configure_environment(raw, lake)
+
+    from dagster import DagsterInstance
+
+    from lake_assets.definitions import defs
+
+    instance = DagsterInstance.get() if os.getenv("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    report = BuildReport()
+    runs = [("dimensions_job", None)] + [("immigration_job", f"{m}-01") for m in months] + [("analytics_job", None)]
+    started = time.monotonic()
+    for i, (job_name, partition) in enumerate(runs, 1):
+        label = f"{job_name}" + (f" {partition[:7]}" if partition else "")
+        print(f"[{i}/{len(runs)}] {label} …", file=out, flush=True)
+        t0 = time.monotonic()
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, partition_key=partition, run_config=run_config, raise_on_error=False)
+        report.add_run(result)
+        print(f"[{i}/{len(runs)}] {label} {'done' if result.success else 'FAILED'} in {time.monotonic() - t0:.1f}s",
+              file=out, flush=True)
+        if not result.success:
+            break
+    report.print(out)
+    print(f"\nlake: {os.environ['LAKE_DIR']}  ({time.monotonic() - started:.0f}s)", file=out)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lake", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="build the lake from a raw folder")
+    b.add_argument("--raw", required=True, help="raw folder (i94/ and the other sources beside it)")
+    b.add_argument("--lake", required=True, help="where the lake's tables are written")
+    b.add_argument("--months", help="2016-04, 2016-01..2016-12 or a comma list (default: every month in raw)")
+    args = parser.parse_args(argv)
+
+    from lake_assets.sources import SourceError
+
+    try:
+        if args.command == "build":
+            report = build(args.raw, args.lake, args.months)
+            return 1 if report.failed_blocking or report.errors else 0
+    except (UsageError, SourceError) as exc:
+        print(f"lake: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

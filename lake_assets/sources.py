@@ -1,0 +1,318 @@
+"""Readers for the raw sources, in the formats their publishers ship (no Dagster here).
+
+A raw folder holds `i94/` (one entry per monthly extract: a `.sas7bdat` file, a folder of
+parquet parts, a `.parquet` file or a `.csv`) and, beside it, the label file, the
+demographics CSV, the airport-codes CSV and the Berkeley temperature CSVs (plain or
+`.gz`, at the top or under `temperature/`). Every problem with a source raises
+`SourceError` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+LABELS_FILE = "I94_SAS_Labels_Descriptions.SAS"
+DEMOGRAPHICS_FILE = "us-cities-demographics.csv"
+AIRPORTS_GLOB = "airport-codes*.csv"
+TEMPERATURE_GLOBS = ("GlobalLandTemperaturesBy*.csv", "GlobalLandTemperaturesBy*.csv.gz")
+
+# The 28 columns of every I94 month, by name; numeric ones arrive as double.
+I94_NUMERIC = [
+    "cicid", "i94yr", "i94mon", "i94cit", "i94res", "arrdate", "i94mode", "depdate",
+    "i94bir", "i94visa", "count", "biryear", "admnum",
+]
+I94_TEXT = [
+    "i94port", "i94addr", "dtadfile", "visapost", "occup", "entdepa", "entdepd", "entdepu",
+    "matflag", "dtaddto", "gender", "insnum", "airline", "fltno", "visatype",
+]
+I94_COLUMNS = [
+    "cicid", "i94yr", "i94mon", "i94cit", "i94res", "i94port", "arrdate", "i94mode", "i94addr",
+    "depdate", "i94bir", "i94visa", "count", "dtadfile", "visapost", "occup", "entdepa",
+    "entdepd", "entdepu", "matflag", "biryear", "dtaddto", "gender", "insnum", "airline",
+    "admnum", "fltno", "visatype",
+]
+MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+DEMOGRAPHICS_COLUMNS = [
+    "City", "State", "Median Age", "Male Population", "Female Population", "Total Population",
+    "Number of Veterans", "Foreign-born", "Average Household Size", "State Code", "Race", "Count",
+]
+AIRPORT_COLUMNS = [
+    "ident", "type", "name", "elevation_ft", "continent", "iso_country", "iso_region",
+    "municipality", "gps_code", "iata_code", "local_code", "coordinates",
+]
+TEMPERATURE_COLUMNS = [
+    "dt", "AverageTemperature", "AverageTemperatureUncertainty", "City", "Country",
+    "Latitude", "Longitude",
+]
+
+
+class SourceError(Exception):
+    """A raw source is missing or malformed: the message names the file and the problem."""
+
+    def __init__(self, path, problem: str, fix: str | None = None):
+        self.path = str(path)
+        message = f"{path}: {problem}"
+        super().__init__(message + (f" ({fix})" if fix else ""))
+
+
+# ---------------------------------------------------------------- the raw folder
+
+
+@dataclass(frozen=True)
+class I94Month:
+    """One monthly I94 extract found under `<raw>/i94/`."""
+
+    month: str  # 'YYYY-MM'
+    path: Path
+    format: str  # 'parquet', 'csv' or 'sas7bdat'
+
+
+def _i94_format(entry: Path) -> str | None:
+    name = entry.name.lower()
+    if entry.is_dir():
+        return "parquet" if any(entry.glob("*.parquet")) else None
+    for suffix, fmt in ((".sas7bdat", "sas7bdat"), (".parquet", "parquet"), (".csv", "csv")):
+        if name.endswith(suffix):
+            return fmt
+    return None
+
+
+def _month_from_name(name: str) -> str | None:
+    name = name.lower()
+    m = re.search(r"(20\d\d)[-_]?(0[1-9]|1[0-2])(?!\d)", name)
+    if m:
+        return f"{m.group(1)}-{m.group(2)}"
+    m = re.search(r"(?<![a-z])(" + "|".join(MONTH_NAMES) + r")[a-z]*[-_]?(\d\d)(?!\d)", name)
+    if m:
+        return f"20{m.group(2)}-{MONTH_NAMES.index(m.group(1)) + 1:02d}"
+    return None
+
+
+def _month_from_content(entry: Path, fmt: str) -> str:
+    """Read i94yr/i94mon of the first rows of an extract whose name carries no month."""
+    import pandas as pd
+
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            first = entry if entry.is_file() else sorted(entry.glob("*.parquet"))[0]
+            head = pq.ParquetFile(first).read_row_group(0, columns=["i94yr", "i94mon"]).to_pandas()
+        elif fmt == "csv":
+            head = pd.read_csv(entry, usecols=["i94yr", "i94mon"], nrows=100)
+        else:
+            import pyreadstat
+
+            head, _ = pyreadstat.read_sas7bdat(str(entry), usecols=["i94yr", "i94mon"], row_limit=100)
+    except Exception as exc:  # the reader's own words say what is wrong
+        raise SourceError(entry, f"cannot read i94yr/i94mon to tell its month: {exc}") from exc
+    pairs = head.dropna().astype(int).value_counts()
+    if pairs.empty:
+        raise SourceError(entry, "i94yr/i94mon are empty: cannot tell which month it holds",
+                          "name the file like i94_apr16_sub.* or 2016-04.*")
+    year, month = pairs.index[0]
+    return f"{year}-{month:02d}"
+
+
+def find_i94_months(raw_dir: str | Path) -> dict[str, I94Month]:
+    """Map 'YYYY-MM' to the extract for that month under `<raw>/i94/`.
+
+    The month comes from the entry's name (`i94_apr16_sub.sas7bdat`, `2016-04.csv`,
+    `i94_2016_04/`) or, failing that (`sas_data/`), from the i94yr/i94mon of its first rows.
+    """
+    i94_dir = Path(raw_dir) / "i94"
+    if not i94_dir.is_dir():
+        raise SourceError(i94_dir, "no such folder: the raw folder must hold i94/ with one entry per month")
+    months: dict[str, I94Month] = {}
+    for entry in sorted(i94_dir.iterdir()):
+        fmt = _i94_format(entry)
+        if fmt is None or entry.name.startswith((".", "_")):
+            continue
+        month = _month_from_name(entry.name) or _month_from_content(entry, fmt)
+        if month in months:
+            raise SourceError(entry, f"holds {month} too, like {months[month].path.name}",
+                              "keep one extract per month in i94/")
+        months[month] = I94Month(month, entry, fmt)
+    return months
+
+
+def find_file(raw_dir: str | Path, pattern: str, what: str) -> Path:
+    """The one file matching `pattern` in the raw folder (or a sub-folder)."""
+    found = sorted(Path(raw_dir).glob(pattern)) or sorted(Path(raw_dir).glob(f"*/{pattern}"))
+    if not found:
+        raise SourceError(Path(raw_dir) / pattern, f"missing: the {what} is expected here")
+    return found[0]
+
+
+def find_temperature_files(raw_dir: str | Path) -> list[Path]:
+    raw = Path(raw_dir)
+    found = sorted({p for g in TEMPERATURE_GLOBS for p in [*raw.glob(g), *raw.glob(f"temperature/{g}")]})
+    if not found:
+        raise SourceError(raw / "temperature", "no GlobalLandTemperaturesBy*.csv[.gz] file found")
+    return found
+
+
+# ---------------------------------------------------------------- I94 months
+
+
+def _sas_to_parquet(path: Path, cache_dir: Path) -> Path:
+    """Convert a .sas7bdat to a parquet folder once (keyed by path, size and mtime)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pyreadstat
+
+    stat = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    out = cache_dir / f"{path.stem}-{key}"
+    if (out / "_DONE").exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        chunks = pyreadstat.read_file_in_chunks(pyreadstat.read_sas7bdat, str(path), chunksize=500_000)
+        for i, (chunk, _) in enumerate(chunks):
+            pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), out / f"part-{i:05d}.parquet")
+    except Exception as exc:
+        raise SourceError(path, f"not a readable SAS7BDAT file: {exc}") from exc
+    (out / "_DONE").touch()
+    return out
+
+
+def read_i94_month(spark: SparkSession, extract: I94Month, cache_dir: str | Path) -> DataFrame:
+    """Read one month's extract with the 28 standard columns, by name, in standard types.
+
+    Numeric columns come out as double and text ones as string, whatever the format;
+    columns beyond the 28 (June's six) are dropped; a missing column is an error.
+    """
+    path = extract.path
+    if extract.format == "csv":
+        df = spark.read.option("header", True).option("mode", "PERMISSIVE").csv(str(path))
+    elif extract.format == "sas7bdat":
+        df = spark.read.parquet(str(_sas_to_parquet(path, Path(cache_dir))))
+    else:
+        df = spark.read.parquet(str(path))
+    by_lower = {c.lower(): c for c in df.columns}
+    missing = [c for c in I94_COLUMNS if c not in by_lower]
+    if missing:
+        raise SourceError(path, f"not an I94 extract: missing column(s) {', '.join(missing)}; "
+                                f"found {', '.join(df.columns[:40])}")
+    types = dict(df.dtypes)
+
+    def standard(name: str):
+        col, dtype = F.col(f"`{by_lower[name]}`"), types[by_lower[name]]
+        if name in I94_NUMERIC:
+            return col.cast("double").alias(name)
+        if dtype in ("double", "float", "int", "bigint"):  # codes like dtadfile stored as numbers
+            return col.cast("bigint").cast("string").alias(name)
+        return F.nullif(F.trim(col.cast("string")), F.lit("")).alias(name)
+
+    return df.select([standard(c) for c in I94_COLUMNS])
+
+
+# ---------------------------------------------------------------- the label file
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The code lists of I94_SAS_Labels_Descriptions.SAS."""
+
+    countries: dict[int, str]
+    ports: dict[str, str]
+    modes: dict[int, str]
+    states: dict[str, str]
+    visa_categories: dict[int, str]
+
+
+_PAIR = re.compile(r"(?:'([^']*)'|(-?\d+))\s*=\s*'([^']*)'")
+
+
+def _block(text: str, name: str, path: Path) -> dict:
+    m = re.search(r"\bvalue\s+\$?" + name + r"\b", text, re.IGNORECASE)
+    if not m:
+        raise SourceError(path, f"no 'value {name}' block")
+    body, quoted = [], False
+    for ch in text[m.end():]:
+        if ch == "'":
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            break
+        body.append(ch)
+    else:
+        raise SourceError(path, f"block 'value {name}' is cut off: no closing ';'",
+                          "the file looks truncated; fetch it again")
+    pairs = {}
+    for code_str, code_num, label in _PAIR.findall("".join(body)):
+        pairs[code_str.strip() if code_num == "" else int(code_num)] = label.strip()
+    if not pairs:
+        raise SourceError(path, f"block 'value {name}' has no code = 'label' pairs")
+    return pairs
+
+
+def parse_labels(path: str | Path) -> Labels:
+    """Parse every block of the SAS label file, incl. the visa categories in a comment."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(path, "missing: the SAS label file is expected here")
+    try:
+        text = path.read_text(encoding="latin-1").replace("\r\n", "\n")
+    except OSError as exc:
+        raise SourceError(path, f"cannot read: {exc}") from exc
+    visa = re.search(r"/\*\s*I94VISA(.*?)\*/", text, re.S | re.IGNORECASE)
+    if not visa:
+        raise SourceError(path, "no I94VISA comment with the visa categories")
+    categories = {int(c): n.strip() for c, n in re.findall(r"(\d+)\s*=\s*([A-Za-z]+)", visa.group(1))}
+    if not categories:
+        raise SourceError(path, "the I94VISA comment lists no 'code = category' lines")
+    no_comments = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    return Labels(
+        countries=_block(no_comments, "i94cntyl", path),
+        ports=_block(no_comments, "i94prtl", path),
+        modes=_block(no_comments, "i94model", path),
+        states=_block(no_comments, "i94addrl", path),
+        visa_categories=categories,
+    )
+
+
+# ---------------------------------------------------------------- the CSV sources
+
+
+def _read_csv(spark: SparkSession, paths: list[Path], columns: list[str], sep: str = ",") -> DataFrame:
+    for p in paths:
+        if not p.is_file():
+            raise SourceError(p, "missing")
+        opener = __import__("gzip").open if p.name.endswith(".gz") else open
+        try:
+            with opener(p, "rt", encoding="utf-8-sig", errors="replace") as f:
+                header = f.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise SourceError(p, f"cannot read: {exc}") from exc
+        found = [h.strip().strip('"') for h in header.split(sep)]
+        missing = [c for c in columns if c not in found]
+        if missing:
+            hint = f"; the header is {header[:200]!r}" + (
+                f" (is the separator {sep!r}?)" if len(found) == 1 else "")
+            raise SourceError(p, f"missing column(s) {', '.join(missing)}{hint}")
+    df = (spark.read.option("header", True).option("sep", sep).option("quote", '"')
+          .option("escape", '"').csv([str(p) for p in paths]))
+    return df.select([F.col(f"`{c}`") for c in columns])
+
+
+def read_demographics(spark: SparkSession, path: str | Path) -> DataFrame:
+    """The `;`-separated demographics CSV, one row per (City, State, Race); all strings."""
+    return _read_csv(spark, [Path(path)], DEMOGRAPHICS_COLUMNS, sep=";")
+
+
+def read_airports(spark: SparkSession, path: str | Path) -> DataFrame:
+    """The airport-codes CSV; `coordinates` is 'longitude, latitude'; all strings."""
+    return _read_csv(spark, [Path(path)], AIRPORT_COLUMNS)
+
+
+def read_temperatures(spark: SparkSession, paths: list[Path]) -> DataFrame:
+    """One or more Berkeley Earth temperature CSVs (plain or .gz); all strings."""
+    return _read_csv(spark, list(paths), TEMPERATURE_COLUMNS)

@@ -1,0 +1,44 @@
+"""The Spark session: one per process, shared by every asset of a run (no Dagster here)."""
+
+from __future__ import annotations
+
+import os
+
+from pyspark.sql import SparkSession
+
+# Settings that suit one machine; on EMR the cluster's spark-defaults apply instead.
+LOCAL_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.adaptive.enabled": "true",
+    # No _SUCCESS markers and no .crc side files: tables are plain parquet folders.
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
+    "spark.hadoop.fs.file.impl.disable.cache": "true",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR",
+}
+
+
+def get_spark(master: str | None = None, driver_memory: str | None = None) -> SparkSession:
+    """Return the process's Spark session, starting it on first use.
+
+    `master` defaults to `$LAKE_SPARK_MASTER` or `local[*]`; `driver_memory` to
+    `$LAKE_SPARK_DRIVER_MEMORY` or 4g. Both only matter for the first call of a process.
+    """
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder.appName("lake_assets").master(
+        master or os.getenv("LAKE_SPARK_MASTER", "local[*]")
+    )
+    conf = dict(LOCAL_CONF, **{"spark.driver.memory": driver_memory or os.getenv("LAKE_SPARK_DRIVER_MEMORY", "4g")})
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

@@ -1,0 +1,137 @@
+"""The fact table of I94 arrivals and its rejects, for one month (no Dagster here).
+
+Every raw row lands in exactly one of the two. A row is rejected only when it cannot be
+placed: no `cicid` (the key), no arrival date, an arrival outside the month, or no valid
+visa category. Anything else wrong with a row (unknown codes, impossible departure dates,
+ages out of range, junk `dtaddto`) is nulled in its column and named in `data_issues`
+with the raw value, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from lake_assets.sources import I94_COLUMNS
+from lake_assets.transforms.common import sas_date, try_date
+
+REJECT_REASONS = ("missing_cicid", "missing_arrival_date", "arrival_outside_month", "invalid_visa_category")
+GENDERS = ("F", "M", "U", "X")
+DATA_ISSUES = (
+    "departure_before_arrival", "departure_out_of_range", "unknown_port", "invalid_state",
+    "unknown_citizenship_country", "unknown_residence_country", "unknown_mode", "unknown_visa_type",
+    "visa_category_mismatch", "invalid_age", "invalid_gender", "invalid_admitted_until",
+)
+MAX_STAY_DAYS = 3 * 365  # a recorded departure later than this after arrival is not plausible
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def classify(raw: DataFrame, year: int, month: int) -> DataFrame:
+    """The raw rows with `arrival_date` and `reject_reason` (null for rows that land)."""
+    first, last = month_bounds(year, month)
+    arrival = sas_date("arrdate")
+    reason = (
+        F.when(F.col("cicid").isNull(), "missing_cicid")
+        .when(arrival.isNull(), "missing_arrival_date")
+        .when(~arrival.between(F.lit(first), F.lit(last)), "arrival_outside_month")
+        .when(~F.coalesce(F.col("i94visa").isin(1.0, 2.0, 3.0), F.lit(False)), "invalid_visa_category")
+    )
+    return raw.withColumn("arrival_date", arrival).withColumn("reject_reason", reason)
+
+
+def _code_lookup(df: DataFrame, dim: DataFrame, raw: Column, key: str, name: str, *extra: str) -> DataFrame:
+    """Left-join a small dimension on `raw == key`; adds `_{name}` (the key, null if unknown)."""
+    d = dim.select(F.col(key).alias(f"_{name}"), *extra)
+    return df.join(F.broadcast(d), raw == F.col(f"_{name}"), "left")
+
+
+def _issue(label: str, bad: Column, value: Column | None = None) -> Column:
+    text = F.lit(label) if value is None else F.concat(F.lit(label + ":"), value.cast("string"))
+    return F.when(bad, text)
+
+
+def fact_immigration(
+    raw: DataFrame,
+    year: int,
+    month: int,
+    ports: DataFrame,
+    states: DataFrame,
+    countries: DataFrame,
+    modes: DataFrame,
+    visas: DataFrame,
+) -> tuple[DataFrame, DataFrame]:
+    """(fact rows, reject rows) of one month's raw extract, mapped through the dimensions."""
+    classified = classify(raw, year, month)
+    rejects = classified.where("reject_reason is not null").select(
+        F.col("cicid").cast("bigint").alias("cicid"),
+        *[F.col(c).alias(f"raw_{c}") if c == "cicid" else c for c in I94_COLUMNS],
+        "reject_reason",
+    )
+    df = classified.where("reject_reason is null")
+    df = _code_lookup(df, ports, F.col("i94port"), "port_code", "port", "city_id")
+    df = _code_lookup(df, states, F.col("i94addr"), "state_code", "state")
+    df = _code_lookup(df, countries, F.col("i94cit").cast("int"), "country_code", "cit")
+    df = _code_lookup(df, countries, F.col("i94res").cast("int"), "country_code", "res")
+    df = _code_lookup(df, modes, F.col("i94mode").cast("int"), "mode_code", "mode")
+    df = _code_lookup(df, visas, F.col("visatype"), "visa_type", "visa",
+                      F.col("visa_category_code").alias("_visa_category"))
+
+    departure = sas_date("depdate")
+    departure_ok = departure.between(F.col("arrival_date"), F.date_add("arrival_date", MAX_STAY_DAYS))
+    age = F.col("i94bir").cast("int")
+    age_ok = age.between(0, 120)
+    dtaddto = F.col("dtaddto")
+    admitted_until = try_date("dtaddto", "MMddyyyy")
+    admitted_ok = dtaddto.rlike("^[0-9]{8}$") & admitted_until.isNotNull()
+    issues = F.array_compact(F.array(
+        _issue("departure_before_arrival", departure < F.col("arrival_date"), departure),
+        _issue("departure_out_of_range", departure > F.date_add("arrival_date", MAX_STAY_DAYS), departure),
+        _issue("unknown_port", F.col("i94port").isNotNull() & F.col("_port").isNull(), F.col("i94port")),
+        _issue("invalid_state", F.col("i94addr").isNotNull() & F.col("_state").isNull(), F.col("i94addr")),
+        _issue("unknown_citizenship_country", F.col("i94cit").isNotNull() & F.col("_cit").isNull(),
+               F.col("i94cit").cast("bigint")),
+        _issue("unknown_residence_country", F.col("i94res").isNotNull() & F.col("_res").isNull(),
+               F.col("i94res").cast("bigint")),
+        _issue("unknown_mode", F.col("i94mode").isNotNull() & F.col("_mode").isNull(),
+               F.col("i94mode").cast("bigint")),
+        _issue("unknown_visa_type", F.col("visatype").isNotNull() & F.col("_visa").isNull(), F.col("visatype")),
+        _issue("visa_category_mismatch", F.col("_visa_category") != F.col("i94visa").cast("int")),
+        _issue("invalid_age", F.col("i94bir").isNotNull() & ~age_ok, F.col("i94bir")),
+        _issue("invalid_gender", F.col("gender").isNotNull() & ~F.col("gender").isin(*GENDERS), F.col("gender")),
+        _issue("invalid_admitted_until", dtaddto.isNotNull() & (dtaddto != "D/S") & ~admitted_ok, dtaddto),
+    ))
+    fact = df.select(
+        F.col("cicid").cast("bigint").alias("cicid"),
+        "arrival_date",
+        F.when(departure_ok, departure).alias("departure_date"),
+        F.when(departure_ok, F.datediff(departure, F.col("arrival_date"))).alias("stay_days"),
+        F.col("_port").alias("port_code"),
+        "city_id",
+        F.col("_state").alias("address_state_code"),
+        F.col("_cit").alias("citizenship_country_code"),
+        F.col("_res").alias("residence_country_code"),
+        F.col("_mode").alias("mode_code"),
+        F.col("i94visa").cast("int").alias("visa_category_code"),
+        F.col("_visa").alias("visa_type"),
+        F.when(age_ok, age).alias("age"),
+        F.when(F.col("gender").isin(*GENDERS), F.col("gender")).alias("gender"),
+        F.col("admnum").cast("bigint").alias("admission_number"),
+        F.col("biryear").cast("int").alias("birth_year"),
+        F.when(admitted_ok, admitted_until).alias("admitted_until"),
+        (dtaddto == "D/S").alias("admitted_duration_of_status"),
+        try_date("dtadfile", "yyyyMMdd").alias("file_date"),
+        "airline",
+        F.col("fltno").alias("flight_number"),
+        F.col("visapost").alias("visa_post"),
+        F.col("entdepa").alias("arrival_flag"),
+        F.col("entdepd").alias("departure_flag"),
+        F.col("matflag").alias("match_flag"),
+        issues.alias("data_issues"),
+    )
+    return fact, rejects
