@@ -81,10 +81,8 @@ class BuildReport:
             print(f"ERROR {error}", file=out)
 
 
-def _configure_environment(raw: str, lake: str) -> None:
-    """The resources read these when the definitions are loaded (so set them first)."""
-    os.environ["LAKE_RAW_DIR"] = raw if "://" in raw else str(Path(raw).absolute())
-    os.environ["LAKE_DIR"] = lake if "://" in lake else str(Path(lake).absolute())
+def _absolute(path: str) -> str:
+    return path if "://" in path else str(Path(path).absolute())
 
 
 def build(raw: str, lake: str, months_spec: str | None, out=sys.stdout) -> BuildReport:
@@ -92,12 +90,14 @@ def build(raw: str, lake: str, months_spec: str | None, out=sys.stdout) -> Build
     from lake_assets.sources import find_i94_months
 
     months = parse_months(months_spec, sorted(find_i94_months(raw)))
-    _configure_environment(raw, lake)
+    raw, lake = _absolute(raw), _absolute(lake)
 
     from dagster import DagsterInstance
 
-    from lake_assets.definitions import defs
+    from lake_assets.definitions import build_definitions
+    from lake_assets.resources import resources_for
 
+    defs = build_definitions(resources_for(raw_dir=raw, lake_dir=lake))
     instance = DagsterInstance.get() if os.getenv("DAGSTER_HOME") else DagsterInstance.ephemeral()
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     report = BuildReport()
@@ -115,7 +115,7 @@ def build(raw: str, lake: str, months_spec: str | None, out=sys.stdout) -> Build
         if not result.success:
             break
     report.print(out)
-    print(f"\nlake: {os.environ['LAKE_DIR']}  ({time.monotonic() - started:.0f}s)", file=out)
+    print(f"\nlake: {lake}  ({time.monotonic() - started:.0f}s)", file=out)
     return report
 
 

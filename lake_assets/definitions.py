@@ -6,21 +6,26 @@ from lake_assets.assets.analytics import analytics_assets
 from lake_assets.assets.dimensions import dimension_assets
 from lake_assets.assets.immigration import immigration_assets
 from lake_assets.assets.raw import raw_specs
-from lake_assets.partitions import monthly_partitions
 from lake_assets.resources import resources_for
 
 dimensions_job = define_asset_job("dimensions_job", AssetSelection.groups("dimensions"),
                                   description="Build every dimension table")
 immigration_job = define_asset_job("immigration_job", AssetSelection.groups("immigration"),
-                                   partitions_def=monthly_partitions,
                                    description="Build one month of the fact table and its rejects")
 analytics_job = define_asset_job("analytics_job", AssetSelection.groups("analytics"),
                                  description="Build the analytics tables from every month in the lake")
 
-defs = Definitions(
-    assets=[*raw_specs, *dimension_assets, *immigration_assets, *analytics_assets],
-    jobs=[dimensions_job, immigration_job, analytics_job],
-    resources=resources_for(),
-    # One process, so one Spark session (one JVM), per run.
-    executor=in_process_executor,
-)
+
+
+def build_definitions(resources: dict | None = None) -> Definitions:
+    """The code location, with the resources of `$LAKE_ENV` unless others are given."""
+    return Definitions(
+        assets=[*raw_specs, *dimension_assets, *immigration_assets, *analytics_assets],
+        jobs=[dimensions_job, immigration_job, analytics_job],
+        resources=resources or resources_for(),
+        # One process, so one Spark session (one JVM), per run.
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions()

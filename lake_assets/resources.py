@@ -38,14 +38,16 @@ class LakeResource(ConfigurableResource):
         return str(lake_home() / "cache")
 
 
-def resources_for(env: str | None = None) -> dict:
+def resources_for(env: str | None = None, raw_dir: str | None = None, lake_dir: str | None = None) -> dict:
+    """The resources of `env` (default `$LAKE_ENV` or local); paths default to `$LAKE_RAW_DIR`,
+    `$LAKE_DIR`, then the state folder."""
     env = env or os.getenv("LAKE_ENV", "local")
     home = lake_home()
     by_env = {
         "local": {
             "lake": LakeResource(
-                raw_dir=os.getenv("LAKE_RAW_DIR", str(home / "raw")),
-                lake_dir=os.getenv("LAKE_DIR", str(home / "lake")),
+                raw_dir=raw_dir or os.getenv("LAKE_RAW_DIR", str(home / "raw")),
+                lake_dir=lake_dir or os.getenv("LAKE_DIR", str(home / "lake")),
                 spark_master=os.getenv("LAKE_SPARK_MASTER", "local[*]"),
                 driver_memory=os.getenv("LAKE_SPARK_DRIVER_MEMORY", "4g"),
             ),

@@ -1,0 +1,38 @@
+"""Shared fixtures: one Spark session for the whole test run, the real data, a real April lake."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+# The real source files (never copied into the project): $LAKE_SHARED_DATA or ../shared/data.
+SHARED_DATA = Path(os.getenv("LAKE_SHARED_DATA", PROJECT.parent / "shared" / "data"))
+APRIL_ROWS = 3_096_313
+
+
+@pytest.fixture(scope="session")
+def spark():
+    os.environ.setdefault("LAKE_SPARK_MASTER", "local[2]")
+    os.environ.setdefault("LAKE_SPARK_DRIVER_MEMORY", "4g")
+    from lake_assets.spark import get_spark
+
+    return get_spark()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "i94").is_dir():
+        pytest.fail(f"the real source files are not at {SHARED_DATA}: set LAKE_SHARED_DATA")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def april_lake(spark, shared_data, tmp_path_factory) -> Path:
+    """A lake built by `lake build` from the real April 2016 month (built once per test run)."""
+    from lake_assets.cli import build
+
+    lake = tmp_path_factory.mktemp("april") / "lake"
+    report = build(str(shared_data), str(lake), "2016-04")
+    assert not report.errors and not report.failed_blocking, report.errors or report.failed_blocking
+    return lake

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Make the project's environment: .venv with the package and its test tools.
+# Needs Python 3.11 (python3) and Java 17 on PATH; installs Debian's readstat when apt is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v java >/dev/null || { echo "setup: Java 17 is needed (java not on PATH)" >&2; exit 1; }
+if ! command -v readstat >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing Debian's readstat (writes .sas7bdat test files) …"
+  (apt-get update -qq && apt-get install -y -qq readstat >/dev/null) || echo "setup: readstat not installed; .sas7bdat round-trip tests will skip" >&2
+fi
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+if [ ! -f "$stamp" ]; then
+  echo "setup: installing the project into .venv (first time: ~2 min) …"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test]"
+  rm -f .venv/.installed-* && touch "$stamp"
+fi
