@@ -171,13 +171,23 @@ def observed_metrics(spec: TableSpec, params: dict | None = None) -> dict[str, C
     return out
 
 
-def dangling(df: DataFrame, column: str, dim: DataFrame, dim_column: str) -> tuple[int, list]:
-    """Non-null values of `column` not found in `dim_column`: count of rows and examples."""
-    missing = (df.select(column).where(F.col(column).isNotNull())
-               .join(dim.select(F.col(dim_column).alias(column)).distinct(), column, "left_anti"))
-    row = missing.agg(F.count(F.lit(1)).alias("n"),
-                      F.slice(F.array_sort(F.collect_set(F.col(column).cast("string"))), 1, EXAMPLES).alias("ex")).first()
-    return int(row["n"]), list(row["ex"])
+def dangling(df: DataFrame, references: dict[str, DataFrame]) -> dict[str, tuple[int, list]]:
+    """Per column, the non-null values not found in its dimension (a one-column DataFrame of
+    keys): count of rows and a few examples, all columns in one scan."""
+    checked = df.select(*references)
+    aggs = []
+    for i, (column, keys) in enumerate(references.items()):
+        found = f"_found_{i}"
+        checked = checked.join(F.broadcast(keys.select(F.col(keys.columns[0]).alias(f"_key_{i}"),
+                                                       F.lit(True).alias(found)).distinct()),
+                               F.col(column) == F.col(f"_key_{i}"), "left")
+        bad = F.col(column).isNotNull() & F.col(found).isNull()
+        aggs += [F.sum(bad.cast("long")).alias(f"n{i}"),
+                 F.array_join(F.slice(F.array_sort(F.collect_set(F.when(bad, F.col(column).cast("string")))),
+                                      1, EXAMPLES), "\x1f").alias(f"ex{i}")]
+    row = checked.agg(*aggs).first()
+    return {column: (int(row[f"n{i}"] or 0), [e for e in (row[f"ex{i}"] or "").split("\x1f") if e])
+            for i, column in enumerate(references)}
 
 
 def verdict(check: Check, metrics: dict) -> tuple[bool, dict]:

@@ -69,9 +69,9 @@ def _measure(lake: Lake, out: TableOutput, staged_rows: dict[str, int]) -> tuple
         metrics["duplicate_keys"], metrics["duplicate_examples"] = lake.duplicate_keys(staged.path, list(spec.keys))
     references = {col: ref for check in spec.all_checks() for col, ref in check.references.items()}
     if references:
-        written = lake.spark.read.parquet(staged.path)
-        for col, (dim_table, dim_col) in references.items():
-            metrics[f"dangling.{col}"] = dangling(written, col, lake.read(dim_table), dim_col)
+        found = dangling(lake.spark.read.parquet(staged.path),
+                         {col: lake.read(table).select(key) for col, (table, key) in references.items()})
+        metrics.update({f"dangling.{col}": value for col, value in found.items()})
     return staged, metrics
 
 
