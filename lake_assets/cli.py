@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lake_assets.console import user_error_message
+
 PARTITION_MONTHS = [f"2016-{m:02d}" for m in range(1, 13)]
 
 
@@ -57,12 +59,7 @@ class BuildReport:
                 self.checks.append((ev.asset_key.to_user_string(), ev.check_name, ev.passed,
                                     ev.severity.value == "ERROR"))
             elif event.event_type_value == "STEP_FAILURE":
-                error = event.step_failure_data.error
-                cause = error.cause or error
-                message = (getattr(error, "user_code_error_message", None) or error.message).strip()
-                while cause.cause is not None:
-                    cause = cause.cause
-                self.errors.append(f"{event.step_key}: {cause.message.strip() if cause is not error else message}")
+                self.errors.append(user_error_message(event.step_failure_data.error))
 
     @property
     def failed_blocking(self) -> list[str]:
@@ -77,7 +74,7 @@ class BuildReport:
         for table, check, ok, blocking in self.checks:
             if not ok:
                 print(f"  FAILED {'(blocking) ' if blocking else '(warning)  '}{table}.{check}", file=out)
-        for error in self.errors:
+        for error in dict.fromkeys(self.errors):  # once each, in order
             print(f"ERROR {error}", file=out)
 
 
@@ -99,19 +96,19 @@ def build(raw: str, lake: str, months_spec: str | None, out=sys.stdout) -> Build
 
     defs = build_definitions(resources_for(raw_dir=raw, lake_dir=lake))
     instance = DagsterInstance.get() if os.getenv("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     report = BuildReport()
     runs = [("dimensions_job", None)] + [("immigration_job", f"{m}-01") for m in months] + [("analytics_job", None)]
     started = time.monotonic()
     for i, (job_name, partition) in enumerate(runs, 1):
         label = f"{job_name}" + (f" {partition[:7]}" if partition else "")
-        print(f"[{i}/{len(runs)}] {label} …", file=out, flush=True)
+        print(f"[{i}/{len(runs)}] {label} …", file=sys.stderr, flush=True)
         t0 = time.monotonic()
         result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, partition_key=partition, run_config=run_config, raise_on_error=False)
+            instance=instance, partition_key=partition, raise_on_error=False,
+            run_config={"loggers": {"console": {}}})  # the compact logger of the definitions
         report.add_run(result)
         print(f"[{i}/{len(runs)}] {label} {'done' if result.success else 'FAILED'} in {time.monotonic() - t0:.1f}s",
-              file=out, flush=True)
+              file=sys.stderr, flush=True)
         if not result.success:
             break
     report.print(out)

@@ -6,6 +6,7 @@ from lake_assets.assets.analytics import analytics_assets
 from lake_assets.assets.dimensions import dimension_assets
 from lake_assets.assets.immigration import immigration_assets
 from lake_assets.assets.raw import raw_specs
+from lake_assets.console import compact_console_logger
 from lake_assets.resources import resources_for
 
 dimensions_job = define_asset_job("dimensions_job", AssetSelection.groups("dimensions"),
@@ -23,6 +24,7 @@ def build_definitions(resources: dict | None = None) -> Definitions:
         assets=[*raw_specs, *dimension_assets, *immigration_assets, *analytics_assets],
         jobs=[dimensions_job, immigration_job, analytics_job],
         resources=resources or resources_for(),
+        loggers={"console": compact_console_logger},
         # One process, so one Spark session (one JVM), per run.
         executor=in_process_executor,
     )

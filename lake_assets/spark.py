@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pyspark.sql import SparkSession
+
+LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
 # Settings that suit one machine; on EMR the cluster's spark-defaults apply instead.
 LOCAL_CONF = {
@@ -19,7 +22,7 @@ LOCAL_CONF = {
     "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
     "spark.hadoop.fs.file.impl.disable.cache": "true",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-    "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR",
+    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J2}",
 }
 
 
