@@ -20,14 +20,14 @@ class _CompactHandler(logging.Handler):
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
         step = meta.get("step_key") or "run"
-        if event is None:
+        if event is None:  # the asset's own messages name their table
             text = meta.get("orig_message", record.getMessage())
         elif event.event_type_value == "STEP_FAILURE":
-            text = "FAILED: " + user_error_message(event.step_failure_data.error).splitlines()[0]
+            text = f"{step} FAILED: " + user_error_message(event.step_failure_data.error).splitlines()[0]
         else:
             return
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
-        print(f"  {stamp} {step}: {text}", file=sys.stderr, flush=True)
+        print(f"  {stamp} {text}", file=sys.stderr, flush=True)
 
 
 @logger(Field({"log_level": Field(str, is_required=False, default_value="INFO")}),
