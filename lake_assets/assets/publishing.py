@@ -60,11 +60,14 @@ def _metadata_value(value):
     return value
 
 
-def _measure(lake: Lake, out: TableOutput, staged_rows: dict[str, int]) -> tuple[Staged, dict]:
+def _measure(lake: Lake, out: TableOutput, staged_rows: dict[str, int]) -> tuple[Staged, dict, list[str]]:
+    """Stage a table; return it, its metrics, and the names of those shown as metadata."""
     spec = TABLES[out.table]
     staged = lake.stage(out.df, observed_metrics(spec, out.params))
     staged_rows[out.table] = staged.rows
-    metrics = {**staged.metrics, **(out.extra_metrics(staged_rows) if out.extra_metrics else {})}
+    extra = out.extra_metrics(staged_rows) if out.extra_metrics else {}
+    metrics = {**staged.metrics, **extra}
+    shown = [*spec.reported, *(m for c in spec.all_checks() for m in c.measures), *extra]
     if spec.keys:
         metrics["duplicate_keys"], metrics["duplicate_examples"] = lake.duplicate_keys(staged.path, list(spec.keys))
     references = {col: ref for check in spec.all_checks() for col, ref in check.references.items()}
@@ -72,7 +75,7 @@ def _measure(lake: Lake, out: TableOutput, staged_rows: dict[str, int]) -> tuple
         found = dangling(lake.spark.read.parquet(staged.path),
                          {col: lake.read(table).select(key) for col, (table, key) in references.items()})
         metrics.update({f"dangling.{col}": value for col, value in found.items()})
-    return staged, metrics
+    return staged, metrics, shown
 
 
 def publish_tables(context: AssetExecutionContext, lake: Lake, outputs: list[TableOutput]) -> Iterator:
@@ -85,7 +88,7 @@ def publish_tables(context: AssetExecutionContext, lake: Lake, outputs: list[Tab
     measured, staged_rows = [], {}
     for out in outputs:
         started = time.monotonic()
-        staged, metrics = _measure(lake, out, staged_rows)
+        staged, metrics, shown = _measure(lake, out, staged_rows)
         results, failures = [], []
         for check in TABLES[out.table].all_checks():
             passed, found = verdict(check, metrics)
@@ -98,7 +101,7 @@ def publish_tables(context: AssetExecutionContext, lake: Lake, outputs: list[Tab
                 failures.append(f"{out.table}.{check.name}: {found}")
         context.log.info(f"{out.table}{_where(out)}: {staged.rows:,} rows staged in "
                          f"{time.monotonic() - started:.1f}s; checks {len(results) - len(failures)}/{len(results)} ok")
-        measured.append((out, staged, metrics, results, failures))
+        measured.append((out, staged, {k: metrics[k] for k in shown}, results, failures))
 
     failures = [f for m in measured for f in m[4]]
     if failures:
@@ -111,11 +114,11 @@ def publish_tables(context: AssetExecutionContext, lake: Lake, outputs: list[Tab
                         + "; ".join(failures),
             metadata={"failed_checks": MetadataValue.json(failures)})
 
-    for out, staged, metrics, results, _ in measured:
+    for out, staged, shown, results, _ in measured:
         size = lake.size_bytes(staged.path)
         preview = lake.preview(staged.path)
         path = lake.publish(staged, out.table, out.partition)
-        reported = {k: _metadata_value(metrics[k]) for k in TABLES[out.table].reported}
+
         yield MaterializeResult(
             asset_key=out.table,
             metadata={
@@ -123,7 +126,7 @@ def publish_tables(context: AssetExecutionContext, lake: Lake, outputs: list[Tab
                 "bytes_written": MetadataValue.int(size),
                 "path": MetadataValue.path(path),
                 **({"partition": _where(out).strip(" []")} if out.partition else {}),
-                **reported,
+                **{k: _metadata_value(v) for k, v in shown.items()},
                 "preview": MetadataValue.md(_markdown(preview)),
             },
             check_results=results,
