@@ -19,3 +19,17 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[test]"
   rm -f .venv/.installed-* && touch "$stamp"
 fi
+
+# s3a:// for local Spark needs hadoop-aws and the AWS SDK bundle, which the pyspark wheel lacks.
+# Maven is out of reach, so they come from AWS's own PyPI source package sagemaker-pyspark
+# (Apache-2.0), copied once into pyspark's jars/ (so spark-submit has them too).
+jars=$(.venv/bin/python -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')
+if [ ! -f "$jars/hadoop-aws-3.3.1.jar" ] || [ ! -f "$jars/aws-java-sdk-bundle-1.11.901.jar" ]; then
+  echo "setup: adding the s3a jars to pyspark (hadoop-aws 3.3.1, aws-java-sdk-bundle 1.11.901) …"
+  tmp=$(mktemp -d)
+  .venv/bin/python -m pip download -q --no-deps -d "$tmp" sagemaker-pyspark==1.4.5
+  tar xzf "$tmp"/sagemaker_pyspark-1.4.5.tar.gz -C "$tmp" \
+    sagemaker_pyspark-1.4.5/deps/jars/hadoop-aws-3.3.1.jar sagemaker_pyspark-1.4.5/deps/jars/aws-java-sdk-bundle-1.11.901.jar
+  cp "$tmp"/sagemaker_pyspark-1.4.5/deps/jars/*.jar "$jars/"
+  rm -rf "$tmp"
+fi
