@@ -116,6 +116,31 @@ def build(raw: str, lake: str, months_spec: str | None, out=sys.stdout) -> Build
     return report
 
 
+def generate(out_dir: str, scale: float | None, months_spec: str | None, seed: int, out=sys.stdout) -> dict:
+    """Write a synthetic raw folder (lake_assets.generate), following its progress on stderr."""
+    from lake_assets.generate import DEFAULT_SCALE, generate_raw
+
+    scale = DEFAULT_SCALE if scale is None else scale
+    if not scale > 0:
+        raise UsageError(f"--scale must be a positive number, not {scale}")
+    months = parse_months(months_spec, PARTITION_MONTHS)
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        print(f"  {time.monotonic() - started:6.1f}s {message}", file=sys.stderr, flush=True)
+
+    print(f"generating {len(months)} month(s) at scale {scale} (seed {seed}) into {_absolute(out_dir)} …",
+          file=sys.stderr, flush=True)
+    try:
+        manifest = generate_raw(out_dir, scale, months, seed, progress)
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}") from exc
+    rows = sum(m["rows"] for m in manifest["months"].values())
+    print(f"raw: {_absolute(out_dir)}  ({rows:,} I94 rows written in {len(months)} month(s), "
+          f"{time.monotonic() - started:.0f}s)", file=out)
+    return manifest
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lake", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,14 +148,30 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--raw", required=True, help="raw folder (i94/ and the other sources beside it)")
     b.add_argument("--lake", required=True, help="where the lake's tables are written")
     b.add_argument("--months", help="2016-04, 2016-01..2016-12 or a comma list (default: every month in raw)")
+    g = sub.add_parser("generate", help="write a synthetic raw folder (the real formats, planted traps)")
+    g.add_argument("--out", required=True, help="the raw folder to write (e.g. .lake/raw)")
+    g.add_argument("--scale", type=float, help="share of the real 2016 volumes: 1 gives 40.8 million "
+                                               "rows (default 0.0025: ~102k rows)")
+    g.add_argument("--months", help="2016-04, 2016-01..2016-12 or a comma list (default: all twelve)")
+    g.add_argument("--seed", type=int, default=42, help="the same seed gives the same files (default 42)")
+    u = sub.add_parser("ui", help="the Dagster UI and daemon on 127.0.0.1 (lineage, partitions, backfills)")
+    u.add_argument("--port", type=int, default=3000, help="webserver port (default 3000)")
+    u.add_argument("--raw", help="raw folder the runs read (default $LAKE_RAW_DIR or .lake/raw)")
+    u.add_argument("--lake", help="where the runs write the lake (default $LAKE_DIR or .lake/lake)")
     args = parser.parse_args(argv)
 
     from lake_assets.sources import SourceError
 
     try:
+        if args.command == "ui":
+            from lake_assets.ui import serve
+
+            return serve(args.port, args.raw, args.lake)
         if args.command == "build":
             report = build(args.raw, args.lake, args.months)
             return 1 if report.failed_blocking or report.errors else 0
+        if args.command == "generate":
+            generate(args.out, args.scale, args.months, args.seed)
     except (UsageError, SourceError) as exc:
         print(f"lake: {exc}", file=sys.stderr)
         return 2

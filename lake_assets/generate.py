@@ -12,8 +12,8 @@
     temperature/GlobalLandTemperaturesByMajorCity.csv.gz
     generation_manifest.json                                rows, formats and planted traps per month
 
-I94 numbers are doubles and every DATA_NOTES trap is planted; the manifest counts each trap
-as found in the written rows.
+I94 numbers are doubles (nulls, not NaN) and every DATA_NOTES trap is planted; the manifest
+counts each trap as found in the written rows.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ import math
 import shutil
 import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 DEFAULT_SCALE = 0.0025  # the whole year is ~102k rows
@@ -54,10 +54,6 @@ I94_COLUMNS = [
     "admnum", "fltno", "visatype",
 ]
 JUNE_EXTRA = ["validres", "delete_days", "delete_mexl", "delete_dup", "delete_visa", "delete_recdup"]
-STRING_COLUMNS = {
-    "i94port", "i94addr", "dtadfile", "visapost", "occup", "entdepa", "entdepd", "entdepu",
-    "matflag", "dtaddto", "gender", "insnum", "airline", "fltno", "visatype",
-}
 
 # ---------------------------------------------------------------------------------------------
 # Facts: codes of the label file and how often they occur in the arrivals.
@@ -520,7 +516,6 @@ _AIRLINE_VOCAB, _AIRLINE_CUM, _ = _choice_table(AIRLINES)
 _FLTNO_VOCAB = pa.array([f"{i:05d}" for i in range(10_000)] + [str(i) for i in range(10_000)]
                         + ["LAND"], pa.string())
 _INSNUM_VOCAB = pa.array([str(i) for i in range(3600, 3960)], pa.string())
-_ONE_LETTER = {"U": pa.array(["U"]), "M": pa.array(["M"])}
 
 
 def _visa_cums(month: int) -> tuple[np.ndarray, np.ndarray]:
@@ -540,8 +535,8 @@ def _plan_traps(rng: np.random.Generator, rows: int) -> dict[str, np.ndarray]:
     return {name: np.sort(rows_at[bounds[i]:bounds[i + 1]]) for i, name in enumerate(counts)}
 
 
-def _chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tuple[pa.Table, dict]:
-    """Rows start..start+n-1 of a month, and the count of each trap found in them."""
+def _chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tuple[pa.Table, dict, dict]:
+    """Rows start..start+n-1 of a month, the count of each trap and of nulls per column in them."""
     mon = int(month[5:])
     first = _sas_day(f"{month}-01")
     days = pd.Period(month).days_in_month
@@ -641,8 +636,8 @@ def _chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tuple[pa
         "occup": _strings(np.where(is_student, 0, rng.integers(0, len(OCCUPATIONS), n)),
                           OCCUPATIONS, rng.random(n) >= occup_p),
         "entdepd": _strings(entdepd_idx, _ENTDEPD_VOCAB, ~matched),
-        "entdepu": _strings(np.zeros(n, int), _ONE_LETTER["U"], rng.random(n) >= ENTDEPU_U),
-        "matflag": _strings(np.zeros(n, int), _ONE_LETTER["M"], ~matched),
+        "entdepu": _strings(np.zeros(n, int), ["U"], rng.random(n) >= ENTDEPU_U),
+        "matflag": _strings(np.zeros(n, int), ["M"], ~matched),
         "biryear": 2016.0 - age,
         "dtaddto": dtaddto,
         "insnum": _strings(rng.integers(0, len(_INSNUM_VOCAB), n), _INSNUM_VOCAB,
@@ -661,32 +656,28 @@ def _chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tuple[pa
     if mon == 6:
         names[names.index("count") + 1:names.index("count") + 1] = JUNE_EXTRA
         cols.update({"validres": np.ones(n)} | {c: np.zeros(n) for c in JUNE_EXTRA[1:]})
-    table = pa.table({c: cols[c] if isinstance(cols[c], pa.Array) else pa.array(cols[c], pa.float64())
-                      for c in names})
+    # from_pandas: NaN is written as null, as in the real files (a NaN cicid would read as 0).
+    table = pa.table({c: cols[c] if isinstance(cols[c], pa.Array)
+                      else pa.array(cols[c], pa.float64(), from_pandas=True) for c in names})
 
     with np.errstate(invalid="ignore"):
         absurd = (dep < _sas_day("2000-01-01")) | (dep >= _sas_day("2050-01-01"))
         traps = {
             "cicid_null": np.isnan(cicid).sum(),
             "arrdate_outside_month": ((arr < first) | (arr > last)).sum(),
-            "depdate_null": (~departed).sum(),
             "depdate_before_arrival": ((dep < arr) & ~absurd).sum(),
             "depdate_absurd": absurd.sum(),
             "dtaddto_ds": (until_idx == len(until_vocab))[~until_null].sum(),
             "dtaddto_junk": len(junk),
-            "dtaddto_null": until_null.sum(),
-            "i94addr_null": addr_null.sum(),
             "i94addr_invalid": ((addr >= len(_STATE_CODES)) & ~addr_null).sum(),
             "i94cit_invalid": _IS_INVALID[cit.astype(int)].sum(),
             "i94cit_not_in_labels": (~_IN_LABELS[cit.astype(int)]).sum(),
             "i94mode_zero": (mode == 0).sum(),
-            "i94mode_not_reported": (mode == 9).sum(),
-            "i94mode_null": np.isnan(mode).sum(),
             "i94port_not_in_labels": (port >= len(PORTS)).sum(),
-            "i94bir_null": np.isnan(age).sum(),
-            "gender_null": (gender == _GENDER[2]).sum(),
         }
-    return table, {k: int(v) for k, v in traps.items()}
+    nulls = {"depdate": ~departed, "dtaddto": until_null, "i94addr": addr_null, "i94mode": np.isnan(mode),
+             "i94bir": np.isnan(age), "gender": gender == _GENDER[2]}
+    return table, {k: int(v) for k, v in traps.items()}, {k: int(v.sum()) for k, v in nulls.items()}
 
 
 def write_sas7bdat(df: pd.DataFrame, path: str | Path) -> None:
@@ -719,7 +710,7 @@ def _month_path(month: str, fmt: str) -> str:
 
 
 def _write_month(out: Path, month: str, rows: int, fmt: str, seed: int, progress) -> tuple[dict, list]:
-    """Write one month in `fmt`; return its manifest entry and the files written."""
+    """Write one month in `fmt`, CHUNK_ROWS at a time; return its manifest entry and files."""
     rng = np.random.default_rng([seed, 2016, int(month[5:])])
     plan = _plan_traps(rng, rows)
     target = out / _month_path(month, fmt)
@@ -728,35 +719,33 @@ def _write_month(out: Path, month: str, rows: int, fmt: str, seed: int, progress
     if fmt == "parquet":
         target.mkdir(parents=True)
     traps: dict[str, int] = {}
-    tables, files, cicid, writing = [], [], 0.0, None
-    with ThreadPoolExecutor(max_workers=1) as writer:  # writes a part while the next is made
-        for part, start in enumerate(range(0, max(rows, 1), CHUNK_ROWS)):
-            n = min(CHUNK_ROWS, rows - start)
-            table, found = _chunk(rng, month, start, n, cicid, plan)
-            cicid = float(np.nanmax(table["cicid"].to_numpy(zero_copy_only=False), initial=cicid))
-            traps = {k: traps.get(k, 0) + v for k, v in found.items()}
-            if fmt == "parquet":
-                files.append(target / f"part-{part:05d}.snappy.parquet")
-                if writing is not None:
-                    writing.result()
-                writing = writer.submit(pq.write_table, table, files[-1], compression="snappy")
-            elif fmt == "csv":
-                df = table.to_pandas()
-                df.index = pd.RangeIndex(start, start + n)
-                with open(target, "a" if start else "w", newline="") as f:
-                    df.to_csv(f, header=start == 0, lineterminator="\r\n")
-            else:
-                tables.append(table)
-            progress(f"{month}: {start + n:,}/{rows:,} rows ({fmt})")
-    if writing is not None:
-        writing.result()
+    nulls: dict[str, int] = {}
+    tables, files, cicid = [], [], 0.0
+    for part, start in enumerate(range(0, rows, CHUNK_ROWS)):
+        n = min(CHUNK_ROWS, rows - start)
+        table, found, empty = _chunk(rng, month, start, n, cicid, plan)
+        cicid = pc.max(table["cicid"]).as_py()
+        traps = {k: traps.get(k, 0) + v for k, v in found.items()}
+        nulls = {k: nulls.get(k, 0) + v for k, v in empty.items()}
+        if fmt == "parquet":
+            files.append(target / f"part-{part:05d}.snappy.parquet")
+            pq.write_table(table, files[-1], compression="snappy")
+        elif fmt == "csv":  # like immigration_data_sample.csv: an unnamed index column, CRLF
+            df = table.to_pandas()
+            df.index = pd.RangeIndex(start, start + n)
+            with open(target, "a" if start else "w", newline="") as f:
+                df.to_csv(f, header=start == 0, lineterminator="\r\n")
+        else:
+            tables.append(table)
+        progress(f"{month}: {start + n:,}/{rows:,} rows ({fmt})")
     if fmt == "sas7bdat":
         write_sas7bdat(pa.concat_tables(tables).to_pandas(), target)
+        progress(f"{month}: converted to {target.name}")
     if fmt != "parquet":
         files.append(target)
     entry = {"rows": rows, "path": _month_path(month, fmt), "format": fmt,
              "columns": len(I94_COLUMNS) + (len(JUNE_EXTRA) if month == "2016-06" else 0),
-             "traps": traps}
+             "traps": traps, "nulls": nulls}
     return entry, files
 
 
@@ -919,10 +908,13 @@ def generate_raw(out_dir: str | Path, scale: float = DEFAULT_SCALE, months: list
     `formats`); a sas7bdat month falls back to parquet when `readstat` is missing. The label
     file, demographics, airports and temperatures are written every time. The same seed gives
     the same rows. Returns the manifest (also written as generation_manifest.json):
-    {"seed", "scale", "months": {month: {"rows", "path", "format", "columns", "traps"}},
-    "files"}; paths are relative to `out_dir`.
+    {"seed", "scale", "months": {month: {"rows", "path", "format", "columns", "traps",
+    "nulls"}}, "files"}; paths are relative to `out_dir`. "traps" counts the rows of each
+    planted trap (what a build must reject or flag), "nulls" the null values per column.
     """
     progress = progress or (lambda message: None)
+    if not scale > 0:
+        raise ValueError(f"scale must be a positive number, not {scale}")
     months = sorted(MONTH_ROWS) if months is None else sorted(set(months))
     unknown = [m for m in months if m not in MONTH_ROWS]
     if unknown:
@@ -938,7 +930,7 @@ def generate_raw(out_dir: str | Path, scale: float = DEFAULT_SCALE, months: list
     manifest: dict = {"seed": seed, "scale": scale, "months": {}, "files": []}
     files: list[Path] = []
     for month in months:
-        rows = math.floor(MONTH_ROWS[month] * scale + 0.5)
+        rows = max(1, math.floor(MONTH_ROWS[month] * scale + 0.5))
         fmt = chosen[month]
         if fmt == "sas7bdat" and shutil.which("readstat") is None:
             progress(f"{month}: `readstat` is not on PATH ({SAS_APT_COMMAND}): writing parquet instead")
