@@ -23,10 +23,10 @@ def norm_city(col: Column | str) -> Column:
     c = F.upper(F.col(col) if isinstance(col, str) else col)
     c = F.regexp_replace(c, r"[.'`]", "")
     c = F.regexp_replace(c, r"[-/]", " ")
+    c = F.trim(F.regexp_replace(c, r"\s+", " "))
     c = F.regexp_replace(c, r"^SAINT\s", "ST ")
     c = F.regexp_replace(c, r"^FORT\s", "FT ")
     c = F.regexp_replace(c, r"^MOUNT\s", "MT ")
-    c = F.trim(F.regexp_replace(c, r"\s+", " "))
     aliases = F.create_map(*[F.lit(x) for x in chain(*CITY_ALIASES.items())])
     return F.coalesce(aliases[c], c)
 

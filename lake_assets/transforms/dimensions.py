@@ -66,6 +66,7 @@ def parse_port_label(label: str, states: dict[str, str]) -> tuple[list[str], str
 
     'NEWARK/TETERBORO, NJ' -> (['NEWARK', 'TETERBORO'], 'NJ');
     'HULL FIELD, SUGAR LAND ARPT, TX' -> (['SUGAR LAND', 'HULL FIELD'], 'TX');
+    'SPRINGFIELD-BRANSON, MO' -> (['SPRINGFIELD-BRANSON', 'SPRINGFIELD', 'BRANSON'], 'MO');
     'WASHINGTON DC' -> (['WASHINGTON'], 'DC'); 'TORONTO, CANADA' -> ([], None).
     """
     names = {name.upper(): code for code, name in states.items()} | STATE_FOR_NAME
@@ -82,9 +83,10 @@ def parse_port_label(label: str, states: dict[str, str]) -> tuple[list[str], str
     candidates = []
     for part in reversed(parts[:-1]):
         for piece in re.split(r"/| - ", part):
-            piece = PLACE_SUFFIX.sub("", piece.strip())
-            if piece and piece not in candidates:
-                candidates.append(piece)
+            for name in (piece, *piece.split("-")):  # 'SPRINGFIELD-BRANSON', then each name
+                name = PLACE_SUFFIX.sub("", name.strip())
+                if name and name not in candidates:
+                    candidates.append(name)
     return candidates, state
 
 
