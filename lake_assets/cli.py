@@ -158,11 +158,33 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("--port", type=int, default=3000, help="webserver port (default 3000)")
     u.add_argument("--raw", help="raw folder the runs read (default $LAKE_RAW_DIR or .lake/raw)")
     u.add_argument("--lake", help="where the runs write the lake (default $LAKE_DIR or .lake/lake)")
+    for name, help_text in (("tables", "the lake's tables: partitions, rows, columns"),
+                            ("query", "run SQL on the lake with DuckDB (every table a view)")):
+        r = sub.add_parser(name, help=help_text)
+        if name == "query":
+            r.add_argument("sql", help='e.g. "select visa_type, count(*) from fact_immigration group by 1"')
+        r.add_argument("--lake", help="the lake folder (default $LAKE_DIR or .lake/lake)")
+        r.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output (default table)")
+    rp = sub.add_parser("report", help="write the analysts' HTML report (charts) from the analytics tables")
+    rp.add_argument("--lake", help="the lake folder (default $LAKE_DIR or .lake/lake)")
+    rp.add_argument("--out", help="the HTML file to write (default .lake/report.html)")
     args = parser.parse_args(argv)
 
+    from lake_assets.query import LakeQueryError
     from lake_assets.sources import SourceError
 
     try:
+        if args.command in ("tables", "query"):
+            from lake_assets import query
+
+            lake = args.lake or query.default_lake()
+            columns, rows = (query.table_summaries(lake) if args.command == "tables"
+                             else query.run(query.connect(lake), args.sql))
+            print(query.format_rows(columns, rows, args.format))
+        if args.command == "report":
+            from lake_assets.report import write_report
+
+            print(f"report: {write_report(args.lake, args.out)}")
         if args.command == "ui":
             from lake_assets.ui import serve
 
@@ -172,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if report.failed_blocking or report.errors else 0
         if args.command == "generate":
             generate(args.out, args.scale, args.months, args.seed)
-    except (UsageError, SourceError) as exc:
+    except (UsageError, SourceError, LakeQueryError) as exc:
         print(f"lake: {exc}", file=sys.stderr)
         return 2
     return 0

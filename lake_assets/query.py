@@ -17,6 +17,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import duckdb
 
@@ -81,10 +82,13 @@ def find_tables(lake: str | Path) -> list[Table]:
     return tables
 
 
-def connect(lake: str | Path | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with a view per table of the lake (default `default_lake()`)."""
+def connect(lake: str | Path | None = None, only: Iterable[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with a view per table of the lake (default `default_lake()`),
+    or of the tables in `only`."""
     con = duckdb.connect()
     for table in find_tables(lake or default_lake()):
+        if only is not None and table.name not in only:
+            continue
         con.execute(f'create view "{table.name}" as {table.select()}')
     return con
 
