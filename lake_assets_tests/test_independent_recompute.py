@@ -41,7 +41,8 @@ def port_cities(ports: dict[str, str], states: set[str]) -> dict[str, list[str]]
     """US port -> the city keys its label may name: 'CITY, ST' or 'WASHINGTON DC'.
 
     Decorations ('(BPS)', '#ARPT', a trailing 'ARPT') are dropped; a label naming several
-    places ('NEWARK/TETERBORO, NJ', 'KAHULUI - MAUI, HI') gives each of them, in order.
+    places ('NEWARK/TETERBORO, NJ', 'KAHULUI - MAUI, HI') gives each of them, in order, and
+    a hyphenated one ('KEAHOLE-KONA, HI') gives itself and each of its parts.
     """
     out = {}
     for code, label in ports.items():
@@ -49,7 +50,9 @@ def port_cities(ports: dict[str, str], states: set[str]) -> dict[str, list[str]]
         m = re.fullmatch(r"(.+), ?([A-Z]{2})", label) or re.fullmatch(r"(WASHINGTON) (DC)", label)
         if not m or m.group(2) not in states or label.upper().startswith(("NO PORT", "COLLAPSED")):
             continue
-        names = [re.sub(r" (ARPT|AIRPORT|INTL)$", "", n.strip()) for n in re.split(r",|/| - ", m.group(1))]
+        pieces = [p.strip() for p in re.split(r",|/| - ", m.group(1))]
+        pieces += [part for p in pieces if "-" in p for part in p.split("-")]
+        names = list(dict.fromkeys(re.sub(r" (ARPT|AIRPORT|INTL)$", "", n.strip()) for n in pieces))
         out[code] = [city_key(m.group(2), n) for n in names if n]
     return out
 
