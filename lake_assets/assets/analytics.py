@@ -1,45 +1,58 @@
-"""Analytics tables for the analysts, built on the fact and the dimensions."""
+"""Analytics tables for the analysts, built on the fact and the dimensions.
 
+Each materialization also carries the report's charts of its table (`lake_assets.report`)
+as Markdown with an embedded PNG, computed by DuckDB from the small published table.
+"""
 
-from dagster import AssetExecutionContext, asset
-from pyspark.sql import Observation
-from pyspark.sql import functions as F
+from typing import Iterator
 
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from lake_assets import query, report
 from lake_assets.assets.dimensions import dim_city, dim_temperature, dim_visa
-from lake_assets.assets.publishing import TableOutput, check_specs, publish_tables
-from lake_assets.resources import LakeResource
-from lake_assets.transforms import analytics as t
+from lake_assets.assets.publishing import check_specs
+from lake_assets.engines import SparkEngine
 
 ANALYTICS = "analytics"
 
 
+def chart_metadata(lake_dir: str, sections: tuple[str, ...]) -> dict:
+    """`chart_<section>` Markdown values for the report's `sections`, read from the lake with DuckDB."""
+    wanted = [report.section(key) for key in sections]
+    try:
+        con = query.connect(lake_dir, only={t for sec in wanted for t in sec.tables})
+    except query.LakeQueryError as exc:  # e.g. a lake on S3: `lake report` reads local lakes
+        return {"charts": MetadataValue.text(f"no charts: {exc}")}
+    return {f"chart_{sec.key}": MetadataValue.md(report.chart_markdown(sec, query.records(con, sec.sql)))
+            for sec in wanted}
+
+
+def with_charts(results: Iterator, engine: SparkEngine, sections: tuple[str, ...]) -> Iterator:
+    """The step's results, its materialization (the table is published by then) with the charts added."""
+    for result in results:
+        if isinstance(result, MaterializeResult):
+            result = result._replace(metadata={**(result.metadata or {}),
+                                               **chart_metadata(engine.lake.lake_dir, sections)})
+        yield result
+
+
 @asset(group_name=ANALYTICS, deps=["fact_immigration", dim_city, dim_visa, dim_temperature],
        check_specs=check_specs("metro_arrivals_monthly"))
-def metro_arrivals_monthly(context: AssetExecutionContext, lake: LakeResource):
+def metro_arrivals_monthly(context: AssetExecutionContext, engine: SparkEngine):
     """Arrivals per month, city and visa type, with temperature and arrivals per 100k inhabitants."""
-    store = lake.lake()
-    placed = Observation()
-    fact = store.read("fact_immigration").observe(
-        placed, F.sum(F.expr("cast(city_id is not null and visa_type is not null as long)")).alias("n"))
-    df = t.metro_arrivals_monthly(fact, store.read("dim_city"), store.read("dim_visa"), store.read("dim_temperature"))
-    yield from publish_tables(context, store, [TableOutput(
-        "metro_arrivals_monthly", df, extra_metrics=lambda _: {"fact_rows_with_city": placed.get["n"] or 0})])
+    yield from with_charts(engine.materialize(context, "metro_arrivals_monthly"), engine, ("monthly", "destinations"))
 
 
 @asset(group_name=ANALYTICS, deps=[metro_arrivals_monthly], check_specs=check_specs("tourism_by_season"))
-def tourism_by_season(context: AssetExecutionContext, lake: LakeResource):
+def tourism_by_season(context: AssetExecutionContext, engine: SparkEngine):
     """Arrivals per season (DJF, MAM, JJA, SON), visa type and city, beside the season's temperature."""
-    store = lake.lake()
-    yield from publish_tables(context, store, [
-        TableOutput("tourism_by_season", t.tourism_by_season(store.read("metro_arrivals_monthly")))])
+    yield from with_charts(engine.materialize(context, "tourism_by_season"), engine, ("season",))
 
 
 @asset(group_name=ANALYTICS, deps=[metro_arrivals_monthly], check_specs=check_specs("arrivals_temperature_correlation"))
-def arrivals_temperature_correlation(context: AssetExecutionContext, lake: LakeResource):
+def arrivals_temperature_correlation(context: AssetExecutionContext, engine: SparkEngine):
     """Pearson correlation of monthly arrivals with temperature per city and visa category."""
-    store = lake.lake()
-    yield from publish_tables(context, store, [TableOutput(
-        "arrivals_temperature_correlation", t.arrivals_temperature_correlation(store.read("metro_arrivals_monthly")))])
+    yield from with_charts(engine.materialize(context, "arrivals_temperature_correlation"), engine, ("correlation",))
 
 
 analytics_assets = [metro_arrivals_monthly, tourism_by_season, arrivals_temperature_correlation]

@@ -1,0 +1,287 @@
+"""Where an asset's Spark work runs: the `engine` resource, chosen by `LAKE_ENV`.
+
+- `LocalEngine` (local): in this process, one Spark session per run.
+- `SubmitEngine` (spark-submit): `spark-submit spark_job.py` on this machine, through Pipes.
+- `EmrServerlessEngine` (emr-serverless): one EMR Serverless job run per asset, through
+  `PipesEMRServerlessClient`.
+- `EmrClusterEngine` (emr): one transient EMR-on-EC2 cluster per Dagster run, one step per
+  asset, terminated when the run ends (success, failure or cancellation).
+
+Assets call `engine.materialize(context, step)` and do not know which one runs. The Pipes
+engines carry every Spark setting as `spark-submit --conf` and the months as Pipes extras;
+the EMR engines read Pipes messages from S3.
+"""
+
+import os
+import sys
+import time
+from typing import Iterator
+
+import boto3
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    ConfigurableResource,
+    Failure,
+    InitResourceContext,
+    PipesSubprocessClient,
+)
+from dagster._core.pipes.client import PipesClientCompletedInvocation
+from dagster._core.pipes.utils import PipesEnvContextInjector, open_pipes_session
+from dagster_aws.pipes import PipesEMRServerlessClient, PipesS3MessageReader
+from pydantic import PrivateAttr
+
+from lake_assets.assets.publishing import blocking_failure, dagster_results
+from lake_assets.resources import LakeResource
+from lake_assets.spark import LOCAL_CONF
+from lake_assets.steps import Inputs, StepError, run_step
+
+ENTRY_POINT = os.path.join(os.path.dirname(__file__), "spark_job.py")
+# Settings the results depend on: passed to every spark-submit (a cluster's defaults differ).
+JOB_CONF = {k: LOCAL_CONF[k] for k in (
+    "spark.sql.session.timeZone",
+    "spark.sql.legacy.timeParserPolicy",
+    "spark.sql.parquet.outputTimestampType",
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs",
+)}
+# What `lake package --upload` puts under the artifacts prefix.
+JOB_FILE, DEPS_ARCHIVE, BOOTSTRAP_FILE = "spark_job.py", "lake_deps.tar.gz", "bootstrap.sh"
+
+
+def partition_keys(context: AssetExecutionContext) -> list[str] | None:
+    """Every month of the run (several in a single-run backfill), or None if unpartitioned."""
+    return list(context.partition_keys) if context.assets_def.partitions_def else None
+
+
+class SparkEngine(ConfigurableResource):
+    """Runs a step of `lake_assets.steps` for an asset and yields its Dagster results."""
+
+    lake: LakeResource
+
+    def materialize(self, context: AssetExecutionContext, step: str) -> Iterator:
+        raise NotImplementedError
+
+
+class LocalEngine(SparkEngine):
+    """In this process, on the run's one Spark session."""
+
+    def materialize(self, context: AssetExecutionContext, step: str) -> Iterator:
+        lake = self.lake
+        inputs = Inputs(lake.spark(), lake.lake(), lake.raw_dir, lake.cache_dir, log=context.log.info)
+        try:
+            outcomes = run_step(step, inputs, partition_keys(context))
+        except StepError as exc:
+            raise Failure(str(exc)) from None
+        yield from dagster_results(outcomes)
+
+
+class PipesEngine(SparkEngine):
+    """A spark-submit of `spark_job.py` per asset, reporting back through Dagster Pipes."""
+
+    spark_conf: dict[str, str] = {}  # more `--conf`s (never EMR configurations: they drop Pipes' variables)
+
+    def job_arguments(self, step: str) -> list[str]:
+        return [step, "--raw", self.lake.raw_dir, "--lake", self.lake.lake_dir, "--cache", self.job_cache_dir()]
+
+    def job_cache_dir(self) -> str:
+        return self.lake.cache_dir
+
+    def conf_arguments(self, conf: dict[str, str]) -> list[str]:
+        return [a for k, v in {**JOB_CONF, **conf, **self.spark_conf}.items() for a in ("--conf", f"{k}={v}")]
+
+    def launch(self, context: AssetExecutionContext, step: str, extras: dict) -> PipesClientCompletedInvocation:
+        raise NotImplementedError
+
+    def materialize(self, context: AssetExecutionContext, step: str) -> Iterator:
+        # Pipes gives the external process no partition range for a run over several
+        # partitions (single-run backfill): send the months ourselves.
+        keys = partition_keys(context)
+        results = self.launch(context, step, {"partition_keys": keys} if keys else {}).get_results()
+        yield from results
+        failures = [f"{r.asset_key.to_user_string()}.{r.check_name}: {({k: v.value for k, v in r.metadata.items()})}"
+                    for r in results if isinstance(r, AssetCheckResult)
+                    and not r.passed and r.severity == AssetCheckSeverity.ERROR]
+        if failures:
+            raise blocking_failure(failures)
+
+
+def spark_submit() -> str:
+    import pyspark
+
+    return os.path.join(os.path.dirname(pyspark.__file__), "bin", "spark-submit")
+
+
+class SubmitEngine(PipesEngine):
+    """`spark-submit spark_job.py` on this machine: the cluster's path, without a cluster."""
+
+    def command(self, step: str) -> list[str]:
+        return [spark_submit(), "--master", self.lake.spark_master, "--driver-memory", self.lake.driver_memory,
+                *self.conf_arguments(LOCAL_CONF), ENTRY_POINT, *self.job_arguments(step)]
+
+    def launch(self, context: AssetExecutionContext, step: str, extras: dict) -> PipesClientCompletedInvocation:
+        env = {"PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
+               "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
+        return PipesSubprocessClient(env=env).run(context=context, command=self.command(step), extras=extras)
+
+
+class EmrEngine(PipesEngine):
+    """What both EMR engines share: the S3 artifacts of `lake package`, logs and Pipes messages."""
+
+    bucket: str  # Pipes messages are written here
+    artifacts_uri: str  # s3://… prefix holding spark_job.py and lake_deps.tar.gz
+    logs_uri: str
+    python: str = "python3.11"  # the interpreter on the nodes (dagster-pipes needs >= 3.10)
+    message_interval_seconds: float = 10
+    tags: dict[str, str] = {"project": "lake_assets"}
+    # .sas7bdat extracts are converted here, on the driver's disk: on a multi-node cluster,
+    # land the I94 months as parquet or CSV instead.
+    cache_dir: str = "/tmp/lake_assets_cache"
+
+    def job_cache_dir(self) -> str:
+        return self.cache_dir
+
+    def message_reader(self) -> PipesS3MessageReader:
+        return PipesS3MessageReader(bucket=self.bucket, client=boto3.client("s3"),
+                                    interval=self.message_interval_seconds)
+
+    def python_conf(self, driver_env: str) -> dict[str, str]:
+        """The packaged dependencies, unpacked as ./deps beside the driver and each executor."""
+        env = {"PYSPARK_PYTHON": self.python, "PYTHONPATH": "./deps"}
+        return {"spark.archives": f"{self.artifacts_uri.rstrip('/')}/{DEPS_ARCHIVE}#deps",
+                **{f"{driver_env}{k}": v for k, v in env.items()},
+                **{f"spark.executorEnv.{k}": v for k, v in env.items()}}
+
+    @property
+    def entry_point(self) -> str:
+        return f"{self.artifacts_uri.rstrip('/')}/{JOB_FILE}"
+
+    def run_tags(self, context: AssetExecutionContext, step: str) -> dict[str, str]:
+        return {**self.tags, "dagster/run_id": context.run_id, "dagster/step": step}
+
+
+class EmrServerlessEngine(EmrEngine):
+    """One EMR Serverless job run per asset on an existing application."""
+
+    application_id: str
+    execution_role_arn: str
+    timeout_minutes: int = 720
+    poll_interval_seconds: float = 10
+
+    def start_job_run_params(self, context: AssetExecutionContext, step: str) -> dict:
+        conf = self.conf_arguments(self.python_conf("spark.emr-serverless.driverEnv."))
+        return {
+            "applicationId": self.application_id,
+            "executionRoleArn": self.execution_role_arn,
+            "name": f"lake_assets {step} {context.run_id[:8]}",
+            "jobDriver": {"sparkSubmit": {
+                "entryPoint": self.entry_point,
+                "entryPointArguments": self.job_arguments(step),
+                "sparkSubmitParameters": " ".join(conf),
+            }},
+            "configurationOverrides": {"monitoringConfiguration": {
+                "s3MonitoringConfiguration": {"logUri": self.logs_uri}}},
+            "executionTimeoutMinutes": self.timeout_minutes,
+            "tags": self.run_tags(context, step),
+        }
+
+    def launch(self, context: AssetExecutionContext, step: str, extras: dict) -> PipesClientCompletedInvocation:
+        client = PipesEMRServerlessClient(client=boto3.client("emr-serverless"), message_reader=self.message_reader(),
+                                          poll_interval=self.poll_interval_seconds)
+        return client.run(context=context, start_job_run_params=self.start_job_run_params(context, step),
+                          extras=extras)
+
+
+STEP_DONE = {"COMPLETED"}
+STEP_FAILED = {"CANCELLED", "FAILED", "INTERRUPTED"}
+CLUSTER_ENDED = {"TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"}
+
+
+class EmrClusterEngine(EmrEngine):
+    """One transient EMR-on-EC2 cluster per Dagster run: started by the run's first asset,
+    one step per asset, terminated when the run ends, however it ends (resource teardown);
+    it also terminates itself after `idle_timeout_seconds` if the Dagster process dies."""
+
+    release_label: str = "emr-7.13.0"  # Spark 3.5.6, as here
+    instance_type: str = "m5.xlarge"
+    core_instance_count: int = 2
+    service_role: str = "EMR_DefaultRole"
+    instance_profile: str = "EMR_EC2_DefaultRole"
+    subnet_id: str | None = None
+    idle_timeout_seconds: int = 3600
+    poll_interval_seconds: float = 30
+    _cluster_id: str | None = PrivateAttr(default=None)
+
+    def run_job_flow_params(self, context: AssetExecutionContext) -> dict:
+        groups = [{"Name": "primary", "InstanceRole": "MASTER", "InstanceType": self.instance_type, "InstanceCount": 1}]
+        if self.core_instance_count:
+            groups.append({"Name": "core", "InstanceRole": "CORE", "InstanceType": self.instance_type,
+                           "InstanceCount": self.core_instance_count})
+        return {
+            "Name": f"lake_assets run {context.run_id[:8]}",
+            "ReleaseLabel": self.release_label,
+            "Applications": [{"Name": "Spark"}],
+            "LogUri": self.logs_uri,
+            "ServiceRole": self.service_role,
+            "JobFlowRole": self.instance_profile,
+            "Instances": {
+                "InstanceGroups": groups,
+                "KeepJobFlowAliveWhenNoSteps": True,
+                "TerminationProtected": False,
+                **({"Ec2SubnetId": self.subnet_id} if self.subnet_id else {}),
+            },
+            "BootstrapActions": [{"Name": "python", "ScriptBootstrapAction": {
+                "Path": f"{self.artifacts_uri.rstrip('/')}/{BOOTSTRAP_FILE}", "Args": [self.python]}}],
+            "AutoTerminationPolicy": {"IdleTimeout": self.idle_timeout_seconds},
+            "VisibleToAllUsers": True,
+            "Tags": [{"Key": k, "Value": v} for k, v in {**self.tags, "dagster/run_id": context.run_id}.items()],
+        }
+
+    def step_params(self, step: str, pipes_arguments: dict[str, str], keys: list[str] | None) -> dict:
+        args = ["spark-submit", "--deploy-mode", "cluster", *self.conf_arguments(self.python_conf("spark.yarn.appMasterEnv.")),
+                self.entry_point, *self.job_arguments(step), *(a for kv in pipes_arguments.items() for a in kv)]
+        months = f" {keys[0]}..{keys[-1]}" if keys else ""
+        return {"Name": f"{step}{months}", "ActionOnFailure": "CONTINUE",
+                "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args}}
+
+    def cluster_id(self, context: AssetExecutionContext) -> str:
+        """The run's cluster, started on first use."""
+        if self._cluster_id is None:
+            self._cluster_id = boto3.client("emr").run_job_flow(**self.run_job_flow_params(context))["JobFlowId"]
+            context.log.info(f"EMR cluster {self._cluster_id} starting for this run")
+        return self._cluster_id
+
+    def launch(self, context: AssetExecutionContext, step: str, extras: dict) -> PipesClientCompletedInvocation:
+        emr = boto3.client("emr")
+        with open_pipes_session(context=context, message_reader=self.message_reader(),
+                                context_injector=PipesEnvContextInjector(), extras=extras) as session:
+            cluster_id = self.cluster_id(context)
+            # Pipes' parameters go on the step's command line: EMR configurations would be
+            # merged with ours and lose them.
+            params = self.step_params(step, session.get_bootstrap_cli_arguments(), extras.get("partition_keys"))
+            step_id = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[params])["StepIds"][0]
+            context.log.info(f"EMR step {step_id} ({params['Name']}) added to cluster {cluster_id}")
+            self.wait_for_step(emr, cluster_id, step_id)
+            return PipesClientCompletedInvocation(session, metadata={"EMR cluster": cluster_id, "EMR step": step_id})
+
+    def wait_for_step(self, emr, cluster_id: str, step_id: str) -> None:
+        """Poll until the step ends, for as long as it takes (boto3's waiters stop after 30
+        minutes); a failed step or a cluster that ended first is an error."""
+        while True:
+            status = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]
+            if status["State"] in STEP_DONE:
+                return
+            if status["State"] in STEP_FAILED:
+                raise Failure(f"EMR step {step_id} on cluster {cluster_id} ended {status['State']}: "
+                              f"{status.get('FailureDetails', {}).get('Message', 'see the step logs')}")
+            cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]
+            if cluster["State"] in CLUSTER_ENDED:
+                reason = cluster.get("StateChangeReason", {})
+                raise Failure(f"EMR cluster {cluster_id} is {cluster['State']} while step {step_id} was "
+                              f"{status['State']}: {reason.get('Code', '')} {reason.get('Message', '')}".rstrip())
+            time.sleep(self.poll_interval_seconds)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._cluster_id is not None:
+            boto3.client("emr").terminate_job_flows(JobFlowIds=[self._cluster_id])
+            context.log.info(f"EMR cluster {self._cluster_id} terminating: the run is over")

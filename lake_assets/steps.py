@@ -1,0 +1,313 @@
+"""What each asset computes, as plain functions: read, transform, stage, check, publish.
+
+No Dagster here: the same steps run inside the Dagster process (`LAKE_ENV=local`) and in
+`spark_job.py` on a cluster, which reports the outcome back through Dagster Pipes. An
+outcome is plain data (metadata in the Pipes `{"type", "raw_value"}` form), turned into
+Dagster events by `assets.publishing` or sent as Pipes messages by `spark_job`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
+
+from lake_assets.quality import TABLES, dangling, observed_metrics, verdict
+from lake_assets.sources import (
+    AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE, find_file, find_i94_months,
+    find_temperature_files, parse_labels, read_airports, read_demographics, read_i94_month, read_temperatures,
+)
+from lake_assets.storage import Lake, Staged
+from lake_assets.transforms import analytics as ta
+from lake_assets.transforms import dimensions as td
+from lake_assets.transforms.immigration import fact_immigration, month_bounds
+
+
+@dataclass
+class Inputs:
+    """Where a step reads and writes, and how it logs."""
+
+    spark: SparkSession
+    lake: Lake
+    raw_dir: str
+    cache_dir: str
+    log: Callable[[str], None] = print
+
+
+@dataclass
+class TableOutput:
+    """A DataFrame to publish as `table` (or one partition of it)."""
+
+    table: str
+    df: DataFrame
+    partition: dict | None = None
+    params: dict | None = None  # values for $first_day/$last_day in the table's check SQL
+    # Measured elsewhere in the same pass (e.g. raw rows): called once this table is staged,
+    # with the rows staged so far per table.
+    extra_metrics: Callable[[dict[str, int]], dict] | None = None
+
+
+@dataclass
+class CheckOutcome:
+    table: str
+    name: str
+    passed: bool
+    blocking: bool
+    description: str
+    metadata: dict
+
+
+@dataclass
+class TableOutcome:
+    """A table's checks and, if it was published, its materialization metadata."""
+
+    table: str
+    checks: list[CheckOutcome]
+    metadata: dict | None = None  # None: not published
+
+    @property
+    def failed_blocking(self) -> list[str]:
+        return [f"{self.table}.{c.name}: {_plain(c.metadata)}" for c in self.checks if c.blocking and not c.passed]
+
+
+class StepError(Exception):
+    """A step cannot run (missing input): the message says what to do."""
+
+
+# ---------------------------------------------------------------- metadata values
+
+
+def typed(value, kind: str | None = None) -> dict:
+    """A metadata value in the Pipes form; `kind` is inferred unless given (md, path)."""
+    if kind is None:
+        if isinstance(value, bool):
+            kind = "bool"
+        elif isinstance(value, int):
+            kind = "int"
+        elif isinstance(value, float):
+            kind, value = "float", round(value, 6)
+        elif isinstance(value, (list, tuple, dict)):
+            kind, value = "json", list(value) if isinstance(value, tuple) else value
+        elif value is None:
+            kind = "null"
+        else:
+            kind, value = "text", str(value)
+    return {"type": kind, "raw_value": value}
+
+
+def _plain(metadata: dict) -> dict:
+    return {k: v["raw_value"] for k, v in metadata.items()}
+
+
+def _markdown(rows: list[dict]) -> str:
+    if not rows:
+        return "(no rows)"
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- stage, check, publish
+
+
+def partition_params(first: date, last: date) -> dict:
+    return {"first_day": first.isoformat(), "last_day": last.isoformat()}
+
+
+def _where(out: TableOutput) -> str:
+    return f" [{', '.join(f'{k}={v}' for k, v in out.partition.items())}]" if out.partition else ""
+
+
+def _measure(lake: Lake, out: TableOutput, staged_rows: dict[str, int]) -> tuple[Staged, dict, list[str]]:
+    """Stage a table; return it, its metrics, and the names of those shown as metadata."""
+    spec = TABLES[out.table]
+    staged = lake.stage(out.df, observed_metrics(spec, out.params))
+    staged_rows[out.table] = staged.rows
+    extra = out.extra_metrics(staged_rows) if out.extra_metrics else {}
+    metrics = {**staged.metrics, **extra}
+    shown = [*spec.reported, *(m for c in spec.all_checks() for m in c.measures), *extra]
+    if spec.keys:
+        metrics["duplicate_keys"], metrics["duplicate_examples"] = lake.duplicate_keys(staged.path, list(spec.keys))
+    references = {col: ref for check in spec.all_checks() for col, ref in check.references.items()}
+    if references:
+        found = dangling(lake.spark.read.parquet(staged.path),
+                         {col: lake.read(table).select(key) for col, (table, key) in references.items()})
+        metrics.update({f"dangling.{col}": value for col, value in found.items()})
+    return staged, metrics, shown
+
+
+def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[str], None] = print) -> list[TableOutcome]:
+    """Write every output to staging, run its checks, then publish all of them, or none.
+
+    If a blocking check fails, nothing is published: each table keeps its last good version
+    and its outcome has no metadata.
+    """
+    measured, staged_rows = [], {}
+    for out in outputs:
+        started = time.monotonic()
+        staged, metrics, shown = _measure(lake, out, staged_rows)
+        checks = []
+        for check in TABLES[out.table].all_checks():
+            passed, found = verdict(check, metrics)
+            checks.append(CheckOutcome(out.table, check.name, passed, check.blocking, check.description,
+                                       {k: typed(v) for k, v in found.items()}))
+        ok = sum(c.passed or not c.blocking for c in checks)
+        log(f"{out.table}{_where(out)}: {staged.rows:,} rows staged in "
+            f"{time.monotonic() - started:.1f}s; checks {ok}/{len(checks)} ok")
+        measured.append((out, staged, {k: metrics[k] for k in shown}, TableOutcome(out.table, checks)))
+
+    if any(m[3].failed_blocking for m in measured):
+        for _, staged, _, _ in measured:
+            lake.discard(staged)
+        return [m[3] for m in measured]
+
+    for out, staged, shown, outcome in measured:
+        size = lake.size_bytes(staged.path)
+        preview = lake.preview(staged.path)
+        path = lake.publish(staged, out.table, out.partition)
+        outcome.metadata = {
+            "rows": typed(staged.rows),
+            "bytes_written": typed(size),
+            "path": typed(path, "path"),
+            **({"partition": typed(_where(out).strip(" []"))} if out.partition else {}),
+            **{k: typed(v) for k, v in shown.items()},
+            "preview": typed(_markdown(preview), "md"),
+        }
+    return [m[3] for m in measured]
+
+
+def combine(per_partition: dict[str, list[TableOutcome]]) -> list[TableOutcome]:
+    """One outcome per table for a run over several partitions (a single-run backfill):
+    rows and bytes summed, other values per partition, a check passed if it passed in all."""
+    if len(per_partition) == 1:
+        return next(iter(per_partition.values()))
+    by_table: dict[str, list[tuple[str, TableOutcome]]] = {}
+    for key, outcomes in per_partition.items():
+        for outcome in outcomes:
+            by_table.setdefault(outcome.table, []).append((key, outcome))
+    combined = []
+    for table, items in by_table.items():
+        checks = [CheckOutcome(table, c.name, all(o.checks[i].passed for _, o in items), c.blocking,
+                               c.description, {"by_partition": typed({k: _plain(o.checks[i].metadata) for k, o in items})})
+                  for i, c in enumerate(items[0][1].checks)]
+        published = [(k, o.metadata) for k, o in items if o.metadata is not None]
+        metadata = None
+        if published:
+            metadata = {
+                "rows": typed(sum(m["rows"]["raw_value"] for _, m in published)),
+                "bytes_written": typed(sum(m["bytes_written"]["raw_value"] for _, m in published)),
+                "partitions": typed([k for k, _ in published]),
+                "by_partition": typed({k: {n: v["raw_value"] for n, v in m.items() if n != "preview"}
+                                       for k, m in published}),
+                "preview": published[-1][1]["preview"],
+            }
+        combined.append(TableOutcome(table, checks, metadata))
+    return combined
+
+
+# ---------------------------------------------------------------- the steps
+
+
+def _labels(inputs: Inputs):
+    return parse_labels(find_file(inputs.raw_dir, LABELS_FILE, "SAS label file"))
+
+
+def _label_dimension(name: str, transform) -> Callable[[Inputs], list[TableOutput]]:
+    return lambda inputs: [TableOutput(name, transform(inputs.spark, _labels(inputs)))]
+
+
+def _dim_city(inputs: Inputs) -> list[TableOutput]:
+    spark, raw = inputs.spark, inputs.raw_dir
+    return [TableOutput("dim_city", td.dim_city(
+        spark, _labels(inputs),
+        read_demographics(spark, find_file(raw, DEMOGRAPHICS_FILE, "demographics CSV")),
+        read_airports(spark, find_file(raw, AIRPORTS_GLOB, "airport-codes CSV")),
+    ))]
+
+
+def _dim_port(inputs: Inputs) -> list[TableOutput]:
+    return [TableOutput("dim_port", td.dim_port(inputs.spark, _labels(inputs), inputs.lake.read("dim_city")))]
+
+
+def _dim_temperature(inputs: Inputs) -> list[TableOutput]:
+    temperatures = read_temperatures(inputs.spark, find_temperature_files(inputs.raw_dir))
+    return [TableOutput("dim_temperature", td.dim_temperature(temperatures, inputs.lake.read("dim_city")))]
+
+
+def _immigration(inputs: Inputs, key: str) -> list[TableOutput]:
+    """One month ('YYYY-MM' or a partition key 'YYYY-MM-01'): every raw row lands in the fact
+    or in the rejects, counts reconciled."""
+    key = key[:7]
+    year, month = int(key[:4]), int(key[5:7])
+    extracts = find_i94_months(inputs.raw_dir)
+    if key not in extracts:
+        raise StepError(f"no I94 extract for {key} in {inputs.raw_dir}/i94 "
+                        f"(found: {', '.join(sorted(extracts)) or 'none'})")
+    store = inputs.lake
+    inputs.log(f"reading {extracts[key].path} ({extracts[key].format})")
+    raw_count = Observation()
+    raw = read_i94_month(inputs.spark, extracts[key], inputs.cache_dir).observe(raw_count, F.count(F.lit(1)).alias("n"))
+    fact, rejects = fact_immigration(
+        raw, year, month, *(store.read(name) for name in
+                            ("dim_port", "dim_state", "dim_country", "dim_travel_mode", "dim_visa")))
+    partition = {"i94yr": year, "i94mon": month}
+    reconcile = lambda rows: {"raw_rows": raw_count.get["n"], "reject_rows": rows["fact_immigration_rejects"]}  # noqa: E731
+    return [
+        TableOutput("fact_immigration_rejects", rejects, partition),
+        TableOutput("fact_immigration", fact, partition, partition_params(*month_bounds(year, month)), reconcile),
+    ]
+
+
+def _metro_arrivals_monthly(inputs: Inputs) -> list[TableOutput]:
+    store = inputs.lake
+    placed = Observation()
+    fact = store.read("fact_immigration").observe(
+        placed, F.sum(F.expr("cast(city_id is not null and visa_type is not null as long)")).alias("n"))
+    df = ta.metro_arrivals_monthly(fact, store.read("dim_city"), store.read("dim_visa"), store.read("dim_temperature"))
+    return [TableOutput("metro_arrivals_monthly", df,
+                        extra_metrics=lambda _: {"fact_rows_with_city": placed.get["n"] or 0})]
+
+
+def _from_metro(name: str, transform) -> Callable[[Inputs], list[TableOutput]]:
+    return lambda inputs: [TableOutput(name, transform(inputs.lake.read("metro_arrivals_monthly")))]
+
+
+# Step name (the asset, or the multi-asset for the fact) -> its outputs; monthly steps take the month.
+STEPS: dict[str, Callable[..., list[TableOutput]]] = {
+    "dim_country": _label_dimension("dim_country", td.dim_country),
+    "dim_state": _label_dimension("dim_state", td.dim_state),
+    "dim_visa": _label_dimension("dim_visa", td.dim_visa),
+    "dim_travel_mode": _label_dimension("dim_travel_mode", td.dim_travel_mode),
+    "dim_city": _dim_city,
+    "dim_port": _dim_port,
+    "dim_temperature": _dim_temperature,
+    "immigration": _immigration,
+    "metro_arrivals_monthly": _metro_arrivals_monthly,
+    "tourism_by_season": _from_metro("tourism_by_season", ta.tourism_by_season),
+    "arrivals_temperature_correlation": _from_metro("arrivals_temperature_correlation",
+                                                    ta.arrivals_temperature_correlation),
+}
+MONTHLY = {"immigration"}
+
+
+def run_step(step: str, inputs: Inputs, partition_keys: list[str] | None = None) -> list[TableOutcome]:
+    """Build, check and publish one step, for each of `partition_keys` if it is monthly
+    (stopping at the first month whose blocking checks fail)."""
+    if step not in STEPS:
+        raise StepError(f"unknown step {step!r}: one of {', '.join(STEPS)}")
+    if step not in MONTHLY:
+        return stage_check_publish(inputs.lake, STEPS[step](inputs), inputs.log)
+    if not partition_keys:
+        raise StepError(f"step {step!r} is monthly: give the month(s) to build")
+    per_month = {}
+    for key in partition_keys:
+        per_month[key] = stage_check_publish(inputs.lake, STEPS[step](inputs, key), inputs.log)
+        if any(o.failed_blocking for o in per_month[key]):
+            break
+    return combine(per_month)
+
