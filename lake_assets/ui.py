@@ -1,0 +1,147 @@
+"""`lake ui`: the Dagster UI and daemon (`dagster dev`) on loopback, with a persistent instance.
+
+The instance (runs, materializations, check results, backfills) lives in the state folder,
+`<LAKE_HOME>/dagster`, so it survives restarts. `dagster dev` runs in its own process
+group; Ctrl-C, SIGTERM or SIGHUP stop that whole group (politely first), so no webserver,
+daemon, code server or run worker is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from lake_assets.cli import UsageError
+from lake_assets.resources import lake_home
+
+WORKSPACE = Path(__file__).resolve().parent.parent / "workspace.yaml"
+DAGSTER_YAML = """\
+# Written by `lake ui` (kept if you edit it). See https://docs.dagster.io/deployment/oss/dagster-yaml
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 1  # each run starts its own Spark: one at a time on one machine
+"""
+GRACE_SECONDS = 20  # for dagster dev to stop its services after SIGINT, before SIGTERM/SIGKILL
+
+
+def instance_dir() -> Path:
+    """The Dagster instance of the UI (DAGSTER_HOME): `<LAKE_HOME>/dagster`."""
+    return lake_home() / "dagster"
+
+
+def prepare_instance(home: Path) -> Path:
+    """Create the instance folder with a dagster.yaml unless it has one already."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return home
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def ui_command(port: int) -> list[str]:
+    target = ["-w", str(WORKSPACE)] if WORKSPACE.is_file() else ["-m", "lake_assets.definitions"]
+    quiet = ["-W", "ignore:Function `dev_command` is superseded"]  # it suggests `dg dev`, not installed
+    return [sys.executable, *quiet, "-m", "dagster", "dev", *target, "-h", "127.0.0.1", "-p", str(port)]
+
+
+def ui_env(raw: str | None, lake: str | None) -> dict[str, str]:
+    """The environment of `dagster dev`: the instance, and the folders its runs read and write."""
+    env = dict(os.environ, DAGSTER_HOME=str(prepare_instance(instance_dir())), LAKE_HOME=str(lake_home()))
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if raw:
+        env["LAKE_RAW_DIR"] = str(Path(raw).absolute())
+    if lake:
+        env["LAKE_DIR"] = str(Path(lake).absolute())
+    return env
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send `sig` to the process group; False if no process is left in it."""
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _stop_group(pgid: int, wait: float = 5.0) -> None:
+    """SIGTERM what is left of the group, then SIGKILL after `wait` seconds."""
+    if _signal_group(pgid, signal.SIGTERM):
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and _signal_group(pgid, 0):
+            time.sleep(0.2)
+        _signal_group(pgid, signal.SIGKILL)
+
+
+def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out=sys.stderr) -> int:
+    """Run `dagster dev` on 127.0.0.1:`port` until it exits or this process is told to stop."""
+    if raw and not Path(raw).is_dir():
+        raise UsageError(f"raw folder {raw} does not exist")
+    if not _port_free(port):
+        raise UsageError(f"port {port} on 127.0.0.1 is in use: choose another with --port")
+    env = ui_env(raw, lake)
+    if not Path(env.get("LAKE_RAW_DIR", lake_home() / "raw")).is_dir():
+        print(f"lake ui: note: no raw folder at {env.get('LAKE_RAW_DIR', lake_home() / 'raw')}; "
+              "runs will fail until there is one (--raw DIR)", file=out)
+
+    stop_requested: list[float] = []
+    child: subprocess.Popen | None = None
+
+    def on_signal(signum, _frame):
+        if not stop_requested:
+            stop_requested.append(time.monotonic())
+            if child is not None:
+                _signal_group(child.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends dagster dev
+
+    # Handlers before the child starts: it then inherits default dispositions (an ignored
+    # SIGINT of a background job would be inherited and make dagster dev unstoppable).
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        child = subprocess.Popen(ui_command(port), env=env, process_group=0)
+        if stop_requested:
+            _signal_group(child.pid, signal.SIGINT)
+        announced = False
+        while child.poll() is None:
+            if not announced and not stop_requested and _ready(port):
+                announced = True
+                print(f"lake ui: Dagster UI on http://127.0.0.1:{port}  (instance {env['DAGSTER_HOME']}; "
+                      "Ctrl-C to stop)", file=out, flush=True)
+            if stop_requested and time.monotonic() - stop_requested[0] > GRACE_SECONDS:
+                _stop_group(child.pid)
+            time.sleep(0.5)
+        _stop_group(child.pid)  # anything dagster dev left behind in its group
+    finally:
+        if child is not None and child.poll() is None:  # an error here: leave nothing running
+            _stop_group(child.pid, wait=1.0)
+            child.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stop_requested:
+        print("lake ui: stopped", file=out)
+        return 0
+    return child.returncode

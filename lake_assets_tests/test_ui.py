@@ -1,0 +1,153 @@
+"""`lake ui` for real: webserver and daemon on a free loopback port, driven through GraphQL;
+and a backfill of two months as one run, each month recorded under its own partition."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+MONTHS = [f"2016-{m:02d}-01" for m in range(1, 13)]
+NEEDED_FOR_A_MONTH = ["dim_country", "dim_state", "dim_visa", "dim_travel_mode", "dim_city", "dim_port",
+                      "fact_immigration", "fact_immigration_rejects"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _gql(port: int, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = json.load(response)
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def _session_processes(sid: int) -> list[str]:
+    """Processes of session `sid` (the `lake ui` process and everything it started)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields after "(comm)": state, ppid, pgrp, session
+            found.append(stat.parent.name)
+    return found
+
+
+@pytest.fixture
+def tiny_raw(tmp_path) -> Path:
+    from lake_assets.generate import generate_raw
+
+    raw = tmp_path / "raw"
+    generate_raw(raw, scale=0.0005, months=["2016-04"])
+    return raw
+
+
+@pytest.fixture
+def lake_ui(tmp_path, tiny_raw):
+    """`lake ui` on a free port (its own session, so the test can see all it started); its port,
+    process and log. Stopped at the end whatever happens."""
+    port = _free_port()
+    env = dict(os.environ, LAKE_HOME=str(tmp_path / "home"), LAKE_SPARK_MASTER="local[2]",
+               LAKE_SPARK_DRIVER_MEMORY=os.getenv("LAKE_SPARK_DRIVER_MEMORY", "2g"))
+    log = (tmp_path / "ui.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lake_assets.cli", "ui", "--port", str(port),
+         "--raw", str(tiny_raw), "--lake", str(tmp_path / "lake")],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield port, proc, tmp_path / "ui.log"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # only if the test failed before stopping it
+            proc.wait()
+        log.close()
+
+
+def _wait_ready(port: int, proc: subprocess.Popen, log: Path, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"lake ui exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+        try:
+            if _gql(port, "{ assetNodes { id } }")["assetNodes"]:  # the code location is loaded
+                return
+        except OSError:
+            pass
+        time.sleep(2)
+    pytest.fail(f"lake ui not ready in {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def _launch(port: int, assets: list[str], partition: str) -> str:
+    data = _gql(port, """
+        mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+          __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+          ... on InvalidSubsetError { message } ... on RunConfigValidationInvalid { errors { message } } } }""",
+                {"params": {
+                    "selector": {"repositoryLocationName": "lake_assets", "repositoryName": "__repository__",
+                                 "jobName": "__ASSET_JOB", "assetSelection": [{"path": [a]} for a in assets]},
+                    "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]}}})
+    launched = data["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
+
+
+def _wait_run(port: int, run_id: str, timeout: float = 600) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = _gql(port, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
+                      {"id": run_id})["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            return status
+        time.sleep(3)
+    pytest.fail(f"run {run_id} not finished in {timeout}s")
+
+
+def test_lake_ui_shows_lineage_and_partitions_runs_a_month_and_stops_on_sigterm(lake_ui, tmp_path):
+    from lake_assets.definitions import defs
+    from lake_assets.quality import TABLES
+
+    port, proc, log = lake_ui
+    _wait_ready(port, proc, log)
+
+    # Every lake asset, with the dependencies of the code location.
+    nodes = {tuple(n["assetKey"]["path"]): n for n in _gql(port, """{ assetNodes {
+        assetKey { path } dependencyKeys { path } partitionKeys } }""")["assetNodes"]}
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = nodes[tuple(key.path)]
+        assert {tuple(d["path"]) for d in node["dependencyKeys"]} == {tuple(k.path) for k in graph.get(key).parent_keys}
+    assert {(t,) for t in TABLES} <= set(nodes)
+    assert nodes["fact_immigration",]["partitionKeys"] == MONTHS
+    assert {("raw_i94",), *((d,) for d in NEEDED_FOR_A_MONTH[:6])} <= {
+        tuple(d["path"]) for d in nodes["fact_immigration",]["dependencyKeys"]}
+
+    # One month, with the dimensions it needs, launched as from the UI: it succeeds and shows.
+    run_id = _launch(port, NEEDED_FOR_A_MONTH, "2016-04-01")
+    assert _wait_run(port, run_id) == "SUCCESS", log.read_text()[-3000:]
+    status = _gql(port, """{ assetNodeOrError(assetKey: {path: ["fact_immigration"]}) { ... on AssetNode {
+        assetPartitionStatuses { ... on TimePartitionStatuses { ranges { status startKey endKey } } } } } }""")
+    ranges = status["assetNodeOrError"]["assetPartitionStatuses"]["ranges"]
+    assert ranges == [{"status": "MATERIALIZED", "startKey": "2016-04-01", "endKey": "2016-04-01"}]
+    assert any((tmp_path / "lake" / "fact_immigration" / "i94yr=2016" / "i94mon=4").iterdir())
+    assert (tmp_path / "home" / "dagster" / "dagster.yaml").is_file()  # the persistent instance
+
+    # SIGTERM stops it, and everything it started.
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=90) == 0, log.read_text()[-3000:]
+    deadline = time.monotonic() + 10
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _session_processes(proc.pid) == []
