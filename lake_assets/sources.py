@@ -184,6 +184,18 @@ def _sas_to_parquet(path: Path, cache_dir: Path) -> Path:
     return out
 
 
+def _check_parquet(path) -> None:
+    """Read the footer of every part, so that a broken one fails by name, not mid-build in Spark."""
+    import pyarrow.parquet as pq
+
+    for part in [path] if path.is_file() else sorted(path.glob("*.parquet")):
+        try:
+            with part.open("rb") as f:
+                pq.read_schema(f)
+        except (OSError, ValueError) as exc:
+            raise SourceError(part, f"not a readable parquet file: {exc}") from exc
+
+
 def read_i94_month(spark: SparkSession, extract: I94Month, cache_dir: str | Path) -> DataFrame:
     """Read one month's extract with the 28 standard columns, by name, in standard types.
 
@@ -196,6 +208,7 @@ def read_i94_month(spark: SparkSession, extract: I94Month, cache_dir: str | Path
     elif extract.format == "sas7bdat":
         df = spark.read.parquet(str(_sas_to_parquet(path, Path(cache_dir))))
     else:
+        _check_parquet(path)
         df = spark.read.parquet(str(path))
     by_lower = {c.lower(): c for c in df.columns}
     missing = [c for c in I94_COLUMNS if c not in by_lower]

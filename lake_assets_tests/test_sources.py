@@ -189,6 +189,14 @@ def test_sas7bdat_month_converted_once(spark, tmp_path):
     assert len(list((tmp_path / "cache").iterdir())) == 1
 
 
+def test_malformed_parquet_names_the_part(spark, tmp_path):
+    folder = tmp_path / "i94_apr16_sub"
+    _write_parquet(folder / "part-00000.parquet", {c: [1.0] for c in I94_COLUMNS})
+    (folder / "part-00001.parquet").write_bytes(b"PAR1 cut short")
+    with pytest.raises(SourceError, match=r"part-00001\.parquet: not a readable parquet file"):
+        read_i94_month(spark, I94Month("2016-04", folder, "parquet"), tmp_path / "cache")
+
+
 def test_malformed_sas7bdat_names_the_file(spark, tmp_path):
     path = tmp_path / "i94_apr16_sub.sas7bdat"
     path.write_bytes(b"this is not SAS" * 100)
