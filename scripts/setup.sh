@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make the project's environment: .venv with the package and its test tools.
-# Needs Python 3.11 (python3) and Java 17 on PATH; installs Debian's readstat when apt is there.
+# Needs Python 3.11 (python3) and Java 17 on PATH; installs Debian's readstat and postgresql when apt is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +8,10 @@ command -v java >/dev/null || { echo "setup: Java 17 is needed (java not on PATH
 if ! command -v readstat >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   echo "setup: installing Debian's readstat (writes .sas7bdat test files) …"
   (apt-get update -qq && apt-get install -y -qq readstat >/dev/null) || echo "setup: readstat not installed; .sas7bdat round-trip tests will skip" >&2
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing Debian's postgresql (the Dagster instance test runs a server on loopback) …"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql openssl >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

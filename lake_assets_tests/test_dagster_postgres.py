@@ -1,0 +1,205 @@
+"""The deployment's Dagster instance (infra/dagster.yaml) against a real PostgreSQL server.
+
+The server is Debian's PostgreSQL (installed by scripts/setup.sh), started here on loopback
+with password authentication and TLS (the deployment requires TLS to RDS), run as the
+`postgres` user when the tests run as root. Step logs go to a real S3 server (SeaweedFS).
+"""
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+import psycopg2
+import pytest
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    DagsterRunStatus,
+    Definitions,
+    MaterializeResult,
+    asset,
+    define_asset_job,
+    execute_job,
+    in_process_executor,
+    reconstructable,
+)
+
+from lake_assets.partitions import monthly_partitions
+
+PROJECT = Path(__file__).resolve().parent.parent
+PASSWORD = "local-test-password"
+LOGS_BUCKET = "lake-logs-test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not listen on 127.0.0.1:{port} within {timeout} s")
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL server on 127.0.0.1 (free port, socket and data in a temporary folder) with
+    a `dagster` database and user, password (SCRAM) authentication and TLS; stopped afterwards."""
+    bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if not bindirs:
+        pytest.fail("PostgreSQL is not installed: run scripts/setup.sh (as root, it installs Debian's postgresql)")
+    bindir = Path(bindirs[-1])
+    as_root = os.geteuid() == 0
+    run_as = {"user": "postgres", "group": "postgres", "extra_groups": []} if as_root else {}
+    home = Path(tempfile.mkdtemp(prefix="lake-pg-"))
+    (home / "pw").write_text(PASSWORD)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(home / "server.key"),
+                    "-out", str(home / "server.crt")], check=True, capture_output=True)
+    (home / "server.key").chmod(0o600)
+    if as_root:
+        shutil.chown(home, "postgres", "postgres")
+        for path in home.iterdir():
+            shutil.chown(path, "postgres", "postgres")
+    subprocess.run([str(bindir / "initdb"), "-D", str(home / "data"), "-U", "dagster",
+                    "--auth=scram-sha-256", f"--pwfile={home / 'pw'}", "-E", "UTF8", "--no-sync"],
+                   check=True, capture_output=True, **run_as)
+    port = free_port()
+    server = subprocess.Popen(
+        [str(bindir / "postgres"), "-D", str(home / "data"), "-p", str(port),
+         "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={home}",
+         "-c", "ssl=on", "-c", f"ssl_cert_file={home / 'server.crt'}",
+         "-c", f"ssl_key_file={home / 'server.key'}", "-c", "fsync=off"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **run_as)
+    try:
+        wait_for_port(port, server, "postgres")
+        dsn = dict(host="127.0.0.1", port=port, user="dagster", password=PASSWORD, sslmode="require")
+        for _ in range(50):  # listening comes a moment before accepting connections
+            try:
+                conn = psycopg2.connect(dbname="postgres", **dsn)
+                break
+            except psycopg2.OperationalError:
+                time.sleep(0.1)
+        conn.autocommit = True
+        conn.cursor().execute("create database dagster")
+        conn.close()
+        yield {**dsn, "dbname": "dagster"}
+    finally:
+        stop(server, signal.SIGINT)  # a "fast" shutdown: ends open sessions
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """A real S3 server (SeaweedFS) on loopback with the logs bucket; stopped afterwards."""
+    weed = shutil.which("weed") or str(Path(os.sys.executable).parent / "weed")
+    port = free_port()
+    keys = {"AWS_ACCESS_KEY_ID": "lake-test", "AWS_SECRET_ACCESS_KEY": "lake-test-secret"}
+    server = subprocess.Popen(
+        [weed, "mini", f"-dir={tmp_path_factory.mktemp('weed')}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+         f"-s3.port={port}", "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+         # every other listener on its own free port (the defaults may be taken)
+         *(f"-{server}.{flag}={free_port()}" for server in ("master", "volume", "filer", "s3", "admin")
+           for flag in ("port", "port.grpc") if (server, flag) != ("s3", "port"))],
+        env={**os.environ, **keys}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server, "SeaweedFS")
+        endpoint = f"http://127.0.0.1:{port}"
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **{
+            "aws_access_key_id": keys["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": keys["AWS_SECRET_ACCESS_KEY"]})
+        for _ in range(50):
+            try:
+                client.create_bucket(Bucket=LOGS_BUCKET)
+                break
+            except Exception:
+                time.sleep(0.2)
+        yield {"client": client, "env": {**keys, "AWS_ENDPOINT_URL_S3": endpoint, "AWS_DEFAULT_REGION": "us-east-1"}}
+    finally:
+        stop(server)
+
+
+@asset(partitions_def=monthly_partitions)
+def monthly_probe(context) -> MaterializeResult:
+    """A trivial monthly asset: prints a line (a step log) and reports its month."""
+    print(f"probe for {context.partition_key}")
+    return MaterializeResult(metadata={"month": context.partition_key})
+
+
+def probe_job():
+    return Definitions(
+        assets=[monthly_probe],
+        jobs=[define_asset_job("probe_job", [monthly_probe])],
+        executor=in_process_executor,  # as the lake's own jobs
+    ).resolve_job_def("probe_job")
+
+
+@pytest.fixture
+def deployment_env(postgres, s3, tmp_path, monkeypatch):
+    """DAGSTER_HOME with infra/dagster.yaml and the environment the ECS task definition sets."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT / "infra" / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        "DAGSTER_HOME": str(home), "DAGSTER_PG_HOST": postgres["host"], "DAGSTER_PG_PORT": str(postgres["port"]),
+        "DAGSTER_PG_DB": postgres["dbname"], "DAGSTER_PG_USERNAME": postgres["user"],
+        "DAGSTER_PG_PASSWORD": postgres["password"], "PGSSLMODE": "require",
+        "DAGSTER_COMPUTE_LOGS_BUCKET": LOGS_BUCKET, **s3["env"],
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return home
+
+
+def test_partitioned_run_recorded_in_postgres(deployment_env, postgres, s3):
+    with DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        result = execute_job(reconstructable(probe_job), instance=instance, tags={"dagster/partition": "2016-04-01"})
+        assert result.success
+        run_id = result.run_id
+
+    # A fresh instance (new connections) reads the run and its events back from the server.
+    with DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+        assert run.status == DagsterRunStatus.SUCCESS
+        assert run.tags["dagster/partition"] == "2016-04-01"
+        event = instance.get_latest_materialization_event(AssetKey("monthly_probe"))
+        assert event.run_id == run_id
+        materialization = event.asset_materialization
+        assert materialization.partition == "2016-04-01"
+        assert materialization.metadata["month"].value == "2016-04-01"
+        assert instance.get_materialized_partitions(AssetKey("monthly_probe")) == {"2016-04-01"}
+
+    with psycopg2.connect(**postgres) as conn, conn.cursor() as cur:
+        cur.execute("select status from runs where run_id = %s", (run_id,))
+        assert cur.fetchone() == ("SUCCESS",)
+        cur.execute("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+        assert cur.fetchone() == (True,)
+
+    logs = s3["client"].list_objects_v2(Bucket=LOGS_BUCKET, Prefix=f"dagster/compute-logs/storage/{run_id}/")
+    body = b"".join(s3["client"].get_object(Bucket=LOGS_BUCKET, Key=o["Key"])["Body"].read()
+                    for o in logs.get("Contents", []))
+    assert b"probe for 2016-04-01" in body
