@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             lake = args.lake or query.default_lake()
             columns, rows = (query.table_summaries(lake) if args.command == "tables"
                              else query.run(query.connect(lake), args.sql))
-            print(query.format_rows(columns, rows, args.format))
+            query.emit(query.format_rows(columns, rows, args.format))
         if args.command == "report":
             from lake_assets.report import write_report
 

@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -175,3 +176,11 @@ def format_rows(columns: list[str], rows: list[tuple], fmt: str = "table") -> st
 
     body = [line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells]
     return "\n".join(body + [f"({len(rows)} row{'' if len(rows) == 1 else 's'})"])
+
+
+def emit(text: str) -> None:
+    """Print to stdout; a reader that stops early (`| head`) ends the output quietly."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # as the Python docs advise: no second error when stdout is closed at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
