@@ -3,19 +3,24 @@
 A raw folder holds `i94/` (one entry per monthly extract: a `.sas7bdat` file, a folder of
 parquet parts, a `.parquet` file or a `.csv`) and, beside it, the label file, the
 demographics CSV, the airport-codes CSV and the Berkeley temperature CSVs (plain or
-`.gz`, at the top or under `temperature/`). Every problem with a source raises
+`.gz`, at the top or under `temperature/`). The folder is local or an S3 prefix
+(`s3://bucket/raw`, see `lake_assets.s3`). Every problem with a source raises
 `SourceError` naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+from lake_assets.s3 import S3Path, as_path, download
 
 LABELS_FILE = "I94_SAS_Labels_Descriptions.SAS"
 DEMOGRAPHICS_FILE = "us-cities-demographics.csv"
@@ -70,11 +75,11 @@ class I94Month:
     """One monthly I94 extract found under `<raw>/i94/`."""
 
     month: str  # 'YYYY-MM'
-    path: Path
+    path: Path | S3Path
     format: str  # 'parquet', 'csv' or 'sas7bdat'
 
 
-def _i94_format(entry: Path) -> str | None:
+def _i94_format(entry: Path | S3Path) -> str | None:
     name = entry.name.lower()
     if entry.is_dir():
         return "parquet" if any(entry.glob("*.parquet")) else None
@@ -95,7 +100,7 @@ def _month_from_name(name: str) -> str | None:
     return None
 
 
-def _month_from_content(entry: Path, fmt: str) -> str:
+def _month_from_content(entry: Path | S3Path, fmt: str) -> str:
     """Read i94yr/i94mon of the first rows of an extract whose name carries no month."""
     import pandas as pd
 
@@ -104,13 +109,19 @@ def _month_from_content(entry: Path, fmt: str) -> str:
             import pyarrow.parquet as pq
 
             first = entry if entry.is_file() else sorted(entry.glob("*.parquet"))[0]
-            head = pq.ParquetFile(first).read_row_group(0, columns=["i94yr", "i94mon"]).to_pandas()
+            with first.open("rb") as f:
+                head = pq.ParquetFile(f).read_row_group(0, columns=["i94yr", "i94mon"]).to_pandas()
         elif fmt == "csv":
-            head = pd.read_csv(entry, usecols=["i94yr", "i94mon"], nrows=100)
+            with entry.open("rb") as f:
+                head = pd.read_csv(f, usecols=["i94yr", "i94mon"], nrows=100)
         else:
+            import tempfile
+
             import pyreadstat
 
-            head, _ = pyreadstat.read_sas7bdat(str(entry), usecols=["i94yr", "i94mon"], row_limit=100)
+            with tempfile.TemporaryDirectory() as tmp:
+                local = entry if isinstance(entry, Path) else download(entry, Path(tmp) / entry.name)
+                head, _ = pyreadstat.read_sas7bdat(str(local), usecols=["i94yr", "i94mon"], row_limit=100)
     except Exception as exc:  # the reader's own words say what is wrong
         raise SourceError(entry, f"cannot read i94yr/i94mon to tell its month: {exc}") from exc
     pairs = head.dropna().astype(int).value_counts()
@@ -121,13 +132,13 @@ def _month_from_content(entry: Path, fmt: str) -> str:
     return f"{year}-{month:02d}"
 
 
-def find_i94_months(raw_dir: str | Path) -> dict[str, I94Month]:
+def find_i94_months(raw_dir: str | Path | S3Path) -> dict[str, I94Month]:
     """Map 'YYYY-MM' to the extract for that month under `<raw>/i94/`.
 
     The month comes from the entry's name (`i94_apr16_sub.sas7bdat`, `2016-04.csv`,
     `i94_2016_04/`) or, failing that (`sas_data/`), from the i94yr/i94mon of its first rows.
     """
-    i94_dir = Path(raw_dir) / "i94"
+    i94_dir = as_path(raw_dir) / "i94"
     if not i94_dir.is_dir():
         raise SourceError(i94_dir, "no such folder: the raw folder must hold i94/ with one entry per month")
     months: dict[str, I94Month] = {}
@@ -143,16 +154,17 @@ def find_i94_months(raw_dir: str | Path) -> dict[str, I94Month]:
     return months
 
 
-def find_file(raw_dir: str | Path, pattern: str, what: str) -> Path:
+def find_file(raw_dir: str | Path | S3Path, pattern: str, what: str) -> Path | S3Path:
     """The one file matching `pattern` in the raw folder (or a sub-folder)."""
-    found = sorted(Path(raw_dir).glob(pattern)) or sorted(Path(raw_dir).glob(f"*/{pattern}"))
+    raw = as_path(raw_dir)
+    found = sorted(raw.glob(pattern)) or sorted(raw.glob(f"*/{pattern}"))
     if not found:
-        raise SourceError(Path(raw_dir) / pattern, f"missing: the {what} is expected here")
+        raise SourceError(raw / pattern, f"missing: the {what} is expected here")
     return found[0]
 
 
-def find_temperature_files(raw_dir: str | Path) -> list[Path]:
-    raw = Path(raw_dir)
+def find_temperature_files(raw_dir: str | Path | S3Path) -> list[Path | S3Path]:
+    raw = as_path(raw_dir)
     found = sorted({p for g in TEMPERATURE_GLOBS for p in [*raw.glob(g), *raw.glob(f"temperature/{g}")]})
     if not found:
         raise SourceError(raw / "temperature", "no GlobalLandTemperaturesBy*.csv[.gz] file found")
@@ -162,8 +174,10 @@ def find_temperature_files(raw_dir: str | Path) -> list[Path]:
 # ---------------------------------------------------------------- I94 months
 
 
-def _sas_to_parquet(path: Path, cache_dir: Path) -> Path:
-    """Convert a .sas7bdat to a parquet folder once (keyed by path, size and mtime)."""
+def _sas_to_parquet(path: Path | S3Path, cache_dir: Path) -> Path:
+    """Convert a .sas7bdat to a parquet folder once (keyed by path, size and mtime).
+
+    A file on S3 is downloaded beside its conversion first (pyreadstat reads local files)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     import pyreadstat
@@ -174,12 +188,15 @@ def _sas_to_parquet(path: Path, cache_dir: Path) -> Path:
     if (out / "_DONE").exists():
         return out
     out.mkdir(parents=True, exist_ok=True)
+    local = path if isinstance(path, Path) else download(path, out / f"_{path.name}")
     try:
-        chunks = pyreadstat.read_file_in_chunks(pyreadstat.read_sas7bdat, str(path), chunksize=500_000)
+        chunks = pyreadstat.read_file_in_chunks(pyreadstat.read_sas7bdat, str(local), chunksize=500_000)
         for i, (chunk, _) in enumerate(chunks):
             pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), out / f"part-{i:05d}.parquet")
     except Exception as exc:
         raise SourceError(path, f"not a readable SAS7BDAT file: {exc}") from exc
+    if local != path:
+        local.unlink()
     (out / "_DONE").touch()
     return out
 
@@ -267,9 +284,9 @@ def _block(text: str, name: str, path: Path) -> dict:
     return pairs
 
 
-def parse_labels(path: str | Path) -> Labels:
+def parse_labels(path: str | Path | S3Path) -> Labels:
     """Parse every block of the SAS label file, incl. the visa categories in a comment."""
-    path = Path(path)
+    path = as_path(path)
     if not path.is_file():
         raise SourceError(path, "missing: the SAS label file is expected here")
     try:
@@ -295,14 +312,14 @@ def parse_labels(path: str | Path) -> Labels:
 # ---------------------------------------------------------------- the CSV sources
 
 
-def _read_csv(spark: SparkSession, paths: list[Path], columns: list[str], sep: str = ",") -> DataFrame:
-    for p in paths:
+def _read_csv(spark: SparkSession, paths: list, columns: list[str], sep: str = ",") -> DataFrame:
+    for p in map(as_path, paths):
         if not p.is_file():
             raise SourceError(p, "missing")
-        opener = __import__("gzip").open if p.name.endswith(".gz") else open
         try:
-            with opener(p, "rt", encoding="utf-8-sig", errors="replace") as f:
-                header = f.readline().rstrip("\r\n")
+            with p.open("rb") as raw:
+                data = gzip.GzipFile(fileobj=raw) if p.name.endswith(".gz") else raw
+                header = io.TextIOWrapper(data, encoding="utf-8-sig", errors="replace").readline().rstrip("\r\n")
         except OSError as exc:
             raise SourceError(p, f"cannot read: {exc}") from exc
         found = [h.strip().strip('"') for h in header.split(sep)]
@@ -316,16 +333,16 @@ def _read_csv(spark: SparkSession, paths: list[Path], columns: list[str], sep: s
     return df.select([F.col(f"`{c}`") for c in columns])
 
 
-def read_demographics(spark: SparkSession, path: str | Path) -> DataFrame:
+def read_demographics(spark: SparkSession, path: str | Path | S3Path) -> DataFrame:
     """The `;`-separated demographics CSV, one row per (City, State, Race); all strings."""
-    return _read_csv(spark, [Path(path)], DEMOGRAPHICS_COLUMNS, sep=";")
+    return _read_csv(spark, [path], DEMOGRAPHICS_COLUMNS, sep=";")
 
 
-def read_airports(spark: SparkSession, path: str | Path) -> DataFrame:
+def read_airports(spark: SparkSession, path: str | Path | S3Path) -> DataFrame:
     """The airport-codes CSV; `coordinates` is 'longitude, latitude'; all strings."""
-    return _read_csv(spark, [Path(path)], AIRPORT_COLUMNS)
+    return _read_csv(spark, [path], AIRPORT_COLUMNS)
 
 
-def read_temperatures(spark: SparkSession, paths: list[Path]) -> DataFrame:
+def read_temperatures(spark: SparkSession, paths: list) -> DataFrame:
     """One or more Berkeley Earth temperature CSVs (plain or .gz); all strings."""
     return _read_csv(spark, list(paths), TEMPERATURE_COLUMNS)

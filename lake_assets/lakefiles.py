@@ -1,0 +1,166 @@
+"""The lake's files, on a local disk or on S3: publishing a new version and finding the current one.
+
+No Spark and no Dagster here, so any reader (DuckDB, pyarrow, the sensors) can use it.
+
+A table is `<lake>/<table>/`, partitions `<table>/k=v/…` (Hive style). A new version is
+first written to `<lake>/_staging/<id>/`, then published:
+
+- on a local disk by two renames (old folder to `_trash/`, staged folder into place):
+  atomic, so readers see the old or the new version;
+- on S3, where nothing renames atomically, the staged files are moved (server-side
+  copy) into the table's folder under new names `part-<version>-NNNNN.parquet`, then
+  `<folder>/_manifest.json` is replaced (one PUT: atomic) by one listing the new files,
+  then the previous version's files are deleted. Readers that go through the manifest
+  (`current_files`, `dataset`, `lake query`, Spark via `Lake.read`) see the old version
+  until that PUT and the new one after it, never a mix; readers of the bare prefix
+  (Athena, `read_parquet('…/*.parquet')`) see the new files beside the old ones for the
+  seconds between the moves and the deletes. Files named in no manifest (a publish that
+  died half-way) are deleted by the next publish of that folder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+from lake_assets import s3
+
+STAGING = "_staging"
+TRASH = "_trash"
+MANIFEST = "_manifest.json"
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(("_", "."))
+
+
+class LakeFiles:
+    """The files of the lake under `root` (a folder or an `s3://bucket/prefix`)."""
+
+    def __init__(self, root: str):
+        from pyarrow import fs
+
+        self.on_s3 = s3.is_s3(root)
+        self.root = str(root).rstrip("/") if self.on_s3 else str(Path(root).absolute())
+        self._scheme = self.root.split("://", 1)[0] + "://" if self.on_s3 else ""
+        self.fs = s3.filesystem() if self.on_s3 else fs.LocalFileSystem()
+
+    # ------------------------------------------------------------ paths
+
+    def path(self, table: str, partition: dict | None = None) -> str:
+        """`<lake>/<table>` or, for a partition, `<lake>/<table>/k1=v1/k2=v2`."""
+        return "/".join([self.root, table] + [f"{k}={v}" for k, v in (partition or {}).items()])
+
+    def staging_path(self) -> str:
+        return f"{self.root}/{STAGING}/{uuid.uuid4().hex}"
+
+    def _key(self, uri: str) -> str:
+        return s3.split(uri) if self.on_s3 else str(Path(uri).absolute())
+
+    def _uri(self, key: str) -> str:
+        return f"{self._scheme}{key}"
+
+    def _call(self, uri: str, fn, *args):
+        return s3.call(uri, fn, *args)
+
+    def _files_under(self, uri: str) -> list:
+        """Every file below `uri` (recursively), as pyarrow FileInfo."""
+        from pyarrow import fs
+
+        selector = fs.FileSelector(self._key(uri), recursive=True, allow_not_found=True)
+        return [i for i in self._call(uri, self.fs.get_file_info, selector) if i.type == fs.FileType.File]
+
+    # ------------------------------------------------------------ reading
+
+    def exists(self, table: str, partition: dict | None = None) -> bool:
+        from pyarrow import fs
+
+        uri = self.path(table, partition)
+        return self._call(uri, self.fs.get_file_info, self._key(uri)).type != fs.FileType.NotFound
+
+    def current_files(self, table: str) -> list[str]:
+        """The data files of the table's current version (every partition), as URIs."""
+        table_uri = self.path(table)
+        table_key = self._key(table_uri)
+        by_folder: dict[str, list[str]] = {}
+        manifests: dict[str, list[str]] = {}
+        for info in self._files_under(table_uri):
+            folder, _, name = info.path.rpartition("/")
+            relative = folder[len(table_key):].strip("/").split("/")
+            if any(_hidden(part) for part in relative if part):
+                continue
+            if name == MANIFEST:
+                manifests[folder] = self._read_manifest(info.path)["files"]
+            elif not _hidden(name) and name.endswith(".parquet"):
+                by_folder.setdefault(folder, []).append(name)
+        chosen = {folder: manifests.get(folder, names) for folder, names in by_folder.items()}
+        chosen.update({f: names for f, names in manifests.items() if f not in chosen})
+        return sorted(self._uri(f"{folder}/{name}") for folder, names in chosen.items() for name in names)
+
+    def _read_manifest(self, key: str) -> dict:
+        with self._call(self._uri(key), self.fs.open_input_stream, key) as f:
+            return json.loads(f.read())
+
+    def dataset(self, table: str):
+        """The current version of a table as a pyarrow dataset (Hive partitions as columns)."""
+        import pyarrow.dataset as ds
+
+        files = self.current_files(table)
+        if not files:
+            raise FileNotFoundError(f"table {table!r} is not in the lake at {self.path(table)}")
+        return ds.dataset([self._key(f) for f in files], filesystem=self.fs, format="parquet",
+                          partitioning="hive", partition_base_dir=self._key(self.path(table)))
+
+    def size_bytes(self, uri: str) -> int:
+        return sum(i.size for i in self._files_under(uri))
+
+    # ------------------------------------------------------------ writing
+
+    def publish(self, staged: str, table: str, partition: dict | None = None) -> str:
+        """Put the staged folder in place of the table (or partition); return its path."""
+        target = self.path(table, partition)
+        (self._publish_by_manifest if self.on_s3 else self._publish_by_rename)(staged, target)
+        return target
+
+    def _publish_by_rename(self, staged: str, target: str) -> None:
+        from pyarrow import fs
+
+        target_key = self._key(target)
+        trash = self._key(f"{self.root}/{TRASH}/{uuid.uuid4().hex}")
+        had_old = self.fs.get_file_info(target_key).type != fs.FileType.NotFound
+        if had_old:
+            self.fs.create_dir(trash.rpartition("/")[0])
+            self.fs.move(target_key, trash)
+        self.fs.create_dir(target_key.rpartition("/")[0])
+        self.fs.move(self._key(staged), target_key)
+        if had_old:
+            self.fs.delete_dir(trash)
+
+    def _publish_by_manifest(self, staged: str, target: str) -> None:
+        target_key = self._key(target)
+        version = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+        parts = sorted(i.path for i in self._files_under(staged)
+                       if i.path.endswith(".parquet") and not _hidden(i.base_name))
+        names = []
+        for n, part in enumerate(parts):
+            names.append(f"part-{version}-{n:05d}.parquet")
+            self._call(target, self.fs.move, part, f"{target_key}/{names[-1]}")
+        manifest = {"version": version, "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "files": names}
+        with self._call(target, self.fs.open_output_stream, f"{target_key}/{MANIFEST}") as f:
+            f.write(json.dumps(manifest, indent=1).encode())
+        keep = {f"{target_key}/{n}" for n in names} | {f"{target_key}/{MANIFEST}"}
+        for info in self._files_under(target):
+            if info.path not in keep:
+                self._call(target, self.fs.delete_file, info.path)
+        self.delete(staged)
+
+    def delete(self, uri: str) -> None:
+        """Remove a folder (staging, trash) and everything in it, if it is there."""
+        from pyarrow import fs
+
+        key = self._key(uri)
+        if self._call(uri, self.fs.get_file_info, key).type != fs.FileType.NotFound:
+            self._call(uri, self.fs.delete_dir, key)
