@@ -116,7 +116,7 @@ def build(raw: str, lake: str, months_spec: str | None, out=sys.stdout) -> Build
     return report
 
 
-def generate(out_dir: str, scale: float | None, months_spec: str | None, seed: int, out=sys.stdout) -> dict:
+def generate(out_dir: str, scale: float | None, months_spec: str | None, seed: int, out=None) -> dict:
     """Write a synthetic raw folder (lake_assets.generate), following its progress on stderr."""
     from lake_assets.generate import DEFAULT_SCALE, generate_raw
 
@@ -137,7 +137,7 @@ def generate(out_dir: str, scale: float | None, months_spec: str | None, seed: i
         raise UsageError(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}") from exc
     rows = sum(m["rows"] for m in manifest["months"].values())
     print(f"raw: {_absolute(out_dir)}  ({rows:,} I94 rows written in {len(months)} month(s), "
-          f"{time.monotonic() - started:.0f}s)", file=out)
+          f"{time.monotonic() - started:.0f}s)", file=out or sys.stdout)
     return manifest
 
 
@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from lake_assets.query import LakeQueryError
+    from lake_assets.s3 import S3Error
     from lake_assets.sources import SourceError
 
     try:
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if report.failed_blocking or report.errors else 0
         if args.command == "generate":
             generate(args.out, args.scale, args.months, args.seed)
-    except (UsageError, SourceError, LakeQueryError) as exc:
+    except (UsageError, SourceError, LakeQueryError, S3Error) as exc:
         print(f"lake: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -669,7 +669,7 @@ def _chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tuple[pa
             "depdate_absurd": absurd.sum(),
             "dtaddto_ds": (until_idx == len(until_vocab))[~until_null].sum(),
             "dtaddto_junk": len(junk),
-            "i94addr_invalid": ((addr >= len(_STATE_CODES)) & ~addr_null).sum(),
+            "i94addr_invalid": ((addr >= len(STATES)) & ~addr_null).sum(),  # '99' is not a state
             "i94cit_invalid": _IS_INVALID[cit.astype(int)].sum(),
             "i94cit_not_in_labels": (~_IN_LABELS[cit.astype(int)]).sum(),
             "i94mode_zero": (mode == 0).sum(),
