@@ -32,10 +32,10 @@ from dagster._core.pipes.utils import PipesEnvContextInjector, open_pipes_sessio
 from dagster_aws.pipes import PipesEMRServerlessClient, PipesS3MessageReader
 from pydantic import PrivateAttr
 
-from lake_assets.assets.publishing import blocking_failure, dagster_results
+from lake_assets.assets.publishing import blocking_failure, dagster_results, dagster_results_by_partition
 from lake_assets.resources import LakeResource
 from lake_assets.spark import LOCAL_CONF
-from lake_assets.steps import Inputs, StepError, run_step
+from lake_assets.steps import Inputs, StepError, run_months, run_step
 
 ENTRY_POINT = os.path.join(os.path.dirname(__file__), "spark_job.py")
 # Settings the results depend on: passed to every spark-submit (a cluster's defaults differ).
@@ -69,11 +69,14 @@ class LocalEngine(SparkEngine):
     def materialize(self, context: AssetExecutionContext, step: str) -> Iterator:
         lake = self.lake
         inputs = Inputs(lake.spark(), lake.lake(), lake.raw_dir, lake.cache_dir, log=context.log.info)
+        keys = partition_keys(context)
         try:
-            outcomes = run_step(step, inputs, partition_keys(context))
+            if keys:  # each month recorded under its own partition, also in a single-run backfill
+                yield from dagster_results_by_partition(context, run_months(step, inputs, keys))
+            else:
+                yield from dagster_results(run_step(step, inputs))
         except StepError as exc:
             raise Failure(str(exc)) from None
-        yield from dagster_results(outcomes)
 
 
 class PipesEngine(SparkEngine):

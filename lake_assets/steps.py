@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
+from typing import Callable, Iterator
 
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
@@ -304,10 +304,17 @@ def run_step(step: str, inputs: Inputs, partition_keys: list[str] | None = None)
         return stage_check_publish(inputs.lake, STEPS[step](inputs), inputs.log)
     if not partition_keys:
         raise StepError(f"step {step!r} is monthly: give the month(s) to build")
-    per_month = {}
+    return combine(dict(run_months(step, inputs, partition_keys)))
+
+
+def run_months(step: str, inputs: Inputs, partition_keys: list[str]) -> Iterator[tuple[str, list[TableOutcome]]]:
+    """Build, check and publish a monthly step month by month, yielding each month's outcomes
+    as it is done (the first month whose blocking checks fail is the last)."""
+    if step not in MONTHLY:
+        raise StepError(f"step {step!r} is not monthly")
     for key in partition_keys:
-        per_month[key] = stage_check_publish(inputs.lake, STEPS[step](inputs, key), inputs.log)
-        if any(o.failed_blocking for o in per_month[key]):
-            break
-    return combine(per_month)
+        outcomes = stage_check_publish(inputs.lake, STEPS[step](inputs, key), inputs.log)
+        yield key, outcomes
+        if any(o.failed_blocking for o in outcomes):
+            return
 

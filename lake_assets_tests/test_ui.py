@@ -151,3 +151,67 @@ def test_lake_ui_shows_lineage_and_partitions_runs_a_month_and_stops_on_sigterm(
     while _session_processes(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _session_processes(proc.pid) == []
+
+
+@pytest.fixture(scope="module")
+def march_april(spark, tmp_path_factory):
+    """Definitions over a tiny raw folder with March and April 2016, the dimensions built; and its instance."""
+    from dagster import DagsterInstance
+
+    from lake_assets.definitions import build_definitions
+    from lake_assets.generate import generate_raw
+    from lake_assets.resources import resources_for
+
+    root = tmp_path_factory.mktemp("backfill")
+    generate_raw(root / "raw", scale=0.0005, months=["2016-03", "2016-04"])
+    defs = build_definitions(resources_for("local", str(root / "raw"), str(root / "lake")))
+    instance = DagsterInstance.ephemeral()
+    assert defs.resolve_job_def("dimensions_job").execute_in_process(instance=instance).success
+    return defs, instance, root / "lake"
+
+
+def _backfill(defs, instance, first: str, last: str):
+    """One run over a month range, as a single-run backfill launched from the UI makes it."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    return defs.resolve_job_def("immigration_job").execute_in_process(
+        instance=instance, raise_on_error=False,
+        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last})
+
+
+def _recorded(result) -> tuple[dict, set]:
+    materializations = {(m.asset_key.to_user_string(), m.partition): m.metadata
+                        for m in result.asset_materializations_for_node("immigration")}
+    checks = {(e.event_specific_data.asset_key.to_user_string(), e.event_specific_data.check_name,
+               e.event_specific_data.partition, e.event_specific_data.passed)
+              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    return materializations, checks
+
+
+def test_a_backfill_of_two_months_is_one_run_recording_each_month_apart(march_april, spark):
+    defs, instance, lake = march_april
+    result = _backfill(defs, instance, "2016-03-01", "2016-04-01")
+    assert result.success
+    materializations, checks = _recorded(result)
+    tables = ("fact_immigration", "fact_immigration_rejects")
+    assert set(materializations) == {(t, k) for t in tables for k in ("2016-03-01", "2016-04-01")}
+    for month in (3, 4):
+        metadata = materializations["fact_immigration", f"2016-{month:02d}-01"]
+        assert metadata["partition"].value == f"i94yr=2016, i94mon={month}"
+        assert metadata["rows"].value == spark.read.parquet(
+            str(lake / "fact_immigration" / "i94yr=2016" / f"i94mon={month}")).count()
+    check_keys = defs.resolve_asset_graph().asset_check_keys
+    expected = {(k.asset_key.to_user_string(), k.name, p) for k in check_keys
+                if k.asset_key.to_user_string() in tables for p in ("2016-03-01", "2016-04-01")}
+    assert {c[:3] for c in checks} == expected
+
+
+def test_a_backfill_stopped_by_a_missing_month_records_only_the_months_it_published(march_april):
+    defs, instance, _ = march_april
+    result = _backfill(defs, instance, "2016-04-01", "2016-05-01")  # no May extract in the raw folder
+    assert not result.success
+    materializations, checks = _recorded(result)
+    assert set(materializations) == {("fact_immigration", "2016-04-01"), ("fact_immigration_rejects", "2016-04-01")}
+    assert {partition for _, _, partition, _ in checks} == {"2016-04-01"}
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "no I94 extract for 2016-05" in failure.step_failure_data.error.message

@@ -21,7 +21,8 @@ DIMS = [dim_port, dim_city, dim_state, dim_country, dim_travel_mode, dim_visa]
                   partitions_def=monthly_partitions,
                   description="Raw I94 rows that cannot be placed in the fact, with their reason"),
     ],
-    check_specs=check_specs("fact_immigration") + check_specs("fact_immigration_rejects"),
+    check_specs=check_specs("fact_immigration", monthly_partitions)
+    + check_specs("fact_immigration_rejects", monthly_partitions),
     partitions_def=monthly_partitions,
     # A backfill of several months is one run (one Spark session or one cluster), month by month.
     backfill_policy=BackfillPolicy.single_run(),

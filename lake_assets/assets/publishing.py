@@ -1,28 +1,44 @@
 """Step outcomes as Dagster events: the one way every asset reports what it wrote."""
 
 
+import warnings
 from typing import Iterable, Iterator
 
 from dagster import (
+    AssetCheckEvaluation,
+    AssetKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetExecutionContext,
+    AssetMaterialization,
+    AssetRecordsFilter,
     Failure,
     MaterializeResult,
     MetadataValue,
+    Output,
+    PartitionsDefinition,
+    PreviewWarning,
+)
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # no public name in 1.13
+    AssetCheckEvaluationTargetMaterializationData,
 )
 
 from lake_assets.quality import TABLES
-from lake_assets.steps import TableOutcome
+from lake_assets.steps import CheckOutcome, TableOutcome
 
 _KINDS = {"md": MetadataValue.md, "path": MetadataValue.path, "json": MetadataValue.json,
           "float": MetadataValue.float, "int": MetadataValue.int, "text": MetadataValue.text,
           "bool": MetadataValue.bool, "null": lambda _: MetadataValue.null()}
 
 
-def check_specs(table: str) -> list[AssetCheckSpec]:
-    return [AssetCheckSpec(c.name, asset=table, blocking=c.blocking, description=c.description)
-            for c in TABLES[table].all_checks()]
+def check_specs(table: str, partitions_def: PartitionsDefinition | None = None) -> list[AssetCheckSpec]:
+    """The table's checks; with `partitions_def`, evaluated and shown per partition."""
+    with warnings.catch_warnings():  # partitioned check specs are a preview feature of dagster 1.13
+        warnings.simplefilter("ignore", PreviewWarning)
+        return [AssetCheckSpec(c.name, asset=table, blocking=c.blocking, description=c.description,
+                               partitions_def=partitions_def)
+                for c in TABLES[table].all_checks()]
 
 
 def metadata_values(metadata: dict) -> dict:
@@ -55,3 +71,56 @@ def dagster_results(outcomes: Iterable[TableOutcome]) -> Iterator:
                                     check_results=checks)
     if failures:
         raise blocking_failure(failures)
+
+
+def dagster_results_by_partition(context: AssetExecutionContext,
+                                 months: Iterable[tuple[str, list[TableOutcome]]]) -> Iterator:
+    """The results of a monthly step over one month or several (a single-run backfill), each
+    month recorded under its own partition key.
+
+    A MaterializeResult or AssetCheckResult names no partition: over several months Dagster
+    would record every month with the same metadata, and the checks without a month. So each
+    month's metadata goes to `add_asset_metadata(partition_key=…)` (one MaterializeResult per
+    table then records each month with its own), and each check result becomes an evaluation
+    of its month. If a month fails (blocking check, missing extract), the months published
+    before it are recorded, then the step fails; later months are not built.
+    """
+    published, checks = [], []
+    try:
+        for key, outcomes in months:
+            for outcome in outcomes:
+                checks += [(key, check) for check in outcome.checks]
+                if outcome.metadata is not None:
+                    published.append((key, outcome))
+            failures = [f"{key[:7]} {failure}" for outcome in outcomes for failure in outcome.failed_blocking]
+            if failures:
+                raise blocking_failure(failures)
+    except Exception:
+        for key, outcome in published:
+            yield AssetMaterialization(outcome.table, partition=key, metadata=metadata_values(outcome.metadata))
+        yield from _evaluations(context, checks)
+        raise
+    for key, outcome in published:
+        context.add_asset_metadata(metadata_values(outcome.metadata), asset_key=outcome.table, partition_key=key)
+    for table in dict.fromkeys(outcome.table for _, outcome in published):
+        yield MaterializeResult(asset_key=table)
+    yield from _evaluations(context, checks)
+    # The checks' outputs, which evaluations do not produce.
+    for output_name, spec in context.assets_def.check_specs_by_output_name.items():
+        if spec.key in context.selected_asset_check_keys:
+            yield Output(None, output_name=output_name)
+
+
+def _evaluations(context: AssetExecutionContext, checks: list[tuple[str, CheckOutcome]]) -> Iterator:
+    """Check outcomes as evaluations of their month, each pointing at its month's latest materialization."""
+    for key, check in checks:
+        latest = context.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey(check.table), asset_partitions=[key]), limit=1).records
+        yield AssetCheckEvaluation(
+            asset_key=AssetKey(check.table), check_name=check.name, passed=check.passed,
+            metadata=metadata_values(check.metadata), description=check.description, partition=key,
+            severity=AssetCheckSeverity.ERROR if check.blocking else AssetCheckSeverity.WARN,
+            blocking=check.blocking,
+            target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+                storage_id=latest[0].storage_id, run_id=latest[0].run_id, timestamp=latest[0].timestamp)
+            if latest else None)
