@@ -145,7 +145,8 @@ class EmrEngine(PipesEngine):
         return self.cache_dir
 
     def message_reader(self) -> PipesS3MessageReader:
-        return PipesS3MessageReader(bucket=self.bucket, client=boto3.client("s3"),
+        s3 = boto3.client("s3", endpoint_url=os.getenv("LAKE_S3_ENDPOINT") or None)
+        return PipesS3MessageReader(bucket=self.bucket, client=s3,
                                     interval=self.message_interval_seconds)
 
     def python_conf(self, driver_env: str) -> dict[str, str]:
@@ -160,7 +161,7 @@ class EmrEngine(PipesEngine):
         return f"{self.artifacts_uri.rstrip('/')}/{JOB_FILE}"
 
     def run_tags(self, context: AssetExecutionContext, step: str) -> dict[str, str]:
-        return {**self.tags, "dagster/run_id": context.run_id, "dagster/step": step}
+        return {**self.tags, "dagster/run_id": context.run.run_id, "dagster/step": step}
 
 
 class EmrServerlessEngine(EmrEngine):
@@ -176,7 +177,7 @@ class EmrServerlessEngine(EmrEngine):
         return {
             "applicationId": self.application_id,
             "executionRoleArn": self.execution_role_arn,
-            "name": f"lake_assets {step} {context.run_id[:8]}",
+            "name": f"lake_assets {step} {context.run.run_id[:8]}",
             "jobDriver": {"sparkSubmit": {
                 "entryPoint": self.entry_point,
                 "entryPointArguments": self.job_arguments(step),
@@ -221,7 +222,7 @@ class EmrClusterEngine(EmrEngine):
             groups.append({"Name": "core", "InstanceRole": "CORE", "InstanceType": self.instance_type,
                            "InstanceCount": self.core_instance_count})
         return {
-            "Name": f"lake_assets run {context.run_id[:8]}",
+            "Name": f"lake_assets run {context.run.run_id[:8]}",
             "ReleaseLabel": self.release_label,
             "Applications": [{"Name": "Spark"}],
             "LogUri": self.logs_uri,
@@ -237,7 +238,7 @@ class EmrClusterEngine(EmrEngine):
                 "Path": f"{self.artifacts_uri.rstrip('/')}/{BOOTSTRAP_FILE}", "Args": [self.python]}}],
             "AutoTerminationPolicy": {"IdleTimeout": self.idle_timeout_seconds},
             "VisibleToAllUsers": True,
-            "Tags": [{"Key": k, "Value": v} for k, v in {**self.tags, "dagster/run_id": context.run_id}.items()],
+            "Tags": [{"Key": k, "Value": v} for k, v in {**self.tags, "dagster/run_id": context.run.run_id}.items()],
         }
 
     def step_params(self, step: str, pipes_arguments: dict[str, str], keys: list[str] | None) -> dict:

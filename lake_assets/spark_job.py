@@ -14,6 +14,7 @@ the environment; messages go to S3 when Dagster reads them from S3, else to a lo
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from dagster_pipes import (
@@ -48,7 +49,8 @@ def open_pipes() -> PipesContext:
     if "bucket" in params_loader.load_messages_params():
         import boto3
 
-        writer = PipesS3MessageWriter(client=boto3.client("s3"), interval=MESSAGE_INTERVAL_SECONDS)
+        s3 = boto3.client("s3", endpoint_url=os.getenv("LAKE_S3_ENDPOINT") or None)
+        writer = PipesS3MessageWriter(client=s3, interval=MESSAGE_INTERVAL_SECONDS)
     else:
         writer = PipesDefaultMessageWriter()
     return open_dagster_pipes(params_loader=params_loader, message_writer=writer)
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from pyspark.sql import SparkSession
 
+    from lake_assets.s3 import configure_spark, is_s3
     from lake_assets.steps import Inputs, run_step
     from lake_assets.storage import Lake
 
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
         # Every setting comes from spark-submit (--master, --conf): the command line is the whole config.
         spark = SparkSession.builder.appName(f"lake_assets {args.step}").getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
+        if is_s3(args.raw) or is_s3(args.lake):
+            configure_spark(spark)  # s3a settings on a local master; EMR's own S3 otherwise
         inputs = Inputs(spark, Lake(spark, args.lake), args.raw, args.cache, log=pipes.log.info)
         report(pipes, run_step(args.step, inputs, partition_keys(pipes)))
     spark.stop()

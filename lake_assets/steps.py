@@ -71,7 +71,11 @@ class TableOutcome:
 
     @property
     def failed_blocking(self) -> list[str]:
-        return [f"{self.table}.{c.name}: {_plain(c.metadata)}" for c in self.checks if c.blocking and not c.passed]
+        """One line per failed blocking check: what it found (counts, examples, rule) and where
+        the rejected version is kept."""
+        return [f"{self.table}.{c.name}: " + "; ".join(f"{k.replace('_', ' ')}: {_text(v)}"
+                                                       for k, v in _plain(c.metadata).items())
+                for c in self.checks if c.blocking and not c.passed]
 
 
 class StepError(Exception):
@@ -101,6 +105,10 @@ def typed(value, kind: str | None = None) -> dict:
 
 def _plain(metadata: dict) -> dict:
     return {k: v["raw_value"] for k, v in metadata.items()}
+
+
+def _text(value) -> str:
+    return (", ".join(map(str, value)) or "none") if isinstance(value, (list, tuple)) else str(value)
 
 
 def _markdown(rows: list[dict]) -> str:
@@ -145,7 +153,8 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
     """Write every output to staging, run its checks, then publish all of them, or none.
 
     If a blocking check fails, nothing is published: each table keeps its last good version
-    and its outcome has no metadata.
+    and its outcome has no metadata; a table that failed stays in staging for inspection, its
+    path in its failed checks' metadata (`rejected_version`).
     """
     measured, staged_rows = [], {}
     for out in outputs:
@@ -162,8 +171,12 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
         measured.append((out, staged, {k: metrics[k] for k in shown}, TableOutcome(out.table, checks)))
 
     if any(m[3].failed_blocking for m in measured):
-        for _, staged, _, _ in measured:
-            lake.discard(staged)
+        for _, staged, _, outcome in measured:
+            failed = [c for c in outcome.checks if c.blocking and not c.passed]
+            for check in failed:
+                check.metadata["rejected_version"] = typed(staged.path, "path")
+            if not failed:
+                lake.discard(staged)
         return [m[3] for m in measured]
 
     for out, staged, shown, outcome in measured:
