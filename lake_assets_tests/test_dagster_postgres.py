@@ -32,6 +32,7 @@ from dagster import (
 )
 
 from lake_assets.partitions import monthly_partitions
+from lake_assets_tests.s3server import S3Server
 
 PROJECT = Path(__file__).resolve().parent.parent
 PASSWORD = "local-test-password"
@@ -44,25 +45,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 30) -> None:
+def connect_when_ready(server: subprocess.Popen, dsn: dict, timeout: float = 60):
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} did not listen on 127.0.0.1:{port} within {timeout} s")
-
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"postgres exited with {server.returncode}")
+        try:
+            return psycopg2.connect(**dsn)
+        except psycopg2.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -96,50 +89,30 @@ def postgres():
          "-c", f"ssl_key_file={home / 'server.key'}", "-c", "fsync=off"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **run_as)
     try:
-        wait_for_port(port, server, "postgres")
         dsn = dict(host="127.0.0.1", port=port, user="dagster", password=PASSWORD, sslmode="require")
-        for _ in range(50):  # listening comes a moment before accepting connections
-            try:
-                conn = psycopg2.connect(dbname="postgres", **dsn)
-                break
-            except psycopg2.OperationalError:
-                time.sleep(0.1)
+        conn = connect_when_ready(server, {**dsn, "dbname": "postgres"})
         conn.autocommit = True
         conn.cursor().execute("create database dagster")
         conn.close()
         yield {**dsn, "dbname": "dagster"}
     finally:
-        stop(server, signal.SIGINT)  # a "fast" shutdown: ends open sessions
+        server.send_signal(signal.SIGINT)  # a "fast" shutdown: ends open sessions
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    """A real S3 server (SeaweedFS) on loopback with the logs bucket; stopped afterwards."""
-    weed = shutil.which("weed") or str(Path(os.sys.executable).parent / "weed")
-    port = free_port()
-    keys = {"AWS_ACCESS_KEY_ID": "lake-test", "AWS_SECRET_ACCESS_KEY": "lake-test-secret"}
-    server = subprocess.Popen(
-        [weed, "mini", f"-dir={tmp_path_factory.mktemp('weed')}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-         f"-s3.port={port}", "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
-         # every other listener on its own free port (the defaults may be taken)
-         *(f"-{server}.{flag}={free_port()}" for server in ("master", "volume", "filer", "s3", "admin")
-           for flag in ("port", "port.grpc") if (server, flag) != ("s3", "port"))],
-        env={**os.environ, **keys}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, server, "SeaweedFS")
-        endpoint = f"http://127.0.0.1:{port}"
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **{
-            "aws_access_key_id": keys["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": keys["AWS_SECRET_ACCESS_KEY"]})
-        for _ in range(50):
-            try:
-                client.create_bucket(Bucket=LOGS_BUCKET)
-                break
-            except Exception:
-                time.sleep(0.2)
-        yield {"client": client, "env": {**keys, "AWS_ENDPOINT_URL_S3": endpoint, "AWS_DEFAULT_REGION": "us-east-1"}}
-    finally:
-        stop(server)
+    """A real S3 server (SeaweedFS) on loopback holding the logs bucket; stopped afterwards."""
+    with S3Server(tmp_path_factory.mktemp("s3"), bucket=LOGS_BUCKET) as server:
+        client = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
+                              aws_access_key_id=server.access_key, aws_secret_access_key=server.secret_key)
+        # boto3 (the step-log manager) reaches the server through the standard endpoint variable.
+        yield {"client": client, "env": {**server.env(), "AWS_ENDPOINT_URL_S3": server.endpoint}}
 
 
 @asset(partitions_def=monthly_partitions)
