@@ -8,6 +8,7 @@ from lake_assets.assets.immigration import immigration_assets
 from lake_assets.assets.raw import raw_specs
 from lake_assets.console import compact_console_logger
 from lake_assets.resources import resources_for
+from lake_assets.sensors import refresh_job, schedules, sensors
 
 dimensions_job = define_asset_job("dimensions_job", AssetSelection.groups("dimensions"),
                                   description="Build every dimension table")
@@ -22,7 +23,9 @@ def build_definitions(resources: dict | None = None) -> Definitions:
     """The code location, with the resources of `$LAKE_ENV` unless others are given."""
     return Definitions(
         assets=[*raw_specs, *dimension_assets, *immigration_assets, *analytics_assets],
-        jobs=[dimensions_job, immigration_job, analytics_job],
+        jobs=[dimensions_job, immigration_job, analytics_job, refresh_job],
+        sensors=sensors,
+        schedules=schedules,
         resources=resources or resources_for(),
         loggers={"console": compact_console_logger},
         # One process, so one Spark session (one JVM), per run.

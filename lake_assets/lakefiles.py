@@ -80,6 +80,14 @@ class LakeFiles:
         uri = self.path(table, partition)
         return self._call(uri, self.fs.get_file_info, self._key(uri)).type != fs.FileType.NotFound
 
+    def tables(self) -> list[str]:
+        """The table folders under the root (not the `_staging`/`_trash` internals)."""
+        from pyarrow import fs
+
+        selector = fs.FileSelector(self._key(self.root), allow_not_found=True)
+        return sorted(i.base_name for i in self._call(self.root, self.fs.get_file_info, selector)
+                      if i.type == fs.FileType.Directory and not _hidden(i.base_name))
+
     def current_files(self, table: str) -> list[str]:
         """The data files of the table's current version (every partition), as URIs."""
         table_uri = self.path(table)

@@ -2,7 +2,8 @@
 
 `connect(lake)` opens an in-memory DuckDB connection with one view per table folder of the
 lake (Hive-partitioned parquet for the fact tables; the `_staging`/`_trash` internals are
-ignored); `run(con, sql)` gives (columns, rows) or a one-line `LakeQueryError`. Used by
+ignored). A lake on S3 (`s3://bucket/lake`) is read through pyarrow, each table's current
+version as its manifests list it (see `lake_assets.lakefiles`); `run(con, sql)` gives (columns, rows) or a one-line `LakeQueryError`. Used by
 `lake tables`, `lake query` and the report.
 """
 
@@ -22,6 +23,8 @@ from typing import Iterable
 
 import duckdb
 
+from lake_assets.s3 import is_s3
+
 FORMATS = ("table", "csv", "json")
 
 
@@ -34,7 +37,7 @@ class Table:
     """A table folder of the lake and its partition folders (`i94yr=2016/i94mon=4`, …)."""
 
     name: str
-    path: Path
+    path: Path | str
     partitions: tuple[str, ...]
 
     def select(self) -> str:
@@ -52,10 +55,10 @@ class Table:
                 f"hive_partitioning = true, union_by_name = true{f', hive_types = {{{types}}}' if types else ''})")
 
 
-def default_lake() -> Path:
-    """`$LAKE_DIR`, else the lake in the project's state folder."""
+def default_lake() -> Path | str:
+    """`$LAKE_DIR` (a folder or an s3:// URI), else the lake in the project's state folder."""
     if os.getenv("LAKE_DIR"):
-        return Path(os.environ["LAKE_DIR"])
+        return os.environ["LAKE_DIR"] if is_s3(os.environ["LAKE_DIR"]) else Path(os.environ["LAKE_DIR"])
     from lake_assets.resources import lake_home
 
     return lake_home() / "lake"
@@ -68,6 +71,8 @@ def _partition_order(partition: str) -> tuple:
 
 def find_tables(lake: str | Path) -> list[Table]:
     """The lake's tables: folders holding parquet files, except internals (`_…`, `.…`)."""
+    if is_s3(lake):
+        return _find_s3_tables(str(lake))
     root = Path(lake)
     if not root.is_dir():
         raise LakeQueryError(f"no lake at {root}: build one with `lake build` or pass --lake")
@@ -83,14 +88,37 @@ def find_tables(lake: str | Path) -> list[Table]:
     return tables
 
 
+def _find_s3_tables(lake: str) -> list[Table]:
+    from lake_assets.lakefiles import LakeFiles
+
+    files = LakeFiles(lake)
+    try:
+        found = {name: files.current_files(name) for name in files.tables()}
+    except OSError as exc:
+        raise LakeQueryError(str(exc)) from None
+    tables = [Table(name, files.path(name), tuple(sorted(
+                  {f[len(files.path(name)) + 1:].rpartition("/")[0] for f in parts} - {""}, key=_partition_order)))
+              for name, parts in found.items() if parts]
+    if not tables:
+        raise LakeQueryError(f"no tables in the lake at {lake}: build it with `lake build`")
+    return tables
+
+
 def connect(lake: str | Path | None = None, only: Iterable[str] | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per table of the lake (default `default_lake()`),
     or of the tables in `only`."""
+    lake = lake or default_lake()
     con = duckdb.connect()
-    for table in find_tables(lake or default_lake()):
+    for table in find_tables(lake):
         if only is not None and table.name not in only:
             continue
-        con.execute(f'create view "{table.name}" as {table.select()}')
+        if is_s3(lake):  # DuckDB scans the pyarrow dataset of the table's current files
+            from lake_assets.lakefiles import LakeFiles
+
+            con.register(f"{table.name}__s3", LakeFiles(str(lake)).dataset(table.name))
+            con.execute(f'create view "{table.name}" as select * from "{table.name}__s3"')
+        else:
+            con.execute(f'create view "{table.name}" as {table.select()}')
     return con
 
 

@@ -21,6 +21,8 @@ from typing import Callable
 import matplotlib
 from matplotlib.figure import Figure
 
+from lake_assets.s3 import is_s3
+
 CATEGORY_COLORS = {"Business": "#1f6fb2", "Pleasure": "#f28e2b", "Student": "#59a14f"}
 SEASONS = ("winter", "spring", "summer", "autumn")
 TOP_VISA_TYPES = 6
@@ -335,7 +337,8 @@ def write_report(lake: str | Path | None = None, out: str | Path | None = None) 
     `<state folder>/report.html`); return its path."""
     from lake_assets import query
 
-    lake = Path(lake or query.default_lake()).absolute()
+    lake = lake or query.default_lake()
+    lake = lake if is_s3(lake) else Path(lake).absolute()
     con = query.connect(lake)
     summary, data = report_data(lambda sql: query.records(con, sql))
     if out is None:

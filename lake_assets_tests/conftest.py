@@ -36,3 +36,25 @@ def april_lake(spark, shared_data, tmp_path_factory) -> Path:
     report = build(str(shared_data), str(lake), "2016-04")
     assert not report.errors and not report.failed_blocking, report.errors or report.failed_blocking
     return lake
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    """A real S3 server (SeaweedFS) on loopback for the whole test run: `.endpoint`, `.bucket`,
+    `.access_key`, `.secret_key`, `.env()` (the settings `lake` reads)."""
+    from lake_assets_tests.s3server import S3Server
+
+    with S3Server(tmp_path_factory.mktemp("s3server")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(s3, monkeypatch):
+    """The environment of a client of the `s3` server, for one test; yields the server."""
+    from lake_assets import s3 as lake_s3
+
+    for key, value in s3.env().items():
+        monkeypatch.setenv(key, value)
+    lake_s3.reset()
+    yield s3
+    lake_s3.reset()

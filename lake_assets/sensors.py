@@ -1,0 +1,157 @@
+"""The pipeline that runs itself: a sensor on the raw landing zone, a daily refresh, failure mail.
+
+- `raw_i94_sensor` looks at `<raw>/i94/` (a folder or an S3 prefix) and asks for one
+  `immigration_job` run per new or changed monthly extract, for that month's partition.
+  Its cursor maps each extract's path to its version (size and modification time of the
+  file, or of every part of a parquet folder), so each version is built exactly once; the
+  run key (path@version) makes Dagster drop a repeated request too.
+- `daily_refresh_schedule` runs `refresh_job` at 07:00 (`$LAKE_SCHEDULE_TIMEZONE`, default
+  UTC): the dimensions and the analytics are rebuilt from the sources and every month in
+  the lake, so they catch up with the months the sensor brought in, and their checks run again.
+- `failure_email_sensor` mails the operators when a run fails, including a run stopped by a
+  failed blocking check (which publishes nothing: the tables keep their last good version).
+
+Sensors and the schedule start stopped unless `LAKE_AUTOMATION=on` (then `dagster dev` or
+the daemon runs them at once); they can be switched on in the UI either way.
+"""
+
+import hashlib
+import json
+import os
+import smtplib
+from email.message import EmailMessage
+
+from dagster import (
+    AssetSelection,
+    DagsterEventType,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunRequest,
+    ScheduleDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    run_failure_sensor,
+    sensor,
+)
+
+from lake_assets.resources import LakeResource
+from lake_assets.sources import I94Month, SourceError, find_i94_months
+
+PARTITION_MONTHS = [f"2016-{m:02d}" for m in range(1, 13)]
+AUTOMATION_ON = os.getenv("LAKE_AUTOMATION", "off") == "on"
+
+refresh_job = define_asset_job(
+    "refresh_job", AssetSelection.groups("dimensions", "analytics"),
+    description="Rebuild the dimensions and the analytics (with their checks) from the lake's months")
+
+
+def extract_version(extract: I94Month) -> str:
+    """What changes when an extract is replaced: size and mtime of the file or of each part."""
+    parts = [extract.path] if extract.path.is_file() else sorted(extract.path.glob("*.parquet"))
+    stats = [(p.name, p.stat()) for p in parts]
+    text = ";".join(f"{name}:{st.st_size}:{st.st_mtime_ns}" for name, st in stats)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+@sensor(job_name="immigration_job", minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
+        description="One immigration_job run per new or changed monthly I94 extract in <raw>/i94/")
+def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
+    """Ask for the month's partition run of each extract whose version is not in the cursor."""
+    seen = json.loads(context.cursor) if context.cursor else {}
+    try:
+        extracts = find_i94_months(lake.raw_dir)
+    except (SourceError, OSError) as exc:
+        return SkipReason(f"cannot read the landing zone: {exc}")
+    current, requests = {}, []
+    for month, extract in sorted(extracts.items()):
+        if month not in PARTITION_MONTHS:
+            continue
+        path, version = str(extract.path), extract_version(extract)
+        current[path] = version
+        if seen.get(path) != version:
+            context.log.info(f"{path}: version {version} of {month}")
+            requests.append(RunRequest(run_key=f"{path}@{version}", partition_key=f"{month}-01",
+                                       tags={"lake/extract": path, "lake/extract_version": version}))
+    return SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))
+
+
+daily_refresh_schedule = ScheduleDefinition(
+    name="daily_refresh_schedule", job=refresh_job, cron_schedule="0 7 * * *",
+    execution_timezone=os.getenv("LAKE_SCHEDULE_TIMEZONE", "UTC"),
+    default_status=DefaultScheduleStatus.RUNNING if AUTOMATION_ON else DefaultScheduleStatus.STOPPED,
+    description="07:00 every day: dimensions and analytics brought up to date, their checks run again")
+
+
+# ---------------------------------------------------------------- failure mail
+
+
+def smtp_settings() -> dict | None:
+    """The SMTP settings of the environment, or None when alerts are not configured.
+
+    LAKE_SMTP_HOST, LAKE_SMTP_PORT (default 25; 465 means implicit TLS), LAKE_ALERT_TO
+    (comma list), LAKE_ALERT_FROM (default lake@<host>), optional LAKE_SMTP_USER,
+    LAKE_SMTP_PASSWORD and LAKE_SMTP_STARTTLS=1.
+    """
+    host, to = os.getenv("LAKE_SMTP_HOST"), os.getenv("LAKE_ALERT_TO")
+    if not host or not to:
+        return None
+    return {
+        "host": host, "port": int(os.getenv("LAKE_SMTP_PORT", "25")),
+        "to": [a.strip() for a in to.split(",") if a.strip()],
+        "from": os.getenv("LAKE_ALERT_FROM", f"lake@{host}"),
+        "user": os.getenv("LAKE_SMTP_USER"), "password": os.getenv("LAKE_SMTP_PASSWORD"),
+        "starttls": os.getenv("LAKE_SMTP_STARTTLS", "0").lower() in ("1", "true", "yes"),
+    }
+
+
+def send_mail(settings: dict, subject: str, body: str) -> None:
+    """Send one plain-text mail with `settings` (see `smtp_settings`)."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = settings["from"], ", ".join(settings["to"]), subject
+    message.set_content(body)
+    smtp = smtplib.SMTP_SSL if settings["port"] == 465 else smtplib.SMTP
+    with smtp(settings["host"], settings["port"], timeout=30) as server:
+        if settings["starttls"]:
+            server.starttls()
+        if settings["user"]:
+            server.login(settings["user"], settings["password"] or "")
+        server.send_message(message)
+
+
+def failure_mail(context: RunFailureSensorContext) -> tuple[str, str]:
+    """Subject and body: the job, its partition, each failed step's one-line error."""
+    from lake_assets.console import user_error_message
+
+    run = context.dagster_run
+    partition = run.tags.get("dagster/partition")
+    steps = [f"- {e.step_key}: {user_error_message(e.event_specific_data.error).splitlines()[0]}"
+             for e in context.instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)]
+    where = f" {partition[:7]}" if partition else ""
+    subject = f"[lake] {run.job_name}{where} failed"
+    ui = os.getenv("LAKE_UI_URL")
+    body = "\n".join([
+        f"The run {run.run_id} of {run.job_name}{where} failed.",
+        "Tables whose blocking checks failed were not published: they keep their last good version.",
+        "", "Failed steps:", *(steps or [f"- {context.failure_event.message}"]),
+        *(["", f"Run: {ui.rstrip('/')}/runs/{run.run_id}"] if ui else []),
+    ])
+    return subject, body
+
+
+@run_failure_sensor(name="failure_email_sensor", monitor_all_code_locations=False,
+                    default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
+                    description="Mail the operators (LAKE_ALERT_TO) when a run fails")
+def failure_email_sensor(context: RunFailureSensorContext):
+    settings = smtp_settings()
+    if settings is None:
+        context.log.warning("run failed but no alert sent: set LAKE_SMTP_HOST and LAKE_ALERT_TO")
+        return
+    send_mail(settings, *failure_mail(context))
+
+
+sensors = [raw_i94_sensor, failure_email_sensor]
+schedules = [daily_refresh_schedule]
