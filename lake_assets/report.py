@@ -109,7 +109,7 @@ def draw_monthly(fig: Figure, rows: Rows) -> None:
 
 def draw_season(fig: Figure, rows: Rows) -> None:
     seasons, groups = _grouped(rows, lambda r: r["season"], list(SEASONS))
-    labels = [f"{s} ({max(r['months'] for r in g)}/3 mo.)" for s, g in zip(seasons, groups)]
+    labels = [f"{s}\n({max(r['months'] for r in g)} of 3 months)" for s, g in zip(seasons, groups)]
     left, right = fig.subplots(1, 2)
     _bars_with_temperature(left, labels, groups, stacked=False)
     left.set_title("by visa category", fontsize=9)
