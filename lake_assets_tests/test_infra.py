@@ -1,0 +1,214 @@
+"""The CloudFormation templates (infra/cfn) agree with what the code reads and writes: the
+environment the Dagster task sets builds the EMR resources with the lake stack's outputs, the
+roles allow the S3 prefixes the code uses, and the Glue tables match the lake's files."""
+
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from lake_assets.resources import resources_for
+from lake_assets_tests.sample_lake import sample_lake
+
+INFRA = Path(__file__).resolve().parent.parent / "infra"
+GLUE_TYPES = {"string": "string", "int32": "int", "int64": "bigint", "double": "double", "bool": "boolean",
+              "date32[day]": "date", "list<element: string>": "array<string>"}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !Sub …) read as their long forms."""
+
+
+def _tag(loader, suffix, node):
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        value = value.split(".", 1) if suffix == "GetAtt" else value
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def template(name: str) -> dict:
+    return yaml.load((INFRA / "cfn" / f"{name}.yaml").read_text(), Loader=CfnLoader)
+
+
+LAKE, ORCHESTRATOR = template("lake"), template("orchestrator")
+
+
+def resolve(value, params: dict):
+    """A task setting as a string: imports become `<OutputName>`, parameters their value."""
+    if isinstance(value, str):
+        return value
+    (fn, arg), = value.items()
+    if fn == "Fn::ImportValue":
+        return "<" + arg["Fn::Sub"].split("}-")[-1] + ">"
+    if fn == "Ref":
+        return params.get(arg, f"<{arg}>")
+    if fn == "Fn::Select":
+        return f"<{arg[1]['Ref']}[{arg[0]}]>"
+    return f"<{'.'.join(arg) if fn == 'Fn::GetAtt' else fn}>"
+
+
+def containers() -> list[dict]:
+    return ORCHESTRATOR["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+
+
+def task_env(lake_env: str) -> dict[str, str]:
+    container = containers()[0]
+    env = {e["Name"]: resolve(e["Value"], {"LakeEnv": lake_env}) for e in container["Environment"]}
+    return {**env, **{s["Name"]: "<secret>" for s in container["Secrets"]}}
+
+
+def exports(tmpl: dict) -> set[str]:
+    return {o["Export"]["Name"]["Fn::Sub"].split("}-")[-1] for o in tmpl["Outputs"].values() if "Export" in o}
+
+
+def test_webserver_and_daemon_get_the_same_settings():
+    first, *others = containers()
+    assert [c["Name"] for c in containers()] == ["webserver", "daemon"]
+    for other in others:
+        assert other["Environment"] == first["Environment"] and other["Secrets"] == first["Secrets"]
+        assert other["Image"] == first["Image"] and other["MountPoints"] == first["MountPoints"]
+
+
+def test_task_sets_what_dagster_yaml_reads():
+    read = set(re.findall(r"\{env: (\w+)\}", (INFRA / "dagster.yaml").read_text()))
+    assert read and read <= set(task_env("emr-serverless"))
+    assert task_env("emr-serverless")["PGSSLMODE"] == "require"
+
+
+def imports(node) -> set[str]:
+    """The output names that `node` imports (`lake-${Environment}-<Name>`)."""
+    if isinstance(node, dict):
+        if "Fn::ImportValue" in node:
+            return {node["Fn::ImportValue"]["Fn::Sub"].split("}-")[-1]}
+        return set().union(*map(imports, node.values()))
+    return set().union(*map(imports, node)) if isinstance(node, list) else set()
+
+
+def test_every_import_is_a_lake_output():
+    assert exports(LAKE) >= imports(ORCHESTRATOR) >= {"LakeBucketName", "OrchestratorRoleArn"}
+
+
+def test_lake_settings_only_names_the_code_reads():
+    code = "".join(p.read_text() for p in (INFRA.parent / "lake_assets").rglob("*.py"))
+    set_by_task = {name for name in task_env("emr") if name.startswith("LAKE_")}
+    assert set_by_task <= set(re.findall(r"LAKE_[A-Z0-9_]+", code))
+
+
+def test_emr_serverless_settings_reach_the_engine(monkeypatch):
+    for name, value in task_env("emr-serverless").items():
+        monkeypatch.setenv(name, value)
+    resources = resources_for()
+    engine = resources["engine"]
+    assert engine.application_id == "<EmrServerlessApplicationId>"
+    assert engine.execution_role_arn == "<EmrExecutionRoleArn>"
+    assert engine.bucket == "<LakeBucketName>" and engine.logs_uri == "<EmrLogsUri>"
+    assert resources["lake"].lake_dir == "s3://<LakeBucketName>/lake"
+    assert resources["lake"].raw_dir == "s3://<LakeBucketName>/raw"
+
+
+def test_emr_cluster_settings_reach_the_engine(monkeypatch):
+    for name, value in task_env("emr").items():
+        monkeypatch.setenv(name, value)
+    engine = resources_for()["engine"]
+    assert (engine.service_role, engine.instance_profile) == ("<EmrServiceRoleName>", "<EmrInstanceProfileName>")
+    assert engine.release_label == "<EmrReleaseLabel>" and engine.subnet_id == "<PrivateSubnetIds[0]>"
+
+
+def policy_statements(resource: dict) -> dict[str, dict]:
+    props = resource["Properties"]
+    docs = [props["PolicyDocument"]] if "PolicyDocument" in props else [p["PolicyDocument"] for p in props["Policies"]]
+    return {s["Sid"]: s for doc in docs for s in doc["Statement"]}
+
+
+def allowed_prefixes(statement: dict, bucket: str) -> set[str]:
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    return {r["Fn::Sub"].split("/", 1)[1] for r in resources if r["Fn::Sub"].startswith("${" + bucket + ".Arn}/")}
+
+
+def test_roles_allow_the_prefixes_the_code_uses(monkeypatch):
+    for name, value in task_env("emr-serverless").items():
+        monkeypatch.setenv(name, value)
+    resources, bucket = resources_for(), "s3://<LakeBucketName>/"
+    engine, lake = resources["engine"], resources["lake"]
+    spark = policy_statements(LAKE["Resources"]["SparkDataPolicy"])
+    assert lake.raw_dir.removeprefix(bucket) + "/*" in allowed_prefixes(spark["ReadSources"], "LakeBucket")
+    assert engine.artifacts_uri.removeprefix(bucket).split("/")[0] + "/*" in allowed_prefixes(spark["ReadSources"], "LakeBucket")
+    assert {lake.lake_dir.removeprefix(bucket) + "/*"} == allowed_prefixes(spark["WriteLake"], "LakeBucket")
+    assert LAKE["Outputs"]["EmrLogsUri"]["Value"]["Fn::Sub"] == "s3://${LogsBucket}/emr/"
+    assert allowed_prefixes(spark["JobLogs"], "LogsBucket") == {"emr/*"}
+    orchestrator = policy_statements(LAKE["Resources"]["OrchestratorRole"])
+    assert orchestrator["EmrClusterCreate"]["Condition"]["StringEquals"]["aws:RequestTag/project"] == engine.tags["project"]
+    assert [r["Fn::GetAtt"][0] for r in orchestrator["PassSparkRoles"]["Resource"]] == [
+        "EmrServerlessExecutionRole", "EmrServiceRole", "EmrNodeRole"]
+
+
+@pytest.mark.xfail(reason="PipesS3MessageReader writes messages under a random top-level key; the roles "
+                          "allow Pipes messages only under pipes/ (engines.py should pass that prefix)")
+def test_pipes_messages_go_where_the_roles_allow(monkeypatch):
+    for name, value in task_env("emr-serverless").items():
+        monkeypatch.setenv(name, value)
+    params = next(iter(resources_for()["engine"].message_reader().get_params()))
+    assert params["key_prefix"].startswith("pipes/")
+
+
+def test_buckets_encrypted_versioned_private_tls_only():
+    resources = LAKE["Resources"]
+    buckets = [name for name, r in resources.items() if r["Type"] == "AWS::S3::Bucket"]
+    assert sorted(buckets) == ["LakeBucket", "LogsBucket"]
+    for name in buckets:
+        props = resources[name]["Properties"]
+        assert props["VersioningConfiguration"]["Status"] == "Enabled"
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+        assert all(props["PublicAccessBlockConfiguration"].values())
+        policy = next(r for r in resources.values()
+                      if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": name})
+        tls = policy_statements(policy)["TlsOnly"]
+        assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    rules = {r["Id"]: r for r in resources["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["raw-to-cheaper-tiers"]["Prefix"] == "raw/" and "NoncurrentVersionExpiration" in rules["old-versions"]
+    assert "ExpirationInDays" in resources["LogsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"][0]
+
+
+def test_emr_serverless_costs_nothing_idle():
+    app = LAKE["Resources"]["SparkApplication"]["Properties"]
+    assert app["AutoStopConfiguration"]["Enabled"] and "InitialCapacity" not in app
+    assert set(app["MaximumCapacity"]) == {"Cpu", "Memory", "Disk"}
+    # The release whose Spark matches the pin, and the one the EMR-on-EC2 engine defaults to.
+    assert LAKE["Parameters"]["EmrReleaseLabel"]["Default"] == "emr-7.13.0"
+    from lake_assets.engines import EmrClusterEngine
+    assert EmrClusterEngine.model_fields["release_label"].default == "emr-7.13.0"
+    import pyspark
+    assert pyspark.__version__ == "3.5.6"  # emr-7.13.0 ships Spark 3.5.6
+
+
+def glue_tables() -> dict[str, dict]:
+    return {r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]
+            for r in LAKE["Resources"].values() if r["Type"] == "AWS::Glue::Table"}
+
+
+def test_glue_tables_match_the_lake(spark, tmp_path_factory):
+    lake, _ = sample_lake(tmp_path_factory)
+    tables = glue_tables()
+    assert set(tables) == {p.name for p in lake.iterdir() if not p.name.startswith("_")}
+    for name, table in tables.items():
+        files = sorted((lake / name).rglob("*.parquet"))
+        keys = [k["Name"] for k in table.get("PartitionKeys", [])]
+        if keys:  # Hive folders <table>/i94yr=2016/i94mon=4/
+            assert re.fullmatch(r"i94yr=\d{4}/i94mon=\d{1,2}", str(files[0].parent.relative_to(lake / name)))
+            location = table["Parameters"]["storage.location.template"]["Fn::Sub"]
+            assert location == f"s3://${{LakeBucket}}/lake/{name}/i94yr=${{!i94yr}}/i94mon=${{!i94mon}}"
+            assert table["Parameters"]["projection.enabled"] == "true"
+        schema = pq.read_schema(files[0])
+        columns = {f.name: GLUE_TYPES[str(f.type)] for f in schema if f.name not in keys}
+        assert {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]} == columns, name
+        assert table["StorageDescriptor"]["Location"] == {"Fn::Sub": f"s3://${{LakeBucket}}/lake/{name}/"}
