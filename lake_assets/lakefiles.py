@@ -112,14 +112,29 @@ class LakeFiles:
             return json.loads(f.read())
 
     def dataset(self, table: str):
-        """The current version of a table as a pyarrow dataset (Hive partitions as columns)."""
-        import pyarrow.dataset as ds
+        """The current version of a table as a pyarrow dataset.
 
-        files = self.current_files(table)
+        Hive partition keys become integer (or string) columns, unless the files hold a
+        column of that name already (the rejects keep the raw i94yr/i94mon)."""
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
+
+        files = [self._key(f) for f in self.current_files(table)]
         if not files:
             raise FileNotFoundError(f"table {table!r} is not in the lake at {self.path(table)}")
-        return ds.dataset([self._key(f) for f in files], filesystem=self.fs, format="parquet",
-                          partitioning="hive", partition_base_dir=self._key(self.path(table)))
+        base = self._key(self.path(table))
+        in_files = set(self._call(self.path(table), lambda: pq.read_schema(files[0], filesystem=self.fs)).names)
+        values: dict[str, set[str]] = {}
+        for f in files:
+            for part in f[len(base) + 1:].split("/")[:-1]:
+                key, _, value = part.partition("=")
+                values.setdefault(key, set()).add(value)
+        fields = [pa.field(k, pa.int32() if all(v.lstrip("-").isdigit() for v in vs) else pa.string())
+                  for k, vs in values.items() if k not in in_files]
+        partitioning = ds.partitioning(pa.schema(fields), flavor="hive") if fields else None
+        return ds.dataset(files, filesystem=self.fs, format="parquet", partitioning=partitioning,
+                          partition_base_dir=base)
 
     def size_bytes(self, uri: str) -> int:
         return sum(i.size for i in self._files_under(uri))

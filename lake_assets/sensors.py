@@ -128,8 +128,8 @@ def failure_mail(context: RunFailureSensorContext) -> tuple[str, str]:
 
     run = context.dagster_run
     partition = run.tags.get("dagster/partition")
-    steps = [f"- {e.step_key}: {user_error_message(e.event_specific_data.error).splitlines()[0]}"
-             for e in context.instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)]
+    failures = [e.dagster_event for e in context.instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)]
+    steps = [f"- {e.step_key}: {user_error_message(e.step_failure_data.error).splitlines()[0]}" for e in failures]
     where = f" {partition[:7]}" if partition else ""
     subject = f"[lake] {run.job_name}{where} failed"
     ui = os.getenv("LAKE_UI_URL")

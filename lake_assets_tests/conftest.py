@@ -58,3 +58,14 @@ def s3_env(s3, monkeypatch):
     lake_s3.reset()
     yield s3
     lake_s3.reset()
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    """A real SMTP server (aiosmtpd) on loopback, with the alert settings pointing at it."""
+    from lake_assets_tests.smtpserver import SMTPServer
+
+    with SMTPServer() as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        yield server
