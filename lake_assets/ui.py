@@ -29,7 +29,7 @@ concurrency:
   runs:
     max_concurrent_runs: 1  # each run starts its own Spark: one at a time on one machine
 """
-GRACE_SECONDS = 20  # for dagster dev to stop its services after SIGINT, before SIGTERM/SIGKILL
+GRACE_SECONDS = 30  # for dagster dev to stop its services after SIGINT, before SIGTERM/SIGKILL
 
 
 def instance_dir() -> Path:
