@@ -82,8 +82,10 @@ def _absolute(path: str) -> str:
     return path if "://" in path else str(Path(path).absolute())
 
 
-def build(raw: str, lake: str, months_spec: str | None, out=sys.stdout) -> BuildReport:
-    """Materialize the dimensions, the chosen months and the analytics, one Dagster run each."""
+def build(raw: str, lake: str, months_spec: str | None, out=None) -> BuildReport:
+    """Materialize the dimensions, the chosen months and the analytics, one Dagster run each;
+    print the summary to `out` (default: the current sys.stdout)."""
+    out = out or sys.stdout
     from lake_assets.sources import find_i94_months
 
     months = parse_months(months_spec, sorted(find_i94_months(raw)))

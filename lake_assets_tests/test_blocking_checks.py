@@ -1,0 +1,57 @@
+"""A blocking check that fails publishes nothing: the table and everything built on it stay at
+their last good version, and `lake build` says which check failed, on which rows, where to look."""
+
+import hashlib
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from lake_assets.cli import main
+from lake_assets.generate import generate_raw
+
+# dim_temperature and what is built after it (the fact's month run and the analytics)
+KEPT = ["dim_temperature", "fact_immigration", "fact_immigration_rejects", "metro_arrivals_monthly",
+        "tourism_by_season", "arrivals_temperature_correlation"]
+
+
+def snapshot(lake: Path, tables: list[str]) -> dict[str, str]:
+    """Every file of the tables: path inside the lake -> sha256 of its bytes."""
+    return {p.relative_to(lake).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for table in tables for p in sorted((lake / table).rglob("*")) if p.is_file()}
+
+
+def to_fahrenheit(path: Path) -> None:
+    """Rewrite a Berkeley temperature file (plain or .gz) with its temperatures in °F."""
+    df = pd.read_csv(path)
+    df["AverageTemperature"] = df["AverageTemperature"] * 9 / 5 + 32
+    df.to_csv(path, index=False)  # compression follows the suffix
+
+
+def test_failed_blocking_check_keeps_last_good_tables_and_says_where_to_look(spark, tmp_path, capsys):
+    raw, lake = tmp_path / "raw", tmp_path / "lake"
+    generate_raw(raw, scale=0.0005, months=["2016-04"])
+    build = ["build", "--raw", str(raw), "--lake", str(lake)]
+    assert main(build) == 0
+    good = snapshot(lake, KEPT)
+    assert all(any(path.startswith(t + "/") for path in good) for t in KEPT)
+
+    for path in (raw / "temperature").iterdir():
+        to_fahrenheit(path)
+    capsys.readouterr()
+    code = main(build)
+    out = capsys.readouterr().out
+
+    assert code == 1
+    assert "FAILED (blocking) dim_temperature.temperature_domain" in out
+    assert snapshot(lake, KEPT) == good, "a table was replaced although a blocking check failed"
+    error = next(line for line in out.splitlines() if line.startswith("ERROR"))
+    found = re.search(r"dim_temperature\.temperature_domain: offending rows: (\d+); examples: ([^;]+); "
+                      r"rule: ([^;]+); rejected version: (\S+)", error)
+    assert found, error  # which check, how many rows, which keys, the rule, where to look
+    rows, examples, rule, rejected = found.groups()
+    assert rejected.startswith(str(lake / "_staging"))
+    kept = duckdb.sql(f"select city_id || '/' || month from read_parquet('{rejected}/*.parquet') "
+                      f"where {rule.removeprefix('no row where ')}").fetchall()
+    assert len(kept) == int(rows) > 0 and set(examples.split(", ")) <= {k for (k,) in kept}
