@@ -84,6 +84,16 @@ def test_find_i94_months_by_name_or_content(tmp_path):
     }
 
 
+@pytest.mark.parametrize("name, month", [
+    ("i94_apr16_sub.sas7bdat", "2016-04"), ("I94_DEC16_SUB.parquet", "2016-12"), ("2016-04.csv", "2016-04"),
+    ("i94_2016_06", "2016-06"), ("i94_201611.csv", "2016-11"), ("sas_data", None), ("immigration_2016.csv", None),
+])
+def test_month_from_name(name, month):
+    from lake_assets.sources import _month_from_name
+
+    assert _month_from_name(name) == month
+
+
 def test_find_i94_months_errors_name_the_path(tmp_path):
     with pytest.raises(SourceError, match=r"i94: no such folder"):
         find_i94_months(tmp_path)
