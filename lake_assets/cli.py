@@ -167,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
             r.add_argument("sql", help='e.g. "select visa_type, count(*) from fact_immigration group by 1"')
         r.add_argument("--lake", help="the lake folder (default $LAKE_DIR or .lake/lake)")
         r.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output (default table)")
+    pk = sub.add_parser("package", help="build the archive EMR runs spark_job.py with (and upload it to S3)")
+    pk.add_argument("--out", default="dist/emr", help="where the artifacts are written (default dist/emr)")
+    pk.add_argument("--python", default="3.11", help="the cluster's Python (default 3.11)")
+    pk.add_argument("--arch", default="x86_64", help="the cluster's architecture: x86_64 (default) or aarch64")
+    pk.add_argument("--upload", metavar="S3_PREFIX", help="put them under s3://bucket/prefix (LAKE_EMR_ARTIFACTS)")
     rp = sub.add_parser("report", help="write the analysts' HTML report (charts) from the analytics tables")
     rp.add_argument("--lake", help="the lake folder (default $LAKE_DIR or .lake/lake)")
     rp.add_argument("--out", help="the HTML file to write (default .lake/report.html)")
@@ -197,6 +202,17 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if report.failed_blocking or report.errors else 0
         if args.command == "generate":
             generate(args.out, args.scale, args.months, args.seed)
+        if args.command == "package":
+            from lake_assets import package
+
+            try:
+                artifacts = package.build(args.out, args.python, args.arch)
+                for path in artifacts.values():
+                    print(f"package: {path}  ({path.stat().st_size / 1e6:.1f} MB)")
+                for uri in package.upload(artifacts, args.upload) if args.upload else []:
+                    print(f"uploaded: {uri}")
+            except package.PackageError as exc:
+                raise UsageError(str(exc)) from None
     except (UsageError, SourceError, LakeQueryError, S3Error) as exc:
         print(f"lake: {exc}", file=sys.stderr)
         return 2

@@ -33,6 +33,7 @@ from dagster_aws.pipes import PipesEMRServerlessClient, PipesS3MessageReader
 from pydantic import PrivateAttr
 
 from lake_assets.assets.publishing import blocking_failure, dagster_results, dagster_results_by_partition
+from lake_assets.package import BOOTSTRAP_FILE, DEPS_ARCHIVE, JOB_FILE
 from lake_assets.resources import LakeResource
 from lake_assets.spark import LOCAL_CONF
 from lake_assets.steps import Inputs, StepError, run_months, run_step
@@ -45,8 +46,6 @@ JOB_CONF = {k: LOCAL_CONF[k] for k in (
     "spark.sql.parquet.outputTimestampType",
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs",
 )}
-# What `lake package --upload` puts under the artifacts prefix.
-JOB_FILE, DEPS_ARCHIVE, BOOTSTRAP_FILE = "spark_job.py", "lake_deps.tar.gz", "bootstrap.sh"
 
 
 def partition_keys(context: AssetExecutionContext) -> list[str] | None:

@@ -414,3 +414,30 @@ def test_single_run_backfill_over_two_months_through_pipes(tmp_path):
     assert mats["fact_immigration"].metadata["partitions"].value == ["2016-04-01", "2016-05-01"]
     checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert checks and all(c.passed for c in checks if c.severity.value == "ERROR")
+
+
+# ---------------------------------------------------------------- packaging
+
+
+def test_package_builds_the_archive_for_the_cluster_and_uploads_it(aws, s3_server, tmp_path):
+    """The cluster's wheels (here only dagster-pipes, to keep the download small) with the
+    project, the entry point and the bootstrap script, put where the engines look."""
+    import tarfile
+
+    from lake_assets import package
+
+    artifacts = package.build(tmp_path / "emr", python="3.11", arch="aarch64", requirements=["dagster-pipes==1.13.27"])
+    with tarfile.open(artifacts[package.DEPS_ARCHIVE]) as tar:
+        names = set(tar.getnames())
+    assert {"lake_assets/spark_job.py", "lake_assets/steps.py", "dagster_pipes/__init__.py"} <= names
+    assert not any(n.startswith("dagster/") for n in names)
+    assert (tmp_path / "emr" / "spark_job.py").read_text() == Path(engines.ENTRY_POINT).read_text()
+
+    prefix = f"s3://{s3_server.bucket}/{ARTIFACTS}"
+    assert package.upload(artifacts, prefix) == [f"{prefix}/{n}" for n in ("spark_job.py", "lake_deps.tar.gz", "bootstrap.sh")]
+    engine = cluster_engine(s3_server, "s3://b/raw")
+    assert engine.entry_point == f"{prefix}/spark_job.py"
+    assert engine.python_conf("x.")["spark.archives"] == f"{prefix}/lake_deps.tar.gz#deps"
+
+    with pytest.raises(package.PackageError, match="cp39"):  # dagster-pipes needs Python >= 3.10
+        package.build(tmp_path / "old", python="3.9", requirements=["dagster-pipes==1.13.27"])
