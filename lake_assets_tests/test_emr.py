@@ -22,7 +22,7 @@ from lake_assets.assets.dimensions import dimension_assets
 from lake_assets.assets.immigration import immigration
 from lake_assets.generate import generate_raw
 from lake_assets.resources import LakeResource, resources_for
-from lake_assets_tests.s3server import S3Server, _free_ports
+from lake_assets_tests.s3server import _free_ports
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 ARTIFACTS = "artifacts/lake_assets"
@@ -32,9 +32,9 @@ ARTIFACTS = "artifacts/lake_assets"
 
 
 @pytest.fixture(scope="module")
-def s3_server(tmp_path_factory):
-    with S3Server(tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
+def s3_server(s3):
+    """SeaweedFS on loopback (conftest's `s3`)."""
+    return s3
 
 
 @pytest.fixture(scope="module")
