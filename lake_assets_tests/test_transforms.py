@@ -165,7 +165,9 @@ def metro(spark, labels):
                                    "foreign_born BIGINT")
     temperature = spark.createDataFrame([("NY-new-york", 1, 0.0), ("NY-new-york", 4, 10.0), ("NY-new-york", 7, 25.0)],
                                         "city_id STRING, month INT, avg_temperature_c DOUBLE")
-    return a.metro_arrivals_monthly(fact, cities, d.dim_visa(spark, labels), temperature)
+    metro = a.metro_arrivals_monthly(fact, cities, d.dim_visa(spark, labels), temperature).cache()
+    yield metro
+    metro.unpersist()
 
 
 def test_metro_arrivals_monthly(metro):
