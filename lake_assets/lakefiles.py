@@ -45,7 +45,7 @@ class LakeFiles:
         self.on_s3 = s3.is_s3(root)
         self.root = str(root).rstrip("/") if self.on_s3 else str(Path(root).absolute())
         self._scheme = self.root.split("://", 1)[0] + "://" if self.on_s3 else ""
-        self.fs = s3.filesystem() if self.on_s3 else fs.LocalFileSystem()
+        self.fs = s3.filesystem(self.root) if self.on_s3 else fs.LocalFileSystem()
 
     # ------------------------------------------------------------ paths
 

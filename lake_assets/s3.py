@@ -46,28 +46,32 @@ def split(uri: str) -> str:
     return f"{parsed.netloc}{parsed.path}".rstrip("/")
 
 
-_FILESYSTEM = None
+_FILESYSTEMS: dict = {}
 
 
-def filesystem():
-    """pyarrow's S3 filesystem with the settings of the environment (made once per process)."""
-    global _FILESYSTEM
-    if _FILESYSTEM is None:
-        from pyarrow import fs
+def filesystem(uri: str | None = None):
+    """pyarrow's S3 filesystem with the settings of the environment (one per bucket and process).
 
-        kwargs = {"region": os.getenv("AWS_REGION") or os.getenv("AWS_DEFAULT_REGION") or "us-east-1"}
-        endpoint = os.getenv("LAKE_S3_ENDPOINT")
+    The region is `$AWS_REGION`/`$AWS_DEFAULT_REGION`, else (on AWS) the bucket's own."""
+    from pyarrow import fs
+
+    endpoint = os.getenv("LAKE_S3_ENDPOINT")
+    region = os.getenv("AWS_REGION") or os.getenv("AWS_DEFAULT_REGION")
+    bucket = urlparse(uri).netloc if uri and not endpoint and not region else None
+    if bucket not in _FILESYSTEMS:
+        if bucket:
+            region = call(uri, fs.resolve_s3_region, bucket)
+        kwargs = {"region": region or "us-east-1"}
         if endpoint:
             url = urlparse(endpoint)
             kwargs.update(endpoint_override=url.netloc, scheme=url.scheme or "https", force_virtual_addressing=False)
-        _FILESYSTEM = fs.S3FileSystem(**kwargs)
-    return _FILESYSTEM
+        _FILESYSTEMS[bucket] = fs.S3FileSystem(**kwargs)
+    return _FILESYSTEMS[bucket]
 
 
 def reset() -> None:
-    """Forget the filesystem, so the next use reads the environment again (tests)."""
-    global _FILESYSTEM
-    _FILESYSTEM = None
+    """Forget the filesystems, so the next use reads the environment again (tests)."""
+    _FILESYSTEMS.clear()
 
 
 def call(uri: str, fn, *args):
@@ -116,7 +120,7 @@ class S3Path:
         return self
 
     def _info(self):
-        return call(self.uri, filesystem().get_file_info, split(self.uri))
+        return call(self.uri, filesystem(self.uri).get_file_info, split(self.uri))
 
     def exists(self) -> bool:
         from pyarrow import fs
@@ -145,7 +149,7 @@ class S3Path:
 
         selector = fs.FileSelector(split(self.uri), allow_not_found=True)
         scheme = self.uri.split("://", 1)[0]
-        for info in call(self.uri, filesystem().get_file_info, selector):
+        for info in call(self.uri, filesystem(self.uri).get_file_info, selector):
             yield S3Path(f"{scheme}://{info.path}")
 
     def glob(self, pattern: str):
@@ -159,7 +163,7 @@ class S3Path:
                     yield from child.glob(rest)
 
     def open(self, mode: str = "r", encoding: str | None = None, errors: str | None = None):
-        stream = call(self.uri, filesystem().open_input_file, split(self.uri))
+        stream = call(self.uri, filesystem(self.uri).open_input_file, split(self.uri))
         return stream if "b" in mode else io.TextIOWrapper(stream, encoding=encoding, errors=errors)
 
     def read_text(self, encoding: str | None = None) -> str:

@@ -3,7 +3,9 @@
 import copy
 import json
 import uuid
+from types import SimpleNamespace
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -19,40 +21,85 @@ def upload(local_dir, uri: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def april_raw(tmp_path_factory):
+def s3_april(s3, spark, tmp_path_factory):
+    """A generated April (scale 0.0005) uploaded to S3 and built by `lake build` into a lake on S3."""
+    from lake_assets.cli import build
     from lake_assets.generate import generate_raw
 
-    raw = tmp_path_factory.mktemp("raw-april")
-    manifest = generate_raw(raw, scale=0.0005, months=["2016-04"])
-    return raw, manifest
+    raw_dir = tmp_path_factory.mktemp("raw-april")
+    manifest = generate_raw(raw_dir, scale=0.0005, months=["2016-04"])
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in s3.env().items():
+            mp.setenv(key, value)
+        lake_s3.reset()
+        prefix = f"s3://{s3.bucket}/{uuid.uuid4().hex[:8]}"
+        upload(raw_dir, f"{prefix}/raw")
+        # s3a:// names the same objects as s3://
+        report = build(f"{prefix}/raw", f"s3a://{prefix.removeprefix('s3://')}/lake", "2016-04")
+        yield SimpleNamespace(raw_dir=raw_dir, raw=f"{prefix}/raw", lake=f"{prefix}/lake",
+                              manifest=manifest, report=report)
+    lake_s3.reset()
 
 
-def test_april_build_with_raw_and_lake_on_s3(s3_env, spark, april_raw, capsys):
-    from lake_assets.cli import build
+def test_april_build_with_raw_and_lake_on_s3(s3_april):
     from lake_assets.query import connect, run
 
-    raw_dir, manifest = april_raw
-    prefix = f"s3://{s3_env.bucket}/{uuid.uuid4().hex[:8]}"
-    upload(raw_dir, f"{prefix}/raw")
-
-    report = build(f"{prefix}/raw", f"s3a://{s3_env.bucket}/{prefix.rsplit('/', 1)[1]}/lake", "2016-04")
+    report = s3_april.report
     assert not report.errors and not report.failed_blocking, report.errors or report.failed_blocking
-    raw_rows = manifest["months"]["2016-04"]["rows"]
+    raw_rows = s3_april.manifest["months"]["2016-04"]["rows"]
     rows = {table: n for table, _, n in report.tables}
     assert rows["fact_immigration"] + rows["fact_immigration_rejects"] == raw_rows
 
     # Read back without Spark: pyarrow through the manifests, DuckDB (as `lake query` does),
     # and a plain reader of the bare prefix, as the lake contract promises.
-    lake = LakeFiles(f"{prefix}/lake")
+    lake = LakeFiles(s3_april.lake)
     fact = lake.dataset("fact_immigration").to_table()
     assert fact.num_rows == rows["fact_immigration"]
     assert set(pa.compute.unique(fact["i94mon"]).to_pylist()) == {4}
-    con = connect(f"{prefix}/lake")
+    con = connect(s3_april.lake)
     (n, arrivals), = run(con, "select count(*), sum(arrivals) from metro_arrivals_monthly")[1]
     assert n == rows["metro_arrivals_monthly"] and arrivals > 0
-    plain = pq.read_table(lake_s3.split(f"{prefix}/lake/dim_city"), filesystem=lake_s3.filesystem())
+    (n,), = run(con, "select count(*) from fact_immigration where i94yr = 2016 and i94mon = 4")[1]
+    assert n == rows["fact_immigration"]
+    plain = pq.read_table(lake_s3.split(f"{s3_april.lake}/dim_city"), filesystem=lake_s3.filesystem())
     assert plain.num_rows == rows["dim_city"]
-    assert not lake.current_files("_staging") and lake.tables() == sorted(rows)
+    assert lake.tables() == sorted(rows)  # no _staging or _trash left beside the tables
+
+
+def _files(lake: LakeFiles, table: str) -> dict[str, tuple]:
+    selector = fs.FileSelector(lake_s3.split(lake.path(table)), recursive=True)
+    return {i.path: (i.size, i.mtime_ns) for i in lake.fs.get_file_info(selector) if i.type == fs.FileType.File}
+
+
+def test_failed_blocking_check_on_s3_keeps_the_tables_and_mails_the_operators(
+        s3_april, s3_env, smtp, tmp_path, monkeypatch):
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    from lake_assets.cli import build
+    from lake_assets_tests.test_alerts import mail_run_failure
+
+    lake = LakeFiles(s3_april.lake)
+    kept = ["dim_temperature", "fact_immigration", "fact_immigration_rejects", "metro_arrivals_monthly",
+            "tourism_by_season", "arrivals_temperature_correlation"]
+    before = {table: _files(lake, table) for table in kept}
+    # The temperatures land again in °F: dim_temperature's blocking domain check fails.
+    for path in (s3_april.raw_dir / "temperature").iterdir():
+        df = pd.read_csv(path)
+        df["AverageTemperature"] = df["AverageTemperature"] * 9 / 5 + 32
+        df.to_csv(tmp_path / path.name, index=False)
+        upload(tmp_path / path.name, f"{s3_april.raw}/temperature/{path.name}")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # the runs recorded, as the daemon sees them
+
+    report = build(s3_april.raw, s3_april.lake, "2016-04")
+    assert report.failed_blocking == ["dim_temperature.temperature_domain"]
+    assert {table: _files(lake, table) for table in kept} == before, "a table changed on a failed check"
+
+    instance = DagsterInstance.get()
+    (run,) = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE]))
+    mail_run_failure(instance, run)
+    (mail,) = smtp.messages
+    assert mail["Subject"] == "[lake] dimensions_job failed"
+    assert "dim_temperature.temperature_domain" in mail.get_content()
 
 
 def _write_staged(lake: LakeFiles, values: list[int]) -> str:
