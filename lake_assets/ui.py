@@ -29,6 +29,7 @@ concurrency:
   runs:
     max_concurrent_runs: 1  # each run starts its own Spark: one at a time on one machine
 """
+LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an http_proxy
 GRACE_SECONDS = 30  # for dagster dev to stop its services after SIGINT, before SIGTERM/SIGKILL
 
 
@@ -57,7 +58,7 @@ def _port_free(port: int) -> bool:
 
 def _ready(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=1):
+        with LOOPBACK.open(f"http://127.0.0.1:{port}/server_info", timeout=1):
             return True
     except OSError:
         return False
@@ -105,9 +106,9 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
     if not _port_free(port):
         raise UsageError(f"port {port} on 127.0.0.1 is in use: choose another with --port")
     env = ui_env(raw, lake)
-    if not Path(env.get("LAKE_RAW_DIR", lake_home() / "raw")).is_dir():
-        print(f"lake ui: note: no raw folder at {env.get('LAKE_RAW_DIR', lake_home() / 'raw')}; "
-              "runs will fail until there is one (--raw DIR)", file=out)
+    raw_dir = env.get("LAKE_RAW_DIR", str(lake_home() / "raw"))
+    if not Path(raw_dir).is_dir():
+        print(f"lake ui: note: no raw folder at {raw_dir}; runs will fail until there is one (--raw DIR)", file=out)
 
     stop_requested: list[float] = []
     child: subprocess.Popen | None = None

@@ -28,7 +28,7 @@ def _gql(port: int, query: str, variables: dict | None = None) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query, "variables": variables or {}}).encode(),
         headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=60) as response:
         body = json.load(response)
     assert "errors" not in body, body["errors"]
     return body["data"]
@@ -61,8 +61,8 @@ def lake_ui(tmp_path, tiny_raw):
     """`lake ui` on a free port (its own session, so the test can see all it started); its port,
     process and log. Stopped at the end whatever happens."""
     port = _free_port()
-    env = dict(os.environ, LAKE_HOME=str(tmp_path / "home"), LAKE_SPARK_MASTER="local[2]",
-               LAKE_SPARK_DRIVER_MEMORY=os.getenv("LAKE_SPARK_DRIVER_MEMORY", "2g"))
+    env = dict(os.environ, LAKE_HOME=str(tmp_path / "home"), LAKE_ENV="local", LAKE_AUTOMATION="off",
+               LAKE_SPARK_MASTER="local[2]", LAKE_SPARK_DRIVER_MEMORY=os.getenv("LAKE_SPARK_DRIVER_MEMORY", "2g"))
     log = (tmp_path / "ui.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "lake_assets.cli", "ui", "--port", str(port),
