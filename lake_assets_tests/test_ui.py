@@ -215,3 +215,35 @@ def test_a_backfill_stopped_by_a_missing_month_records_only_the_months_it_publis
     assert {partition for _, _, partition, _ in checks} == {"2016-04-01"}
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "no I94 extract for 2016-05" in failure.step_failure_data.error.message
+
+
+def test_a_month_failing_a_blocking_check_ends_the_backfill_after_recording_the_months_before():
+    """The reporting alone (no Spark): April publishes, May fails a blocking check, June is never built."""
+    from dagster import AssetSpec, DagsterInstance, materialize, multi_asset
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from lake_assets.assets.publishing import check_specs, dagster_results_by_partition
+    from lake_assets.partitions import monthly_partitions
+    from lake_assets.quality import TABLES
+    from lake_assets.steps import CheckOutcome, TableOutcome, typed
+
+    def month(key: str) -> list[TableOutcome]:
+        ok = key != "2016-05-01"
+        checks = [CheckOutcome("fact_immigration", c.name, ok or not c.blocking, c.blocking, c.description,
+                               {"found": typed(1)}) for c in TABLES["fact_immigration"].all_checks()]
+        return [TableOutcome("fact_immigration", checks, {"rows": typed(int(key[5:7]))} if ok else None)]
+
+    @multi_asset(specs=[AssetSpec("fact_immigration", partitions_def=monthly_partitions)],
+                 check_specs=check_specs("fact_immigration", monthly_partitions), partitions_def=monthly_partitions)
+    def immigration(context):
+        yield from dagster_results_by_partition(context, ((key, month(key)) for key in context.partition_keys))
+
+    result = materialize([immigration], instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                         tags={ASSET_PARTITION_RANGE_START_TAG: "2016-04-01", ASSET_PARTITION_RANGE_END_TAG: "2016-06-01"})
+    assert not result.success
+    materializations, checks = _recorded(result)
+    assert {k: m["rows"].value for k, m in materializations.items()} == {("fact_immigration", "2016-04-01"): 4}
+    blocking = {c.name for c in TABLES["fact_immigration"].all_checks() if c.blocking}
+    assert {(name, partition) for _, name, partition, passed in checks if not passed} == {
+        (name, "2016-05-01") for name in blocking}
+    assert {partition for _, _, partition, _ in checks} == {"2016-04-01", "2016-05-01"}
