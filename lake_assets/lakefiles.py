@@ -63,7 +63,7 @@ class LakeFiles:
         return f"{self._scheme}{key}"
 
     def _call(self, uri: str, fn, *args):
-        return s3.call(uri, fn, *args)
+        return s3.call(uri, fn, *args) if self.on_s3 else fn(*args)
 
     def _files_under(self, uri: str) -> list:
         """Every file below `uri` (recursively), as pyarrow FileInfo."""

@@ -37,10 +37,10 @@ from dagster import (
     sensor,
 )
 
+from lake_assets.partitions import monthly_partitions
 from lake_assets.resources import LakeResource
 from lake_assets.sources import I94Month, SourceError, find_i94_months
 
-PARTITION_MONTHS = [f"2016-{m:02d}" for m in range(1, 13)]
 AUTOMATION_ON = os.getenv("LAKE_AUTOMATION", "off") == "on"
 
 refresh_job = define_asset_job(
@@ -67,8 +67,9 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
     except (SourceError, OSError) as exc:
         return SkipReason(f"cannot read the landing zone: {exc}")
     current, requests = {}, []
+    partitions = set(monthly_partitions.get_partition_keys())
     for month, extract in sorted(extracts.items()):
-        if month not in PARTITION_MONTHS:
+        if f"{month}-01" not in partitions:
             continue
         path, version = str(extract.path), extract_version(extract)
         current[path] = version

@@ -41,8 +41,9 @@ def s3_april(s3, spark, tmp_path_factory):
     lake_s3.reset()
 
 
-def test_april_build_with_raw_and_lake_on_s3(s3_april):
-    from lake_assets.query import connect, run
+def test_april_build_with_raw_and_lake_on_s3(s3_april, tmp_path):
+    from lake_assets.query import connect, run, table_summaries
+    from lake_assets.report import write_report
 
     report = s3_april.report
     assert not report.errors and not report.failed_blocking, report.errors or report.failed_blocking
@@ -64,6 +65,9 @@ def test_april_build_with_raw_and_lake_on_s3(s3_april):
     plain = pq.read_table(lake_s3.split(f"{s3_april.lake}/dim_city"), filesystem=lake_s3.filesystem())
     assert plain.num_rows == rows["dim_city"]
     assert lake.tables() == sorted(rows)  # no _staging or _trash left beside the tables
+    summary = {r[0]: r for r in table_summaries(s3_april.lake)[1]}
+    assert summary["fact_immigration"][1:4] == (1, "i94yr=2016/i94mon=4", rows["fact_immigration"])
+    assert s3_april.lake in write_report(s3_april.lake, tmp_path / "report.html").read_text()
 
 
 def _files(lake: LakeFiles, table: str) -> dict[str, tuple]:
