@@ -216,8 +216,8 @@ def _check_parquet(path) -> None:
 def read_i94_month(spark: SparkSession, extract: I94Month, cache_dir: str | Path) -> DataFrame:
     """Read one month's extract with the 28 standard columns, by name, in standard types.
 
-    Numeric columns come out as double and text ones as string, whatever the format;
-    columns beyond the 28 (June's six) are dropped; a missing column is an error.
+    Numeric columns come out as double (NaN as null) and text ones as string, whatever the
+    format; columns beyond the 28 (June's six) are dropped; a missing column is an error.
     """
     path = extract.path
     if extract.format == "csv":
@@ -236,8 +236,9 @@ def read_i94_month(spark: SparkSession, extract: I94Month, cache_dir: str | Path
 
     def standard(name: str):
         col, dtype = F.col(f"`{by_lower[name]}`"), types[by_lower[name]]
-        if name in I94_NUMERIC:
-            return col.cast("double").alias(name)
+        if name in I94_NUMERIC:  # NaN (pandas' null in parquet and CSV) is no value: null
+            number = col.cast("double")
+            return F.when(F.isnan(number), None).otherwise(number).alias(name)
         if dtype in ("double", "float", "int", "bigint"):  # codes like dtadfile stored as numbers
             return col.cast("bigint").cast("string").alias(name)
         return F.nullif(F.trim(col.cast("string")), F.lit("")).alias(name)

@@ -168,6 +168,25 @@ def test_june_34_columns_read_by_name(spark, tmp_path):
     assert r["admnum"] == 56582674633.0
 
 
+def test_nan_in_numeric_columns_reads_as_null(spark, tmp_path):
+    """pandas writes a missing number as NaN: it must not read as a value (cicid 0, 1960-01-01)."""
+    nan = float("nan")
+    rows = [VALID_ROW, {**VALID_ROW, "cicid": nan, "arrdate": nan, "depdate": nan, "i94bir": nan}]
+    path = tmp_path / "i94_apr16_sub.parquet"
+    _write_parquet(path, {c: [r[c] for r in rows] for c in I94_COLUMNS})
+    csv_path = tmp_path / "i94_apr16_sub.csv"
+    csv_path.write_text(",".join(I94_COLUMNS) + "\n" + ",".join(
+        "NaN" if c in ("cicid", "arrdate") else "" if VALID_ROW[c] is None else str(VALID_ROW[c])
+        for c in I94_COLUMNS) + "\n")
+
+    parquet_rows = read_i94_month(spark, I94Month("2016-04", path, "parquet"), tmp_path / "c").collect()
+    nulls = [r.asDict() for r in parquet_rows if r.cicid is None]
+    assert len(nulls) == 1 and all(nulls[0][c] is None for c in ("arrdate", "depdate", "i94bir"))
+    assert [r.cicid for r in parquet_rows if r.cicid is not None] == [7.0]
+    csv_row = read_i94_month(spark, I94Month("2016-04", csv_path, "csv"), tmp_path / "c").first()
+    assert csv_row.cicid is None and csv_row.arrdate is None and csv_row.i94yr == 2016.0
+
+
 def test_month_missing_a_column_names_file_and_column(spark, tmp_path):
     path = tmp_path / "i94_apr16_sub.csv"
     path.write_text(",".join(c for c in I94_COLUMNS if c != "visatype") + "\n" + ",".join("1" * 27) + "\n")
