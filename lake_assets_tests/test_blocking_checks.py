@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
 from lake_assets.cli import main
 from lake_assets.generate import generate_raw
@@ -29,7 +30,8 @@ def to_fahrenheit(path: Path) -> None:
     df.to_csv(path, index=False)  # compression follows the suffix
 
 
-def test_failed_blocking_check_keeps_last_good_tables_and_says_where_to_look(spark, tmp_path, capsys):
+@pytest.mark.usefixtures("spark")  # the test session's Spark (local[2]), which `lake build` reuses
+def test_failed_blocking_check_keeps_last_good_tables_and_says_where_to_look(tmp_path, capsys):
     raw, lake = tmp_path / "raw", tmp_path / "lake"
     generate_raw(raw, scale=0.0005, months=["2016-04"])
     build = ["build", "--raw", str(raw), "--lake", str(lake)]

@@ -82,7 +82,8 @@ def as_dict(con, sql: str) -> dict:
 
 def test_total_arrivals_equal_the_raw_rows_that_arrive_in_april(con):
     assert con.execute("select count(*) from raw_month").fetchone()[0] == APRIL_ROWS
-    assert con.execute("select count(*) from fact").fetchone()[0] == con.execute("select count(*) from raw").fetchone()[0]
+    arrivals = con.execute("select count(*) from raw").fetchone()[0]
+    assert con.execute("select count(*) from fact").fetchone()[0] == arrivals
 
 
 def test_arrivals_per_visa_category_and_visa_type(con):
