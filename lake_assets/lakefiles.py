@@ -30,6 +30,7 @@ from lake_assets import s3
 STAGING = "_staging"
 TRASH = "_trash"
 MANIFEST = "_manifest.json"
+REJECTED = "_REJECTED"
 
 
 def _hidden(name: str) -> bool:
@@ -148,18 +149,64 @@ class LakeFiles:
         return target
 
     def _publish_by_rename(self, staged: str, target: str) -> None:
+        """Old folder to `_trash/<id>`, staged folder into place, trash deleted; `_trash/<id>.json`
+        (written first, deleted last) lets `recover` put the old folder back if a kill comes
+        between the two renames."""
         from pyarrow import fs
 
         target_key = self._key(target)
         trash = self._key(f"{self.root}/{TRASH}/{uuid.uuid4().hex}")
+        journal = Path(f"{trash}.json")
         had_old = self.fs.get_file_info(target_key).type != fs.FileType.NotFound
         if had_old:
             self.fs.create_dir(trash.rpartition("/")[0])
+            journal.write_text(json.dumps({"target": target_key, "trash": trash}))
             self.fs.move(target_key, trash)
         self.fs.create_dir(target_key.rpartition("/")[0])
         self.fs.move(self._key(staged), target_key)
         if had_old:
             self.fs.delete_dir(trash)
+            journal.unlink()
+
+    def recover(self, clean: bool = False) -> list[str]:
+        """Repair what a killed run left; return one line per repair.
+
+        A publish killed between its two renames gets its old folder back from `_trash`
+        (the table reads as its last good version); other trash is deleted. With `clean`
+        (when no other run writes to this lake) the staging folders are deleted too, except
+        rejected versions kept for inspection (see `keep_rejected`)."""
+        done = []
+        trash = Path(self._key(f"{self.root}/{TRASH}"))
+        if not self.on_s3 and trash.is_dir():
+            for journal in sorted(trash.glob("*.json")):
+                entry = json.loads(journal.read_text())
+                old, target = Path(entry["trash"]), Path(entry["target"])
+                if old.exists() and not target.exists():
+                    old.rename(target)
+                    done.append(f"restored {target} (its publish was interrupted)")
+                if old.exists():
+                    self.fs.delete_dir(str(old))
+                journal.unlink()
+            if clean:
+                for left in trash.iterdir():
+                    self.delete(str(left)) if left.is_dir() else left.unlink()
+        if clean:
+            from pyarrow import fs
+
+            staging = self._key(f"{self.root}/{STAGING}")
+            selector = fs.FileSelector(staging, allow_not_found=True)
+            for info in self._call(self.root, self.fs.get_file_info, selector):
+                rejected = f"{info.path}/{REJECTED}"
+                if self._call(self.root, self.fs.get_file_info, rejected).type == fs.FileType.NotFound:
+                    self.delete(self._uri(info.path))
+                    done.append(f"removed {self._uri(info.path)} (left by an unfinished run)")
+        return done
+
+    def keep_rejected(self, staged: str) -> None:
+        """Mark a staged folder that failed a blocking check, so `recover` keeps it."""
+        key = f"{self._key(staged)}/{REJECTED}"
+        with self._call(staged, self.fs.open_output_stream, key) as f:
+            f.write(b"failed a blocking check: kept for inspection\n")
 
     def _publish_by_manifest(self, staged: str, target: str) -> None:
         target_key = self._key(target)

@@ -10,9 +10,9 @@ demographics CSV, the airport-codes CSV and the Berkeley temperature CSVs (plain
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +123,8 @@ def _month_from_content(entry: Path | S3Path, fmt: str) -> str:
                 local = entry if isinstance(entry, Path) else download(entry, Path(tmp) / entry.name)
                 head, _ = pyreadstat.read_sas7bdat(str(local), usecols=["i94yr", "i94mon"], row_limit=100)
     except Exception as exc:  # the reader's own words say what is wrong
-        raise SourceError(entry, f"cannot read i94yr/i94mon to tell its month: {exc}") from exc
+        raise SourceError(entry, f"cannot read i94yr/i94mon to tell its month: {exc}",
+                          "name it like i94_apr16_sub.* if it is an extract, or fetch it again") from exc
     pairs = head.dropna().astype(int).value_counts()
     if pairs.empty:
         raise SourceError(entry, "i94yr/i94mon are empty: cannot tell which month it holds",
@@ -140,7 +141,8 @@ def find_i94_months(raw_dir: str | Path | S3Path) -> dict[str, I94Month]:
     """
     i94_dir = as_path(raw_dir) / "i94"
     if not i94_dir.is_dir():
-        raise SourceError(i94_dir, "no such folder: the raw folder must hold i94/ with one entry per month")
+        raise SourceError(i94_dir, "no such folder: the raw folder must hold i94/ with one entry per month",
+                          "pass the right --raw folder, or put the monthly extracts in its i94/")
     months: dict[str, I94Month] = {}
     for entry in sorted(i94_dir.iterdir()):
         fmt = _i94_format(entry)
@@ -159,7 +161,8 @@ def find_file(raw_dir: str | Path | S3Path, pattern: str, what: str) -> Path | S
     raw = as_path(raw_dir)
     found = sorted(raw.glob(pattern)) or sorted(raw.glob(f"*/{pattern}"))
     if not found:
-        raise SourceError(raw / pattern, f"missing: the {what} is expected here")
+        raise SourceError(raw / pattern, f"missing: the {what} is expected here (or in a sub-folder)",
+                          "put the file back or pass the right --raw folder")
     return found[0]
 
 
@@ -167,7 +170,8 @@ def find_temperature_files(raw_dir: str | Path | S3Path) -> list[Path | S3Path]:
     raw = as_path(raw_dir)
     found = sorted({p for g in TEMPERATURE_GLOBS for p in [*raw.glob(g), *raw.glob(f"temperature/{g}")]})
     if not found:
-        raise SourceError(raw / "temperature", "no GlobalLandTemperaturesBy*.csv[.gz] file found")
+        raise SourceError(raw / "temperature", "no GlobalLandTemperaturesBy*.csv[.gz] file found",
+                          "put the Berkeley Earth temperature CSVs in the raw folder or its temperature/")
     return found
 
 
@@ -194,7 +198,7 @@ def _sas_to_parquet(path: Path | S3Path, cache_dir: Path) -> Path:
         for i, (chunk, _) in enumerate(chunks):
             pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), out / f"part-{i:05d}.parquet")
     except Exception as exc:
-        raise SourceError(path, f"not a readable SAS7BDAT file: {exc}") from exc
+        raise SourceError(path, f"not a readable SAS7BDAT file: {exc}", "fetch the extract again") from exc
     if local != path:
         local.unlink()
     (out / "_DONE").touch()
@@ -210,7 +214,89 @@ def _check_parquet(path) -> None:
             with part.open("rb") as f:
                 pq.read_schema(f)
         except (OSError, ValueError) as exc:
-            raise SourceError(part, f"not a readable parquet file: {exc}") from exc
+            raise SourceError(part, f"not a readable parquet file: {exc} (a truncated or corrupt copy?)",
+                              "fetch the extract again") from exc
+
+
+_NUMBER_TYPES = ("double", "float", "int", "bigint", "smallint", "tinyint", "string")
+
+
+def _i94_head(extract: I94Month, rows: int = 100):
+    """The column names (as written) and the first rows of an extract, read without Spark."""
+    import pandas as pd
+
+    path = extract.path
+    if extract.format == "parquet":
+        import pyarrow.parquet as pq
+
+        _check_parquet(path)
+        first = path if path.is_file() else sorted(path.glob("*.parquet"))[0]
+        with first.open("rb") as f:
+            table = pq.ParquetFile(f)
+            schema = table.schema_arrow
+            head = (table.read_row_group(0).slice(0, rows).to_pandas() if table.num_row_groups
+                    else pd.DataFrame(columns=schema.names))
+        return {n: str(schema.field(n).type) for n in schema.names}, head
+    if extract.format == "csv":
+        with path.open("rb") as f:
+            try:
+                head = pd.read_csv(f, nrows=rows, dtype=str)
+            except (ValueError, UnicodeDecodeError) as exc:  # pandas' EmptyDataError is a ValueError
+                raise SourceError(path, f"is not a readable CSV: {exc}", "fetch the extract again") from None
+        return {c: "string" for c in head.columns}, head
+    import pyreadstat
+
+    local = path if isinstance(path, Path) else None
+    if local is None:
+        import tempfile
+
+        local = download(path, Path(tempfile.mkdtemp()) / path.name)
+    try:
+        head, meta = pyreadstat.read_sas7bdat(str(local), row_limit=rows)
+    except Exception as exc:
+        raise SourceError(path, f"not a readable SAS7BDAT file: {exc}", "fetch the extract again") from None
+    return {c: ("double" if t == "double" else "string") for c, t in meta.readstat_variable_types.items()}, head
+
+
+def check_i94_month(extract: I94Month) -> None:
+    """Fail with a SourceError unless the extract opens, holds the 28 columns with numbers where
+    numbers belong, and its first rows are of its month; without Spark (footers, first rows)."""
+    import pandas as pd
+
+    path = extract.path
+    types, head = _i94_head(extract)
+    by_lower = {c.lower(): c for c in types}
+    missing = [c for c in I94_COLUMNS if c not in by_lower]
+    if missing:
+        raise SourceError(path, f"not an I94 extract: missing column(s) {', '.join(missing)}; "
+                                f"found {', '.join(list(types)[:40]) or 'no columns'}",
+                          "use the extract as published, with its 28 standard columns")
+    wrong = [f"{c} is {types[by_lower[c]]}" for c in I94_NUMERIC
+             if not types[by_lower[c]].startswith(_NUMBER_TYPES)]
+    if wrong:
+        raise SourceError(path, f"wrong column types: {', '.join(wrong)}; expected numbers (SAS dates as "
+                                "days since 1960-01-01)", "use the extract as published")
+    if head.empty:
+        raise SourceError(path, "holds no rows", "fetch the extract again")
+    year, month = (pd.to_numeric(head[by_lower[c]], errors="coerce") for c in ("i94yr", "i94mon"))
+    found = sorted({f"{int(y)}-{int(m):02d}" for y, m in zip(year, month) if y == y and m == m})
+    if found and extract.month not in found:
+        raise SourceError(path, f"holds rows of {', '.join(found[:3])} (i94yr/i94mon of its first rows), "
+                                f"not of {extract.month} as its name says",
+                          "name it after the month it holds, or fetch the extract of that month")
+
+
+def check_sources(raw_dir: str | Path | S3Path, months: list[str]) -> None:
+    """Check every source a build of `months` reads, before any Spark work: the label file, the
+    CSVs (header, rows, UTF-8, whole .gz) and each month's extract (see `check_i94_month`)."""
+    parse_labels(find_file(raw_dir, LABELS_FILE, "SAS label file"))
+    check_csv(find_file(raw_dir, DEMOGRAPHICS_FILE, "demographics CSV"), DEMOGRAPHICS_COLUMNS, ";")
+    check_csv(find_file(raw_dir, AIRPORTS_GLOB, "airport-codes CSV"), AIRPORT_COLUMNS)
+    for path in find_temperature_files(raw_dir):
+        check_csv(path, TEMPERATURE_COLUMNS)
+    extracts = find_i94_months(raw_dir)
+    for month in months:
+        check_i94_month(extracts[month])
 
 
 def read_i94_month(spark: SparkSession, extract: I94Month, cache_dir: str | Path) -> DataFrame:
@@ -220,18 +306,14 @@ def read_i94_month(spark: SparkSession, extract: I94Month, cache_dir: str | Path
     format; columns beyond the 28 (June's six) are dropped; a missing column is an error.
     """
     path = extract.path
+    check_i94_month(extract)
     if extract.format == "csv":
         df = spark.read.option("header", True).option("mode", "PERMISSIVE").csv(str(path))
     elif extract.format == "sas7bdat":
         df = spark.read.parquet(str(_sas_to_parquet(path, Path(cache_dir))))
     else:
-        _check_parquet(path)
         df = spark.read.parquet(str(path))
     by_lower = {c.lower(): c for c in df.columns}
-    missing = [c for c in I94_COLUMNS if c not in by_lower]
-    if missing:
-        raise SourceError(path, f"not an I94 extract: missing column(s) {', '.join(missing)}; "
-                                f"found {', '.join(df.columns[:40])}")
     types = dict(df.dtypes)
 
     def standard(name: str):
@@ -266,7 +348,8 @@ _PAIR = re.compile(r"(?:'([^']*)'|(-?\d+))\s*=\s*'([^']*)'")
 def _block(text: str, name: str, path: Path) -> dict:
     m = re.search(r"\bvalue\s+\$?" + name + r"\b", text, re.IGNORECASE)
     if not m:
-        raise SourceError(path, f"no 'value {name}' block")
+        raise SourceError(path, f"no 'value {name}' block: expected one with its code = 'label' pairs",
+                          "use the label file as published; fetch it again")
     body, quoted = [], False
     for ch in text[m.end():]:
         if ch == "'":
@@ -281,7 +364,8 @@ def _block(text: str, name: str, path: Path) -> dict:
     for code_str, code_num, label in _PAIR.findall("".join(body)):
         pairs[code_str.strip() if code_num == "" else int(code_num)] = label.strip()
     if not pairs:
-        raise SourceError(path, f"block 'value {name}' has no code = 'label' pairs")
+        raise SourceError(path, f"block 'value {name}' has no code = 'label' pairs",
+                          "use the label file as published; fetch it again")
     return pairs
 
 
@@ -289,17 +373,20 @@ def parse_labels(path: str | Path | S3Path) -> Labels:
     """Parse every block of the SAS label file, incl. the visa categories in a comment."""
     path = as_path(path)
     if not path.is_file():
-        raise SourceError(path, "missing: the SAS label file is expected here")
+        raise SourceError(path, "missing: the SAS label file is expected here",
+                          "put the file back or pass the right --raw folder")
     try:
         text = path.read_text(encoding="latin-1").replace("\r\n", "\n")
     except OSError as exc:
-        raise SourceError(path, f"cannot read: {exc}") from exc
+        raise SourceError(path, f"cannot read: {exc}", "check the file's permissions") from exc
     visa = re.search(r"/\*\s*I94VISA(.*?)\*/", text, re.S | re.IGNORECASE)
     if not visa:
-        raise SourceError(path, "no I94VISA comment with the visa categories")
+        raise SourceError(path, "no I94VISA comment with the visa categories: expected /* I94VISA ... */",
+                          "use the label file as published; fetch it again")
     categories = {int(c): n.strip() for c, n in re.findall(r"(\d+)\s*=\s*([A-Za-z]+)", visa.group(1))}
     if not categories:
-        raise SourceError(path, "the I94VISA comment lists no 'code = category' lines")
+        raise SourceError(path, "the I94VISA comment lists no 'code = category' lines",
+                          "use the label file as published; fetch it again")
     no_comments = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     return Labels(
         countries=_block(no_comments, "i94cntyl", path),
@@ -313,22 +400,58 @@ def parse_labels(path: str | Path | S3Path) -> Labels:
 # ---------------------------------------------------------------- the CSV sources
 
 
+_CHECKED: set = set()  # (path, size, mtime) of CSV files read through once already
+
+
+def check_csv(path, columns: list[str], sep: str = ",") -> None:
+    """Fail with a SourceError unless the CSV (plain or .gz) has a header holding `columns`,
+    at least one row, UTF-8 text and (for .gz) its whole compressed stream; read once per version."""
+    p = as_path(path)
+    if not p.is_file():
+        raise SourceError(p, f"missing: expected a CSV with the columns {', '.join(columns)}",
+                          "put the file back or pass the right --raw folder")
+    stat = p.stat()
+    if (str(p), stat.st_size, stat.st_mtime_ns) in _CHECKED:
+        return
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    done, lines, last, header = 0, 0, "", None
+    try:
+        with p.open("rb") as raw:
+            data = gzip.GzipFile(fileobj=raw) if p.name.endswith(".gz") else raw
+            while chunk := data.read(1 << 22):
+                text = decoder.decode(chunk)
+                if header is None and "\n" in text:
+                    header = text.split("\n", 1)[0].rstrip("\r")
+                lines, last, done = lines + text.count("\n"), text[-1:] or last, done + len(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise SourceError(p, f"is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} near byte "
+                             f"{done + exc.start:,} cannot be decoded (a Latin-1 or Windows export?)",
+                          "convert it, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8, and replace it") from None
+    except (EOFError, gzip.BadGzipFile, OSError) as exc:
+        raise SourceError(p, f"cannot be read to its end after {done:,} bytes: {exc} (a truncated or "
+                             "corrupt download?)", "fetch the file again") from None
+    if header is None:  # a single line without a line end
+        with p.open("rb") as raw:
+            data = gzip.GzipFile(fileobj=raw) if p.name.endswith(".gz") else raw
+            header = data.read().decode("utf-8-sig").rstrip("\r\n")
+    if not header.strip():
+        raise SourceError(p, f"is empty: expected a header line with {', '.join(columns)}",
+                          "fetch the file again")
+    found = [h.strip().strip('"') for h in header.split(sep)]
+    missing = [c for c in columns if c not in found]
+    if missing:
+        hint = f" (is the separator {sep!r}?)" if len(found) == 1 else ""
+        raise SourceError(p, f"missing column(s) {', '.join(missing)}: the header is {header[:200]!r}{hint}",
+                          f"use the publisher's file, {sep!r}-separated with the columns {', '.join(columns)}")
+    if lines + (last not in ("", "\n")) < 2:
+        raise SourceError(p, "has a header but no rows", "fetch the file again")
+    _CHECKED.add((str(p), stat.st_size, stat.st_mtime_ns))
+
+
 def _read_csv(spark: SparkSession, paths: list, columns: list[str], sep: str = ",") -> DataFrame:
-    for p in map(as_path, paths):
-        if not p.is_file():
-            raise SourceError(p, "missing")
-        try:
-            with p.open("rb") as raw:
-                data = gzip.GzipFile(fileobj=raw) if p.name.endswith(".gz") else raw
-                header = io.TextIOWrapper(data, encoding="utf-8-sig", errors="replace").readline().rstrip("\r\n")
-        except OSError as exc:
-            raise SourceError(p, f"cannot read: {exc}") from exc
-        found = [h.strip().strip('"') for h in header.split(sep)]
-        missing = [c for c in columns if c not in found]
-        if missing:
-            hint = f"; the header is {header[:200]!r}" + (
-                f" (is the separator {sep!r}?)" if len(found) == 1 else "")
-            raise SourceError(p, f"missing column(s) {', '.join(missing)}{hint}")
+    for p in paths:
+        check_csv(p, columns, sep)
     df = (spark.read.option("header", True).option("sep", sep).option("quote", '"')
           .option("escape", '"').csv([str(p) for p in paths]))
     return df.select([F.col(f"`{c}`") for c in columns])

@@ -175,7 +175,9 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
             failed = [c for c in outcome.checks if c.blocking and not c.passed]
             for check in failed:
                 check.metadata["rejected_version"] = typed(staged.path, "path")
-            if not failed:
+            if failed:
+                lake.keep_rejected(staged)
+            else:
                 lake.discard(staged)
         return [m[3] for m in measured]
 

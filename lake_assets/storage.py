@@ -3,7 +3,8 @@
 Every write goes to `<lake>/_staging/<id>/` first, with its row count and quality metrics
 observed in that same writing pass; only then is it published in place of the old table or
 partition (by renames locally, by a manifest on S3: see `lake_assets.lakefiles`). A run that
-dies while writing leaves the previous version readable. No Dagster here.
+dies while writing leaves the previous version readable; `lake build` starts by removing
+what such a run left (`LakeFiles.recover`). No Dagster here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Lake:
         self.spark = spark
         self.files = LakeFiles(root)
         self.root = self.files.root
+        self.files.recover()  # a publish killed half-way: its table back at its last good version
 
     def path(self, table: str, partition: dict | None = None) -> str:
         """`<lake>/<table>` or, for a partition, `<lake>/<table>/k1=v1/k2=v2`."""
@@ -66,6 +68,10 @@ class Lake:
 
     def discard(self, staged: Staged) -> None:
         self.files.delete(staged.path)
+
+    def keep_rejected(self, staged: Staged) -> None:
+        """Keep a staged folder that failed a blocking check (the next build's clean-up spares it)."""
+        self.files.keep_rejected(staged.path)
 
     def size_bytes(self, path: str) -> int:
         return self.files.size_bytes(path)
