@@ -209,10 +209,19 @@ class LakeFiles:
             f.write(b"failed a blocking check: kept for inspection\n")
 
     def _publish_by_manifest(self, staged: str, target: str) -> None:
+        from pyarrow import fs
+
         target_key = self._key(target)
         version = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
         parts = sorted(i.path for i in self._files_under(staged)
                        if i.path.endswith(".parquet") and not _hidden(i.base_name))
+        if self._call(target, self.fs.get_file_info, f"{target_key}/{MANIFEST}").type == fs.FileType.NotFound:
+            # A first publish: a manifest of what readers see now (nothing, or files put there
+            # without one), so that a kill among the moves below shows no half-moved version.
+            seen = [i.base_name for i in self._files_under(target) if i.path.rpartition("/")[0] == target_key
+                    and i.base_name.endswith(".parquet") and not _hidden(i.base_name)]
+            with self._call(target, self.fs.open_output_stream, f"{target_key}/{MANIFEST}") as f:
+                f.write(json.dumps({"version": "before", "files": seen}).encode())
         names = []
         for n, part in enumerate(parts):
             names.append(f"part-{version}-{n:05d}.parquet")

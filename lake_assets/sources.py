@@ -379,6 +379,8 @@ def parse_labels(path: str | Path | S3Path) -> Labels:
         text = path.read_text(encoding="latin-1").replace("\r\n", "\n")
     except OSError as exc:
         raise SourceError(path, f"cannot read: {exc}", "check the file's permissions") from exc
+    no_comments = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    blocks = {name: _block(no_comments, name, path) for name in ("i94cntyl", "i94prtl", "i94model", "i94addrl")}
     visa = re.search(r"/\*\s*I94VISA(.*?)\*/", text, re.S | re.IGNORECASE)
     if not visa:
         raise SourceError(path, "no I94VISA comment with the visa categories: expected /* I94VISA ... */",
@@ -387,12 +389,11 @@ def parse_labels(path: str | Path | S3Path) -> Labels:
     if not categories:
         raise SourceError(path, "the I94VISA comment lists no 'code = category' lines",
                           "use the label file as published; fetch it again")
-    no_comments = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     return Labels(
-        countries=_block(no_comments, "i94cntyl", path),
-        ports=_block(no_comments, "i94prtl", path),
-        modes=_block(no_comments, "i94model", path),
-        states=_block(no_comments, "i94addrl", path),
+        countries=blocks["i94cntyl"],
+        ports=blocks["i94prtl"],
+        modes=blocks["i94model"],
+        states=blocks["i94addrl"],
         visa_categories=categories,
     )
 
@@ -429,8 +430,8 @@ def check_csv(path, columns: list[str], sep: str = ",") -> None:
                              f"{done + exc.start:,} cannot be decoded (a Latin-1 or Windows export?)",
                           "convert it, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8, and replace it") from None
     except (EOFError, gzip.BadGzipFile, OSError) as exc:
-        raise SourceError(p, f"cannot be read to its end after {done:,} bytes: {exc} (a truncated or "
-                             "corrupt download?)", "fetch the file again") from None
+        raise SourceError(p, f"cannot be read to its end: {exc} (a truncated or corrupt download?)",
+                          "fetch the file again") from None
     if header is None:  # a single line without a line end
         with p.open("rb") as raw:
             data = gzip.GzipFile(fileobj=raw) if p.name.endswith(".gz") else raw
