@@ -46,14 +46,21 @@ class BuildReport:
     tables: list[tuple[str, str, int | None]] = field(default_factory=list)  # (table, partition, rows)
     checks: list[tuple[str, str, bool, bool]] = field(default_factory=list)  # (table, check, passed, blocking)
     errors: list[str] = field(default_factory=list)
+    steps: list[tuple[str, str, float]] = field(default_factory=list)  # (step, partition, seconds)
+    bytes_written: dict[tuple[str, str], int] = field(default_factory=dict)  # (table, partition) -> bytes
 
     def add_run(self, result) -> None:
         for event in result.all_events:
             if event.event_type_value == "ASSET_MATERIALIZATION":
                 mat = event.event_specific_data.materialization
-                rows = mat.metadata.get("rows")
+                rows, size = mat.metadata.get("rows"), mat.metadata.get("bytes_written")
                 self.tables.append((mat.asset_key.to_user_string(), mat.partition or "",
                                     rows.value if rows is not None else None))
+                if size is not None:
+                    self.bytes_written[(mat.asset_key.to_user_string(), mat.partition or "")] = size.value
+            elif event.event_type_value == "STEP_SUCCESS":
+                self.steps.append((event.step_key, result.dagster_run.tags.get("dagster/partition", ""),
+                                   event.event_specific_data.duration_ms / 1000))
             elif event.event_type_value == "ASSET_CHECK_EVALUATION":
                 ev = event.event_specific_data
                 self.checks.append((ev.asset_key.to_user_string(), ev.check_name, ev.passed,
@@ -179,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     rp = sub.add_parser("report", help="write the analysts' HTML report (charts) from the analytics tables")
     rp.add_argument("--lake", help="the lake folder (default $LAKE_DIR or .lake/lake)")
     rp.add_argument("--out", help="the HTML file to write (default .lake/report.html)")
+    bn = sub.add_parser("bench", help="time a build per asset, its peak memory, and each fact build against DuckDB")
+    src = bn.add_mutually_exclusive_group()
+    src.add_argument("--raw", help="raw folder to build from (default: generate one at --scale into a temp folder)")
+    src.add_argument("--scale", type=float, help="generate the raw folder at this scale (default 0.0025)")
+    bn.add_argument("--months", help="2016-04, 2016-01..2016-12 or a comma list (default: every month)")
+    bn.add_argument("--repeat", type=int, default=1, help="builds to run; the best time of each asset is shown")
     args = parser.parse_args(argv)
 
     from lake_assets.query import LakeQueryError
@@ -204,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             report = build(args.raw, args.lake, args.months)
             return 1 if report.failed_blocking or report.errors else 0
+        if args.command == "bench":
+            from lake_assets.bench import bench
+
+            bench(args.raw, args.scale, args.months, args.repeat)
         if args.command == "generate":
             generate(args.out, args.scale, args.months, args.seed)
         if args.command == "package":
