@@ -1,9 +1,9 @@
 """Quality checks of every table, as data (no Dagster here).
 
-A check is measured in the pass that writes its table (Spark `observe`), except two kinds
-that must look at the written result as a whole: key uniqueness (a group-by of the key
-columns read back from the staged folder) and references to other tables (an anti-join
-of the foreign-key columns against the published dimension).
+A check is measured in the pass that writes its table (Spark `observe`), references to other
+tables included (broadcast lookups of the published dimensions' keys in that pass), except key
+uniqueness, which must look at the written result as a whole (a group-by of the key columns
+read back from the staged folder).
 """
 
 from __future__ import annotations
@@ -171,23 +171,29 @@ def observed_metrics(spec: TableSpec, params: dict | None = None) -> dict[str, C
     return out
 
 
-def dangling(df: DataFrame, references: dict[str, DataFrame]) -> dict[str, tuple[int, list]]:
-    """Per column, the non-null values not found in its dimension (a one-column DataFrame of
-    keys): count of rows and a few examples, all columns in one scan."""
-    checked = df.select(*references)
-    aggs = []
+def reference_lookups(df: DataFrame, references: dict[str, DataFrame]) -> tuple[DataFrame, dict[str, Column]]:
+    """`df` left-joined (broadcast) with the keys each column references (a one-column
+    DataFrame per column), and the aggregates that count the non-null values not found and
+    give a few: observed in the writing pass, so the written table is not scanned again."""
+    looked_up, aggs = df, {}
     for i, (column, keys) in enumerate(references.items()):
         found = f"_found_{i}"
-        checked = checked.join(F.broadcast(keys.select(F.col(keys.columns[0]).alias(f"_key_{i}"),
-                                                       F.lit(True).alias(found)).distinct()),
-                               F.col(column) == F.col(f"_key_{i}"), "left")
+        looked_up = looked_up.join(F.broadcast(keys.select(F.col(keys.columns[0]).alias(f"_key_{i}"),
+                                                           F.lit(True).alias(found)).distinct()),
+                                   F.col(column) == F.col(f"_key_{i}"), "left")
         bad = F.col(column).isNotNull() & F.col(found).isNull()
-        aggs += [F.sum(bad.cast("long")).alias(f"n{i}"),
-                 F.array_join(F.slice(F.array_sort(F.collect_set(F.when(bad, F.col(column).cast("string")))),
-                                      1, EXAMPLES), "\x1f").alias(f"ex{i}")]
-    row = checked.agg(*aggs).first()
-    return {column: (int(row[f"n{i}"] or 0), [e for e in (row[f"ex{i}"] or "").split("\x1f") if e])
-            for i, column in enumerate(references)}
+        aggs[f"dangling.{column}"] = F.sum(bad.cast("long"))
+        aggs[f"dangling.{column}.examples"] = F.array_join(
+            F.slice(F.array_sort(F.collect_set(F.when(bad, F.col(column).cast("string")))), 1, EXAMPLES), "\x1f")
+    return looked_up, aggs
+
+
+def dangling(observed: dict, columns) -> dict[str, tuple[int, list]]:
+    """Per column, (rows whose value is not in its dimension, a few such values), from the
+    metrics observed with `reference_lookups`."""
+    return {f"dangling.{c}": (int(observed[f"dangling.{c}"] or 0),
+                              [e for e in (observed[f"dangling.{c}.examples"] or "").split("\x1f") if e])
+            for c in columns}
 
 
 def verdict(check: Check, metrics: dict) -> tuple[bool, dict]:

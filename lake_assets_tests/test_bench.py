@@ -1,0 +1,36 @@
+"""`lake bench` runs on a tiny generated input and ends with its figures as one JSON line
+(no timing asserts: it is a benchmark); the reference check it made cheap still finds
+dangling values in the writing pass."""
+
+import json
+
+from pyspark.sql import Observation
+
+
+def test_bench_tiny_scale_prints_json_figures(spark, capsys):
+    from lake_assets.cli import main
+
+    assert main(["bench", "--scale", "0.0002", "--months", "2016-04"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"months", "repeat", "spark_start_s", "build_wall_s", "builds", "peak_rss_bytes", "total_wall_s",
+            "assets", "facts"} <= set(figures)
+    assert figures["months"] == ["2016-04"] and figures["peak_rss_bytes"] > 0
+    assets = {a["asset"] for a in figures["assets"]}
+    assert {"dim_city", "dim_port", "immigration", "metro_arrivals_monthly"} <= assets
+    assert {"asset", "partition", "seconds", "rows", "rows_per_s", "bytes"} <= set(figures["assets"][0])
+    (fact,) = figures["facts"]
+    assert {"month", "spark_s", "duckdb_s", "ratio", "rows", "reject_rows"} <= set(fact)
+    assert fact["same_counts"], fact
+
+
+def test_references_are_checked_in_the_writing_pass(spark, tmp_path):
+    from lake_assets.quality import dangling, reference_lookups
+
+    df = spark.createDataFrame([(1, "a"), (2, "zz"), (3, None), (4, "zz"), (5, "b")], "id int, code string")
+    keys = spark.createDataFrame([("a",), ("b",), ("b",)], "code string")
+    looked_up, aggs = reference_lookups(df, {"code": keys})
+    found = Observation()
+    looked_up.observe(found, *[c.alias(n) for n, c in aggs.items()]).select(*df.columns).write.parquet(str(tmp_path / "t"))
+    assert dangling(found.get, ["code"]) == {"dangling.code": (2, ["zz"])}
+    assert spark.read.parquet(str(tmp_path / "t")).columns == ["id", "code"]
+    assert spark.read.parquet(str(tmp_path / "t")).count() == 5
