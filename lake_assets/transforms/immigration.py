@@ -82,12 +82,14 @@ def fact_immigration(
     df = _code_lookup(df, visas, F.col("visatype"), "visa_type", "visa",
                       F.col("visa_category_code").alias("_visa_category"))
 
-    departure = sas_date("depdate")
+    # Parsed once as columns: used several times below, they would be parsed again in each use.
+    df = df.withColumns({"_departure": sas_date("depdate"), "_admitted_until": try_date("dtaddto", "MMddyyyy")})
+    departure = F.col("_departure")
     departure_ok = departure.between(F.col("arrival_date"), F.date_add("arrival_date", MAX_STAY_DAYS))
     age = F.col("i94bir").cast("int")
     age_ok = age.between(0, 120)
     dtaddto = F.col("dtaddto")
-    admitted_until = try_date("dtaddto", "MMddyyyy")
+    admitted_until = F.col("_admitted_until")
     admitted_ok = dtaddto.rlike("^[0-9]{8}$") & admitted_until.isNotNull()
     issues = F.array_compact(F.array(
         _issue("departure_before_arrival", departure < F.col("arrival_date"), departure),
