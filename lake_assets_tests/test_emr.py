@@ -270,12 +270,16 @@ def test_cancelled_run_terminates_the_cluster(aws, s3_server):
 
 
 class Polls:
-    """time.sleep stand-in: counts polls as simulated time and can act at a given poll."""
+    """time.sleep stand-in for the test's thread: counts polls as simulated time and can act at a
+    given poll. Other threads (py4j's, when a Spark session is alive) really sleep."""
 
     def __init__(self, at: int, act, give_up: int = 500):
         self.n, self.at, self.act, self.give_up = 0, at, act, give_up
+        self.thread, self.real_sleep = threading.current_thread(), time.sleep
 
     def __call__(self, seconds):
+        if threading.current_thread() is not self.thread:
+            return self.real_sleep(seconds)
         self.n += 1
         if self.n == self.at:
             self.act()
