@@ -6,7 +6,8 @@ A table is `<lake>/<table>/`, partitions `<table>/k=v/…` (Hive style). A new v
 first written to `<lake>/_staging/<id>/`, then published:
 
 - on a local disk by two renames (old folder to `_trash/`, staged folder into place):
-  atomic, so readers see the old or the new version;
+  atomic, so readers see the old or the new version; a journal written first lets
+  `recover` put the old folder back if the process dies between the renames;
 - on S3, where nothing renames atomically, the staged files are moved (server-side
   copy) into the table's folder under new names `part-<version>-NNNNN.parquet`, then
   `<folder>/_manifest.json` is replaced (one PUT: atomic) by one listing the new files,
@@ -15,7 +16,8 @@ first written to `<lake>/_staging/<id>/`, then published:
   until that PUT and the new one after it, never a mix; readers of the bare prefix
   (Athena, `read_parquet('…/*.parquet')`) see the new files beside the old ones for the
   seconds between the moves and the deletes. Files named in no manifest (a publish that
-  died half-way) are deleted by the next publish of that folder.
+  died half-way) are deleted by the next publish of that folder; a folder's first publish
+  writes a manifest of what it shows before moving anything.
 """
 
 from __future__ import annotations
