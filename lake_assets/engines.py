@@ -15,6 +15,7 @@ the EMR engines read Pipes messages from S3.
 import os
 import sys
 import time
+from contextlib import contextmanager
 from typing import Iterator
 
 import boto3
@@ -51,6 +52,16 @@ JOB_CONF = {k: LOCAL_CONF[k] for k in (
 def partition_keys(context: AssetExecutionContext) -> list[str] | None:
     """Every month of the run (several in a single-run backfill), or None if unpartitioned."""
     return list(context.partition_keys) if context.assets_def.partitions_def else None
+
+
+class PipesMessagesUnderPrefix(PipesS3MessageReader):
+    """Pipes messages under `pipes/` of the lake bucket: the prefix the IAM roles in infra/ allow
+    and the bucket's lifecycle expires (dagster-aws puts them at a random top-level key)."""
+
+    @contextmanager
+    def get_params(self):
+        with super().get_params() as params:
+            yield {**params, "key_prefix": f"pipes/{params['key_prefix']}"}
 
 
 class SparkEngine(ConfigurableResource):
@@ -145,8 +156,8 @@ class EmrEngine(PipesEngine):
 
     def message_reader(self) -> PipesS3MessageReader:
         s3 = boto3.client("s3", endpoint_url=os.getenv("LAKE_S3_ENDPOINT") or None)
-        return PipesS3MessageReader(bucket=self.bucket, client=s3,
-                                    interval=self.message_interval_seconds)
+        return PipesMessagesUnderPrefix(bucket=self.bucket, client=s3,
+                                        interval=self.message_interval_seconds)
 
     def python_conf(self, driver_env: str) -> dict[str, str]:
         """The packaged dependencies, unpacked as ./deps beside the driver and each executor."""
