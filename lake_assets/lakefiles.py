@@ -244,4 +244,7 @@ class LakeFiles:
 
         key = self._key(uri)
         if self._call(uri, self.fs.get_file_info, key).type != fs.FileType.NotFound:
-            self._call(uri, self.fs.delete_dir, key)
+            try:
+                self._call(uri, self.fs.delete_dir, key)
+            except FileNotFoundError:  # on S3, a 'folder' listed while its last objects went
+                pass
