@@ -15,9 +15,8 @@ from typing import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from lake_assets.transforms.immigration import DATA_ISSUES, REJECT_REASONS
+from lake_assets.transforms.immigration import DATA_ISSUES, ISSUE_SEPARATOR, REJECT_REASONS
 
-EXAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,9 @@ TABLES: dict[str, TableSpec] = {
         Check("city_coverage", f"share of arrivals with a city ≥ {CITY_COVERAGE_FLOOR:.0%}", blocking=False,
               measures={"share_with_city": "avg(cast(city_id is not null as int))"},
               passes=share("share_with_city", CITY_COVERAGE_FLOOR)),
-    ), reported={f"rows_with_issue.{i}": f"sum(cast(exists(data_issues, x -> x like '{i}%') as int))"
+    ), reported={f"rows_with_issue.{i}": f"sum(cast(size(data_issues) > 0 and instr(concat('{ISSUE_SEPARATOR}', "
+                                         f"array_join(data_issues, '{ISSUE_SEPARATOR}')), '{ISSUE_SEPARATOR}{i}') > 0 "
+                                         "as int))"  # no lambda: see fact_immigration
                  for i in DATA_ISSUES}),
     "fact_immigration_rejects": TableSpec((), (
         Check("reason_domain", "every reject has a known reason",
@@ -156,41 +157,42 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
+def _examples(bad: Column, value: Column) -> Column:
+    """The smallest and largest value where `bad`, as one string (observed metrics come back as
+    plain values). min/max, not collect_set: those are evaluated in generated code, and a
+    collecting aggregate would evaluate its input row by row in the interpreter."""
+    example = F.when(bad, value.cast("string"))
+    return F.array_join(F.array_distinct(F.array(F.min(example), F.max(example))), "\x1f")
+
+
 def observed_metrics(spec: TableSpec, params: dict | None = None) -> dict[str, Column]:
     """The aggregates the writing pass of a table computes for its checks and metadata."""
     out = {name: F.expr(sql) for name, sql in spec.reported.items()}
     for check in spec.all_checks():
         if check.bad_rows:
             bad = F.expr(Template(f"coalesce({check.bad_rows}, false)").safe_substitute(params or {}))
-            example = F.when(bad, F.expr(spec.example).cast("string"))
             out[f"{check.name}.bad_rows"] = F.sum(bad.cast("long"))
-            # observed metrics come back as plain values, so examples travel as one string
-            out[f"{check.name}.examples"] = F.array_join(F.array_distinct(F.array(F.min(example), F.max(example))), "\x1f")
+            out[f"{check.name}.examples"] = _examples(bad, F.expr(spec.example))
         for measure, sql in check.measures.items():
             out[measure] = F.expr(sql)
     return out
 
 
-def reference_lookups(df: DataFrame, references: dict[str, DataFrame]) -> tuple[DataFrame, dict[str, Column]]:
-    """`df` left-joined (broadcast) with the keys each column references (a one-column
-    DataFrame per column), and the aggregates that count the non-null values not found and
-    give a few: observed in the writing pass, so the written table is not scanned again."""
-    looked_up, aggs = df, {}
-    for i, (column, keys) in enumerate(references.items()):
-        found = f"_found_{i}"
-        looked_up = looked_up.join(F.broadcast(keys.select(F.col(keys.columns[0]).alias(f"_key_{i}"),
-                                                           F.lit(True).alias(found)).distinct()),
-                                   F.col(column) == F.col(f"_key_{i}"), "left")
-        bad = F.col(column).isNotNull() & F.col(found).isNull()
+def reference_metrics(references: dict[str, list]) -> dict[str, Column]:
+    """Per column, the aggregates that count its non-null values missing from the keys it
+    references (collected from a small dimension) and give a few. A membership test, not a
+    join: observed in the writing pass at almost no cost, so the table is not scanned again."""
+    aggs = {}
+    for column, keys in references.items():
+        bad = F.col(column).isNotNull() & ~F.col(column).isin(list(keys))
         aggs[f"dangling.{column}"] = F.sum(bad.cast("long"))
-        aggs[f"dangling.{column}.examples"] = F.array_join(
-            F.slice(F.array_sort(F.collect_set(F.when(bad, F.col(column).cast("string")))), 1, EXAMPLES), "\x1f")
-    return looked_up, aggs
+        aggs[f"dangling.{column}.examples"] = _examples(bad, F.col(column))
+    return aggs
 
 
 def dangling(observed: dict, columns) -> dict[str, tuple[int, list]]:
     """Per column, (rows whose value is not in its dimension, a few such values), from the
-    metrics observed with `reference_lookups`."""
+    metrics observed with `reference_metrics`."""
     return {f"dangling.{c}": (int(observed[f"dangling.{c}"] or 0),
                               [e for e in (observed[f"dangling.{c}.examples"] or "").split("\x1f") if e])
             for c in columns}

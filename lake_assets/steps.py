@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from lake_assets.quality import TABLES, dangling, observed_metrics, reference_lookups, verdict
+from lake_assets.quality import TABLES, dangling, observed_metrics, reference_metrics, verdict
 from lake_assets.sources import (
     AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE, find_file, find_i94_months,
     find_temperature_files, parse_labels, read_airports, read_demographics, read_i94_month, read_temperatures,
@@ -135,15 +135,12 @@ def _measure(lake: Lake, out: TableOutput, staged_rows: dict[str, int]) -> tuple
     """Stage a table; return it, its metrics, and the names of those shown as metadata."""
     spec = TABLES[out.table]
     references = {col: ref for check in spec.all_checks() for col, ref in check.references.items()}
-    df, found = out.df, Observation()
-    if references:  # looked up in the writing pass, dropped before writing
-        looked_up, aggs = reference_lookups(df, {col: lake.read(table).select(key)
-                                                 for col, (table, key) in references.items()})
-        df = looked_up.observe(found, *[c.alias(n) for n, c in aggs.items()]).select(*out.df.columns)
-    staged = lake.stage(df, observed_metrics(spec, out.params))
+    keys = {ref: lake.distinct_values(*ref) for ref in set(references.values())}
+    staged = lake.stage(out.df, {**observed_metrics(spec, out.params),
+                                 **reference_metrics({col: keys[ref] for col, ref in references.items()})})
     staged_rows[out.table] = staged.rows
     extra = out.extra_metrics(staged_rows) if out.extra_metrics else {}
-    metrics = {**staged.metrics, **extra, **(dangling(found.get, references) if references else {})}
+    metrics = {**staged.metrics, **extra, **dangling(staged.metrics, references)}
     shown = [*spec.reported, *(m for c in spec.all_checks() for m in c.measures), *extra]
     if spec.keys:
         metrics["duplicate_keys"], metrics["duplicate_examples"] = lake.duplicate_keys(staged.path, list(spec.keys))

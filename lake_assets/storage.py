@@ -36,6 +36,7 @@ class Lake:
         self.spark = spark
         self.files = LakeFiles(root)
         self.root = self.files.root
+        self._distinct: dict[tuple, list] = {}
         self.files.recover()  # a publish killed half-way: its table back at its last good version
 
     def path(self, table: str, partition: dict | None = None) -> str:
@@ -53,6 +54,15 @@ class Lake:
                 f"table {table!r} is not in the lake at {self.path(table)}: materialize it first"
             )
         return self.spark.read.option("basePath", self.path(table)).parquet(*files)
+
+    def distinct_values(self, table: str, column: str) -> list:
+        """The distinct values of a column of a (small) table, e.g. a dimension's keys; kept
+        until the table's files change, so a run over many months collects them once."""
+        files = tuple(self.files.current_files(table))
+        key = (table, column, files)
+        if key not in self._distinct:
+            self._distinct[key] = [r[0] for r in self.read(table).select(column).distinct().collect()]
+        return self._distinct[key]
 
     def stage(self, df: DataFrame, metrics: dict[str, Column] | None = None) -> Staged:
         """Write `df` to a fresh staging folder; count rows and compute `metrics` in that pass."""

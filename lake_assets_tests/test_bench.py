@@ -24,13 +24,10 @@ def test_bench_tiny_scale_prints_json_figures(spark, capsys):
 
 
 def test_references_are_checked_in_the_writing_pass(spark, tmp_path):
-    from lake_assets.quality import dangling, reference_lookups
+    from lake_assets.quality import dangling, reference_metrics
+    from lake_assets.storage import Lake
 
     df = spark.createDataFrame([(1, "a"), (2, "zz"), (3, None), (4, "zz"), (5, "b")], "id int, code string")
-    keys = spark.createDataFrame([("a",), ("b",), ("b",)], "code string")
-    looked_up, aggs = reference_lookups(df, {"code": keys})
-    found = Observation()
-    looked_up.observe(found, *[c.alias(n) for n, c in aggs.items()]).select(*df.columns).write.parquet(str(tmp_path / "t"))
-    assert dangling(found.get, ["code"]) == {"dangling.code": (2, ["zz"])}
-    assert spark.read.parquet(str(tmp_path / "t")).columns == ["id", "code"]
-    assert spark.read.parquet(str(tmp_path / "t")).count() == 5
+    staged = Lake(spark, str(tmp_path / "lake")).stage(df, reference_metrics({"code": ["a", "b"]}))
+    assert dangling(staged.metrics, {"code": ("dim", "code")}) == {"dangling.code": (2, ["zz"])}
+    assert staged.rows == 5 and spark.read.parquet(staged.path).columns == ["id", "code"]

@@ -5,7 +5,7 @@ from pyspark.sql import functions as F
 
 from lake_assets.sources import AIRPORT_COLUMNS, DEMOGRAPHICS_COLUMNS, TEMPERATURE_COLUMNS, parse_labels
 from lake_assets.transforms import dimensions as d
-from lake_assets.transforms.common import city_id, haversine_km, norm_city, sas_date, try_date
+from lake_assets.transforms.common import city_id, haversine_km, norm_city, sas_date, digits_date
 from lake_assets_tests.tiny_inputs import write_labels
 
 
@@ -24,13 +24,17 @@ def test_common_helpers(spark):
     df = spark.createDataFrame(rows, "name STRING, day STRING, until STRING")
     got = df.select(
         norm_city("name").alias("norm"), sas_date("day").cast("string").alias("date"),
-        try_date("until", "MMddyyyy").cast("string").alias("until"),
+        digits_date("until", "MMddyyyy").cast("string").alias("until"),
         city_id(F.lit("MO"), norm_city("name")).alias("id"),
     ).collect()
     assert [r.norm for r in got] == ["ST LOUIS", "NEW YORK", "COEUR DALENE", "WINSTON SALEM", "FT WORTH"]
     assert [r.date for r in got] == ["2016-01-01", "2016-04-01", "2016-04-30", None, "1920-01-01"]
     assert [r.until for r in got] == ["2016-07-05", None, None, None, None]  # junk is null, not an error
     assert got[0].id == "MO-st-louis" and got[2].id == "MO-coeur-dalene"
+    days = ["20160430", "20160230", "2016043", "2016-4-3", "20160431 ", "+2016043", "00000101", "1.5e7000"]
+    parsed = spark.createDataFrame([(x,) for x in days], "d STRING").select(
+        digits_date("d", "yyyyMMdd").cast("string").alias("d")).collect()
+    assert [r.d for r in parsed] == ["2016-04-30"] + [None] * 7  # only real 8-digit dates
     km = spark.range(1).select(haversine_km(F.lit(40.71), F.lit(-74.01), F.lit(34.05), F.lit(-118.24))).first()[0]
     assert 3930 < km < 3945  # New York - Los Angeles
 
