@@ -24,7 +24,7 @@ from lake_assets.sources import (
 from lake_assets.storage import Lake, Staged
 from lake_assets.transforms import analytics as ta
 from lake_assets.transforms import dimensions as td
-from lake_assets.transforms.immigration import fact_immigration, month_bounds
+from lake_assets.transforms.immigration import fact_immigration, month_bounds, reject_reason
 
 
 @dataclass
@@ -43,11 +43,11 @@ class TableOutput:
     """A DataFrame to publish as `table` (or one partition of it)."""
 
     table: str
-    df: DataFrame
+    df: DataFrame | Callable[[], DataFrame]  # a callable is called when the outputs before it are staged
     partition: dict | None = None
     params: dict | None = None  # values for $first_day/$last_day in the table's check SQL
-    # Measured elsewhere in the same pass (e.g. raw rows): called once this table is staged,
-    # with the rows staged so far per table.
+    # Measured elsewhere in the same pass (e.g. raw rows): called once every output of the
+    # step is staged, with the rows staged per table.
     extra_metrics: Callable[[dict[str, int]], dict] | None = None
 
 
@@ -131,20 +131,18 @@ def _where(out: TableOutput) -> str:
     return f" [{', '.join(f'{k}={v}' for k, v in out.partition.items())}]" if out.partition else ""
 
 
-def _measure(lake: Lake, out: TableOutput, staged_rows: dict[str, int]) -> tuple[Staged, dict, list[str]]:
-    """Stage a table; return it, its metrics, and the names of those shown as metadata."""
+def _measure(lake: Lake, out: TableOutput) -> tuple[Staged, dict]:
+    """Stage a table; return it and its metrics."""
     spec = TABLES[out.table]
     references = {col: ref for check in spec.all_checks() for col, ref in check.references.items()}
     keys = {ref: lake.distinct_values(*ref) for ref in set(references.values())}
-    staged = lake.stage(out.df, {**observed_metrics(spec, out.params),
-                                 **reference_metrics({col: keys[ref] for col, ref in references.items()})})
-    staged_rows[out.table] = staged.rows
-    extra = out.extra_metrics(staged_rows) if out.extra_metrics else {}
-    metrics = {**staged.metrics, **extra, **dangling(staged.metrics, references)}
-    shown = [*spec.reported, *(m for c in spec.all_checks() for m in c.measures), *extra]
+    staged = lake.stage(out.df() if callable(out.df) else out.df,
+                        {**observed_metrics(spec, out.params),
+                         **reference_metrics({col: keys[ref] for col, ref in references.items()})})
+    metrics = {**staged.metrics, **dangling(staged.metrics, references)}
     if spec.keys:
         metrics["duplicate_keys"], metrics["duplicate_examples"] = lake.duplicate_keys(staged.path, list(spec.keys))
-    return staged, metrics, shown
+    return staged, metrics
 
 
 def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[str], None] = print) -> list[TableOutcome]:
@@ -154,18 +152,24 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
     and its outcome has no metadata; a table that failed stays in staging for inspection, its
     path in its failed checks' metadata (`rejected_version`).
     """
-    measured, staged_rows = [], {}
+    staged_all = []
     for out in outputs:
         started = time.monotonic()
-        staged, metrics, shown = _measure(lake, out, staged_rows)
+        staged_all.append((out, *_measure(lake, out), time.monotonic() - started))
+    staged_rows = {out.table: staged.rows for out, staged, _, _ in staged_all}
+    measured = []
+    for out, staged, metrics, seconds in staged_all:
+        spec = TABLES[out.table]
+        extra = out.extra_metrics(staged_rows) if out.extra_metrics else {}
+        metrics.update(extra)
         checks = []
-        for check in TABLES[out.table].all_checks():
+        for check in spec.all_checks():
             passed, found = verdict(check, metrics)
             checks.append(CheckOutcome(out.table, check.name, passed, check.blocking, check.description,
                                        {k: typed(v) for k, v in found.items()}))
         ok = sum(c.passed or not c.blocking for c in checks)
-        log(f"{out.table}{_where(out)}: {staged.rows:,} rows staged in "
-            f"{time.monotonic() - started:.1f}s; checks {ok}/{len(checks)} ok")
+        log(f"{out.table}{_where(out)}: {staged.rows:,} rows staged in {seconds:.1f}s; checks {ok}/{len(checks)} ok")
+        shown = [*spec.reported, *(m for c in spec.all_checks() for m in c.measures), *extra]
         measured.append((out, staged, {k: metrics[k] for k in shown}, TableOutcome(out.table, checks)))
 
     if any(m[3].failed_blocking for m in measured):
@@ -263,18 +267,22 @@ def _immigration(inputs: Inputs, key: str) -> list[TableOutput]:
                         f"(found: {', '.join(sorted(extracts)) or 'none'})")
     store = inputs.lake
     inputs.log(f"reading {extracts[key].path} ({extracts[key].format})")
-    raw_count = Observation()
     raw = read_i94_month(inputs.spark, extracts[key], inputs.cache_dir)
     dims = [store.read(name) for name in ("dim_port", "dim_state", "dim_country", "dim_travel_mode", "dim_visa")]
-    # The raw rows are counted in the rejects' pass only: observed under the fact too, the
-    # count would cut the fact's scan off its whole-stage code (twice as slow on April).
-    fact, _ = fact_immigration(raw, year, month, *dims)
-    _, rejects = fact_immigration(raw.observe(raw_count, F.count(F.lit(1)).alias("n")), year, month, *dims)
+    # Raw rows and rows to reject are counted in the fact's pass; when there are none to
+    # reject (the usual case), the rejects partition is written empty without reading the
+    # raw month again.
+    counted = Observation()
+    raw_counted = raw.observe(counted, F.count(F.lit(1)).alias("raw"),
+                              F.count(reject_reason(year, month)).alias("rejects"))
+    fact, _ = fact_immigration(raw_counted, year, month, *dims)
+    _, rejects = fact_immigration(raw, year, month, *dims)
     partition = {"i94yr": year, "i94mon": month}
-    reconcile = lambda rows: {"raw_rows": raw_count.get["n"], "reject_rows": rows["fact_immigration_rejects"]}  # noqa: E731
+    reconcile = lambda rows: {"raw_rows": counted.get["raw"], "reject_rows": rows["fact_immigration_rejects"]}  # noqa: E731
     return [
-        TableOutput("fact_immigration_rejects", rejects, partition),
         TableOutput("fact_immigration", fact, partition, partition_params(*month_bounds(year, month)), reconcile),
+        TableOutput("fact_immigration_rejects", lambda: rejects if counted.get["rejects"] else rejects.limit(0),
+                    partition),
     ]
 
 

@@ -175,7 +175,7 @@ def _verdicts(spark, lake: Path, month: int) -> tuple[dict, list]:
 
 
 @pytest.mark.slow
-def test_build_rejects_or_flags_every_planted_trap(spark, sample, tmp_path, monkeypatch, capsys):
+def test_build_rejects_or_flags_every_planted_trap(spark, sample, tmp_path, monkeypatch, capsys, request):
     from lake_assets.cli import build
     from lake_assets.transforms.immigration import REJECT_REASONS
 
@@ -204,7 +204,8 @@ def test_build_rejects_or_flags_every_planted_trap(spark, sample, tmp_path, monk
                          f"{caught / max(1, rows.sum()):>6.0%}")
             if caught != rows.sum():
                 missed.append(lines[-1])
-    with capsys.disabled():
-        print("\nplanted traps caught by the build:\n" + "\n".join(lines))
+    if request.config.getoption("verbose") > 0:  # the table, with -v
+        with capsys.disabled():
+            print("\nplanted traps caught by the build:\n" + "\n".join(lines))
     assert not missed
     assert all(n >= 1 for e in manifest["months"].values() for n in e["traps"].values())  # each trap planted

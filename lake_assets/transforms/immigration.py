@@ -33,17 +33,21 @@ def month_bounds(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
-def classify(raw: DataFrame, year: int, month: int) -> DataFrame:
-    """The raw rows with `arrival_date` and `reject_reason` (null for rows that land)."""
+def reject_reason(year: int, month: int) -> Column:
+    """Why a raw row cannot be placed in the month's fact (null when it can)."""
     first, last = month_bounds(year, month)
     arrival = sas_date("arrdate")
-    reason = (
+    return (
         F.when(F.col("cicid").isNull(), "missing_cicid")
         .when(arrival.isNull(), "missing_arrival_date")
         .when(~arrival.between(F.lit(first), F.lit(last)), "arrival_outside_month")
         .when(~F.coalesce(F.col("i94visa").isin(1.0, 2.0, 3.0), F.lit(False)), "invalid_visa_category")
     )
-    return raw.withColumn("arrival_date", arrival).withColumn("reject_reason", reason)
+
+
+def classify(raw: DataFrame, year: int, month: int) -> DataFrame:
+    """The raw rows with `arrival_date` and `reject_reason` (null for rows that land)."""
+    return raw.withColumn("arrival_date", sas_date("arrdate")).withColumn("reject_reason", reject_reason(year, month))
 
 
 def _code_lookup(df: DataFrame, dim: DataFrame, raw: Column, key: str, name: str, *extra: str) -> DataFrame:
