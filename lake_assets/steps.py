@@ -24,7 +24,7 @@ from lake_assets.sources import (
 from lake_assets.storage import Lake, Staged
 from lake_assets.transforms import analytics as ta
 from lake_assets.transforms import dimensions as td
-from lake_assets.transforms.immigration import fact_immigration, month_bounds, reject_reason
+from lake_assets.transforms.immigration import classify, month_bounds, place
 
 
 @dataclass
@@ -273,10 +273,10 @@ def _immigration(inputs: Inputs, key: str) -> list[TableOutput]:
     # reject (the usual case), the rejects partition is written empty without reading the
     # raw month again.
     counted = Observation()
-    raw_counted = raw.observe(counted, F.count(F.lit(1)).alias("raw"),
-                              F.count(reject_reason(year, month)).alias("rejects"))
-    fact, _ = fact_immigration(raw_counted, year, month, *dims)
-    _, rejects = fact_immigration(raw, year, month, *dims)
+    classified = classify(raw, year, month)
+    fact, _ = place(classified.observe(counted, F.count(F.lit(1)).alias("raw"),
+                                       F.count("reject_reason").alias("rejects")), *dims)
+    _, rejects = place(classified, *dims)
     partition = {"i94yr": year, "i94mon": month}
     reconcile = lambda rows: {"raw_rows": counted.get["raw"], "reject_rows": rows["fact_immigration_rejects"]}  # noqa: E731
     return [
