@@ -36,7 +36,7 @@ from pydantic import PrivateAttr
 from lake_assets.assets.publishing import blocking_failure, dagster_results, dagster_results_by_partition
 from lake_assets.package import BOOTSTRAP_FILE, DEPS_ARCHIVE, JOB_FILE
 from lake_assets.resources import LakeResource
-from lake_assets.spark import LOCAL_CONF
+from lake_assets.spark import JVM_OPTIONS, LOCAL_CONF
 from lake_assets.steps import Inputs, StepError, run_months, run_step
 
 ENTRY_POINT = os.path.join(os.path.dirname(__file__), "spark_job.py")
@@ -46,7 +46,7 @@ JOB_CONF = {k: LOCAL_CONF[k] for k in (
     "spark.sql.legacy.timeParserPolicy",
     "spark.sql.parquet.outputTimestampType",
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs",
-)}
+)} | {"spark.driver.extraJavaOptions": JVM_OPTIONS, "spark.executor.extraJavaOptions": JVM_OPTIONS}
 
 
 def partition_keys(context: AssetExecutionContext) -> list[str] | None:

@@ -9,7 +9,12 @@ from pyspark.sql import SparkSession
 
 LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
-# Settings that suit one machine; on EMR the cluster's spark-defaults apply instead.
+# The code Spark generates for the fact's stage has methods bigger than HotSpot compiles by
+# default: without this flag they stay interpreted, 5x slower. For every JVM that runs tasks.
+JVM_OPTIONS = "-XX:-DontCompileHugeMethods"
+
+# Settings that suit one machine (ParallelGC for throughput); on EMR the cluster's
+# spark-defaults apply instead, plus the few of engines.JOB_CONF.
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -22,9 +27,7 @@ LOCAL_CONF = {
     "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
     "spark.hadoop.fs.file.impl.disable.cache": "true",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-    # The generated code of the fact's stage is one method too big for HotSpot's default
-    # limit: without the first flag it runs interpreted, 5x slower. ParallelGC: throughput.
-    "spark.driver.extraJavaOptions": f"-XX:-DontCompileHugeMethods -XX:+UseParallelGC -Dlog4j2.configurationFile={LOG4J2}",
+    "spark.driver.extraJavaOptions": f"{JVM_OPTIONS} -XX:+UseParallelGC -Dlog4j2.configurationFile={LOG4J2}",
 }
 
 
