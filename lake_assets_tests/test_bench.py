@@ -31,3 +31,16 @@ def test_references_are_checked_in_the_writing_pass(spark, tmp_path):
     staged = Lake(spark, str(tmp_path / "lake")).stage(df, reference_metrics({"code": ["a", "b"]}))
     assert dangling(staged.metrics, {"code": ("dim", "code")}) == {"dangling.code": (2, ["zz"])}
     assert staged.rows == 5 and spark.read.parquet(staged.path).columns == ["id", "code"]
+
+
+def test_duplicate_keys_are_found_the_same_way_on_small_and_big_tables(spark, tmp_path):
+    from lake_assets.storage import Lake
+
+    lake = Lake(spark, str(tmp_path / "lake"))
+    df = spark.createDataFrame([("b", 1), ("a", 2), ("b", 1), (None, 3), (None, 3), ("c", 4), ("a", 2), ("a", 2)],
+                               "k string, m int")
+    staged = lake.stage(df)
+    small = lake.duplicate_keys(staged.path, ["k", "m"], rows=staged.rows)  # collected on the driver
+    big = lake.duplicate_keys(staged.path, ["k", "m"], rows=10**9)  # grouped by Spark
+    assert small == big == (3, [(None, 3), ("a", 2), ("b", 1)])
+    assert lake.duplicate_keys(staged.path, ["m"], rows=staged.rows) == (3, [1, 2, 3])
