@@ -41,7 +41,8 @@ def classify(raw: DataFrame, year: int, month: int) -> DataFrame:
     and warm up its own copy (3-5 s a month on two cores); this way every month shares one.
     """
     first, last = month_bounds(year, month)
-    bounds = raw.sparkSession.createDataFrame([(first, last)], "_first_day date, _last_day date")
+    bounds = raw.sparkSession.sql(  # an inline table: no Python worker, and not folded back into literals
+        f"select * from values (date'{first}', date'{last}') as bounds(_first_day, _last_day)")
     arrival = sas_date("arrdate")
     reason = (
         F.when(F.col("cicid").isNull(), "missing_cicid")
