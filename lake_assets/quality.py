@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from string import Template
 from typing import Callable
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from lake_assets.transforms.immigration import DATA_ISSUES, ISSUE_SEPARATOR, REJECT_REASONS
-
 
 
 @dataclass(frozen=True)

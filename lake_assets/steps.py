@@ -141,7 +141,8 @@ def _measure(lake: Lake, out: TableOutput) -> tuple[Staged, dict]:
                          **reference_metrics({col: keys[ref] for col, ref in references.items()})})
     metrics = {**staged.metrics, **dangling(staged.metrics, references)}
     if spec.keys:
-        metrics["duplicate_keys"], metrics["duplicate_examples"] = lake.duplicate_keys(staged.path, list(spec.keys), staged.rows)
+        metrics["duplicate_keys"], metrics["duplicate_examples"] = lake.duplicate_keys(
+            staged.path, list(spec.keys), staged.rows)
     return staged, metrics
 
 
