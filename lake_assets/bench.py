@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from lake_assets.transforms.immigration import DATA_ISSUES, MAX_STAY_DAYS, REJECT_REASONS, month_bounds
+from lake_assets.transforms.immigration import DATA_ISSUES, MAX_STAY_DAYS, RAW_RENAMED, REJECT_REASONS, month_bounds
 
 # Tables a step materializes, where they differ from the step's own name.
 STEP_TABLES = {"immigration": ("fact_immigration", "fact_immigration_rejects")}
@@ -92,15 +92,13 @@ def duckdb_fact(extract, cache_dir: str, lake_root: str, year: int, month: int, 
     Returns the rows, the seconds it took and the metrics."""
     import duckdb
 
-    from lake_assets.lakefiles import LakeFiles
+    from lake_assets.query import snapshots
     from lake_assets.sources import I94_COLUMNS
 
     started = time.monotonic()
     con = duckdb.connect()
-    files = LakeFiles(lake_root)
-    for dim in ("dim_port", "dim_state", "dim_country", "dim_travel_mode", "dim_visa"):
-        paths = ", ".join(f"'{p.removeprefix('file://')}'" for p in files.current_files(dim))
-        con.execute(f"create view {dim} as select * from read_parquet([{paths}])")
+    for dim in snapshots(lake_root, only=("dim_port", "dim_state", "dim_country", "dim_travel_mode", "dim_visa")):
+        con.execute(f"create view {dim.name} as {dim.select()}")
     first, last = month_bounds(year, month)
     con.execute(f"""create view classified as
         select *, case
@@ -110,9 +108,9 @@ def duckdb_fact(extract, cache_dir: str, lake_root: str, year: int, month: int, 
             when not coalesce(i94visa in (1.0, 2.0, 3.0), false) then 'invalid_visa_category' end as reject_reason
         from (select *, date '1960-01-01' + {_int('arrdate')} as arrival_date
               from ({_source_sql(con, extract.path, extract.format, cache_dir)}))""")
-    raw_cols = ", ".join("cicid as raw_cicid" if c == "cicid" else c for c in I94_COLUMNS)
-    con.execute(f"""copy (select {_int('cicid', 'bigint')} as cicid, {raw_cols}, reject_reason
-        from classified where reject_reason is not null) to '{out_dir}/rejects.parquet' (format parquet)""")
+    raw_cols = ", ".join(f"{c} as raw_{c}" if c in RAW_RENAMED else c for c in I94_COLUMNS)
+    con.execute(f"""copy (select {_int('cicid', 'bigint')} as cicid, {raw_cols}, reject_reason,
+               {year} as i94yr, {month} as i94mon from classified where reject_reason is not null) to '{out_dir}/rejects.parquet' (format parquet)""")
 
     def issue(label: str, bad: str, value: str | None = None) -> str:
         text = f"'{label}'" if value is None else f"'{label}:' || cast({value} as varchar)"
@@ -149,7 +147,7 @@ def duckdb_fact(extract, cache_dir: str, lake_root: str, year: int, month: int, 
             dtaddto = 'D/S' as admitted_duration_of_status,
             cast(try_strptime(dtadfile, '%Y%m%d') as date) as file_date, airline, fltno as flight_number,
             visapost as visa_post, entdepa as arrival_flag, entdepd as departure_flag, matflag as match_flag,
-            list_filter([{issues}], lambda x: x is not null) as data_issues
+            list_filter([{issues}], lambda x: x is not null) as data_issues, {year} as i94yr, {month} as i94mon
         from (select *, date '1960-01-01' + {_int('depdate')} as departure,
                      cast(try_strptime(dtaddto, '%m%d%Y') as date) as admitted_until
               from classified where reject_reason is null) c

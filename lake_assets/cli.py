@@ -93,14 +93,11 @@ def build(raw: str, lake: str, months_spec: str | None, out=None) -> BuildReport
     """Materialize the dimensions, the chosen months and the analytics, one Dagster run each;
     print the summary to `out` (default: the current sys.stdout)."""
     out = out or sys.stdout
-    from lake_assets.lakefiles import LakeFiles
     from lake_assets.sources import check_sources, find_i94_months
 
     months = parse_months(months_spec, sorted(find_i94_months(raw)))
     raw, lake = _absolute(raw), _absolute(lake)
     check_sources(raw, months)  # a bad source stops the build here, before any Spark work
-    for repair in LakeFiles(lake).recover(clean=True):  # what a killed build left
-        print(f"lake: {repair}", file=sys.stderr, flush=True)
 
     from dagster import DagsterInstance
 

@@ -46,6 +46,7 @@ JOB_CONF = {k: LOCAL_CONF[k] for k in (
     "spark.sql.legacy.timeParserPolicy",
     "spark.sql.parquet.outputTimestampType",
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs",
+    "spark.sql.extensions",
 )} | {"spark.driver.extraJavaOptions": JVM_OPTIONS, "spark.executor.extraJavaOptions": JVM_OPTIONS}
 
 
@@ -78,7 +79,7 @@ class LocalEngine(SparkEngine):
 
     def materialize(self, context: AssetExecutionContext, step: str) -> Iterator:
         lake = self.lake
-        inputs = Inputs(lake.spark(), lake.lake(), lake.raw_dir, lake.cache_dir, log=context.log.info)
+        inputs = Inputs(lake.spark(), lake.lake(context.run.run_id), lake.raw_dir, lake.cache_dir, log=context.log.info)
         keys = partition_keys(context)
         try:
             if keys:  # each month recorded under its own partition, also in a single-run backfill
@@ -95,7 +96,9 @@ class PipesEngine(SparkEngine):
     spark_conf: dict[str, str] = {}  # more `--conf`s (never EMR configurations: they drop Pipes' variables)
 
     def job_arguments(self, step: str) -> list[str]:
-        return [step, "--raw", self.lake.raw_dir, "--lake", self.lake.lake_dir, "--cache", self.job_cache_dir()]
+        catalog = self.lake.catalog()
+        return [step, "--raw", self.lake.raw_dir, "--lake", self.lake.lake_dir, "--cache", self.job_cache_dir(),
+                "--catalog", catalog.location, "--namespace", catalog.namespace]
 
     def job_cache_dir(self) -> str:
         return self.lake.cache_dir

@@ -1,9 +1,10 @@
 """Read the lake with DuckDB (no Spark): every table a view under its own name.
 
-`connect(lake)` opens an in-memory DuckDB connection with one view per table folder of the
-lake (Hive-partitioned parquet for the fact tables; the `_staging`/`_trash` internals are
-ignored). A lake on S3 (`s3://bucket/lake`) is read through pyarrow, each table's current
-version as its manifests list it (see `lake_assets.lakefiles`); `run(con, sql)` gives (columns, rows) or a one-line `LakeQueryError`. Used by
+`connect(lake)` opens an in-memory DuckDB connection with one view per Iceberg table of the
+lake, over the data files of the table's current snapshot as the catalog lists them
+(pyiceberg), never a bare folder: a write in progress, a rejected or an expired version is not
+read. `as_of` reads every table as it was at a time, or at a snapshot id. A lake on S3 is read
+through pyarrow. `run(con, sql)` gives (columns, rows) or a one-line `LakeQueryError`. Used by
 `lake tables`, `lake query` and the report.
 """
 
@@ -23,6 +24,7 @@ from typing import Iterable
 
 import duckdb
 
+from lake_assets.catalog import Catalog, CatalogError, snapshot_origin
 from lake_assets.s3 import is_s3
 
 FORMATS = ("table", "csv", "json")
@@ -33,26 +35,22 @@ class LakeQueryError(Exception):
 
 
 @dataclass(frozen=True)
-class Table:
-    """A table folder of the lake and its partition folders (`i94yr=2016/i94mon=4`, …)."""
+class Snapshot:
+    """One table as one snapshot holds it: its data files, partitions and row count."""
 
     name: str
-    path: Path | str
-    partitions: tuple[str, ...]
+    snapshot_id: int | None
+    files: tuple[str, ...]
+    partitions: tuple[str, ...]  # 'i94yr=2016/i94mon=4', …
+    rows: int
+    schema: object  # pyarrow schema, for a table with no files
 
     def select(self) -> str:
-        """SQL reading every parquet file of the table; partition keys last, in folder order,
-        typed INTEGER when every value is an integer (as Spark reads them)."""
-        path = str(self.path).replace("'", "''")
-        if not self.partitions:
-            return f"select * from read_parquet('{path}/*.parquet', hive_partitioning = false)"
-        values = [dict(kv.split("=", 1) for kv in p.split("/")) for p in self.partitions]
-        keys = list(values[0])
-        types = ", ".join(f"'{k}': 'INTEGER'" for k in keys
-                          if all(v.get(k, "").lstrip("-").isdigit() and abs(int(v[k])) < 2**31 for v in values))
-        quoted = ", ".join(f'"{k}"' for k in keys)
-        return (f"select * exclude ({quoted}), {quoted} from read_parquet('{path}/**/*.parquet', "
-                f"hive_partitioning = true, union_by_name = true{f', hive_types = {{{types}}}' if types else ''})")
+        """SQL reading the snapshot's files (columns by name: older files may lack newer columns)."""
+        if not self.files:
+            return f'select * from "{self.name}__empty"'
+        paths = ", ".join("'" + f.removeprefix("file:").replace("'", "''") + "'" for f in self.files)
+        return f"select * from read_parquet([{paths}], union_by_name = true)"
 
 
 def default_lake() -> Path | str:
@@ -69,53 +67,84 @@ def _partition_order(partition: str) -> tuple:
     return tuple((0, int(v), "") if v.lstrip("-").isdigit() else (1, 0, v) for v in values)
 
 
-def find_tables(lake: str | Path) -> list[Table]:
-    """The lake's tables: folders holding parquet files, except internals (`_…`, `.…`)."""
-    if is_s3(lake):
-        return _find_s3_tables(str(lake))
-    root = Path(lake)
-    if not root.is_dir():
-        raise LakeQueryError(f"no lake at {root}: build one with `lake build` or pass --lake")
-    tables = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "_."):
-        files = list(folder.rglob("*.parquet"))
-        if not files:
-            continue
-        leaves = {f.parent.relative_to(folder).as_posix() for f in files} - {"."}
-        tables.append(Table(folder.name, folder, tuple(sorted(leaves, key=_partition_order))))
-    if not tables:
-        raise LakeQueryError(f"no tables in the lake at {root}: build it with `lake build`")
-    return tables
-
-
-def _find_s3_tables(lake: str) -> list[Table]:
-    from lake_assets.lakefiles import LakeFiles
-
-    files = LakeFiles(lake)
+def parse_as_of(text: str | None) -> int | float | None:
+    """A snapshot id (digits) or a time ('2016-05-01 12:00', ISO, UTC unless it says): the
+    snapshot id as int, the time as epoch milliseconds (float)."""
+    if text is None:
+        return None
+    if text.isdigit() and len(text) > 12:
+        return int(text)
     try:
-        found = {name: files.current_files(name) for name in files.tables()}
-    except OSError as exc:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise LakeQueryError(f"--as-of {text!r} is neither a snapshot id nor a time like 2026-11-29T07:00") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.timestamp() * 1000
+
+
+def snapshots(lake: str | Path, only: Iterable[str] | None = None, as_of: int | float | None = None) -> list[Snapshot]:
+    """The lake's tables (or those in `only`) at their current snapshot, or as of a time or snapshot id."""
+    catalog = Catalog.for_lake(lake)
+    try:
+        names = [n for n in catalog.tables() if only is None or n in only]
+        tables = {name: catalog.load(name) for name in names}
+    except CatalogError as exc:
         raise LakeQueryError(str(exc)) from None
-    tables = [Table(name, files.path(name), tuple(sorted(
-                  {f[len(files.path(name)) + 1:].rpartition("/")[0] for f in parts} - {""}, key=_partition_order)))
-              for name, parts in found.items() if parts]
     if not tables:
         raise LakeQueryError(f"no tables in the lake at {lake}: build it with `lake build`")
-    return tables
+    at: dict[str, int | None] = {name: _snapshot_at(t, as_of) for name, t in tables.items()}
+    if isinstance(as_of, int):
+        owner = next((n for n, t in tables.items() if t.snapshot_by_id(as_of) is not None), None)
+        if owner is None:
+            raise LakeQueryError(f"no table of the lake has a snapshot {as_of} (see `lake history TABLE`)")
+        when = tables[owner].snapshot_by_id(as_of).timestamp_ms
+        at = {name: (as_of if name == owner else _snapshot_at(t, when)) for name, t in tables.items()}
+    return [_read_snapshot(name, tables[name], at[name]) for name in names]
 
 
-def connect(lake: str | Path | None = None, only: Iterable[str] | None = None) -> duckdb.DuckDBPyConnection:
+def _snapshot_at(table, as_of: int | float | None) -> int | None:
+    """The snapshot of `main` at a time (None: now); None if the table had none then."""
+    if as_of is None or isinstance(as_of, int):
+        current = table.current_snapshot()
+        return current.snapshot_id if current else None
+    entry = table.snapshot_as_of_timestamp(int(as_of))
+    return entry.snapshot_id if entry else None
+
+
+def _read_snapshot(name: str, table, snapshot_id: int | None) -> Snapshot:
+    files, partitions = [], set()
+    if snapshot_id is not None:
+        spec = table.spec()
+        for task in table.scan(snapshot_id=snapshot_id).plan_files():
+            files.append(task.file.file_path)
+            if spec.fields:
+                partitions.add("/".join(f"{f.name}={task.file.partition[i]}" for i, f in enumerate(spec.fields)))
+    snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
+    rows = int(snapshot.summary.get("total-records") or 0) if snapshot else 0
+    return Snapshot(name, snapshot_id, tuple(sorted(files)), tuple(sorted(partitions, key=_partition_order)), rows,
+                    table.schema().as_arrow())
+
+
+def connect(lake: str | Path | None = None, only: Iterable[str] | None = None,
+            as_of: int | float | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per table of the lake (default `default_lake()`),
-    or of the tables in `only`."""
+    or of the tables in `only`, each at its current snapshot or as of `as_of`."""
     lake = lake or default_lake()
     con = duckdb.connect()
-    for table in find_tables(lake):
-        if only is not None and table.name not in only:
-            continue
-        if is_s3(lake):  # DuckDB scans the pyarrow dataset of the table's current files
-            from lake_assets.lakefiles import LakeFiles
+    for table in snapshots(lake, only, as_of):
+        if not table.files:
+            import pyarrow as pa
 
-            con.register(f"{table.name}__s3", LakeFiles(str(lake)).dataset(table.name))
+            con.register(f"{table.name}__empty", pa.Table.from_batches([], table.schema))
+        if is_s3(lake) and table.files:  # DuckDB scans a pyarrow dataset of the snapshot's files
+            import pyarrow.dataset as ds
+
+            from lake_assets import s3
+
+            dataset = ds.dataset([s3.split(f) for f in table.files], filesystem=s3.filesystem(str(lake)),
+                                 format="parquet")
+            con.register(f"{table.name}__s3", dataset)
             con.execute(f'create view "{table.name}" as select * from "{table.name}__s3"')
         else:
             con.execute(f'create view "{table.name}" as {table.select()}')
@@ -145,18 +174,36 @@ def records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
     return [dict(zip(columns, row)) for row in rows]
 
 
+def month_runs(lake: str | Path, table: str) -> dict[str, str]:
+    """The Dagster run whose commit `main` holds for each month of a table (newest commit wins)."""
+    t = Catalog.for_lake(lake).load(table)
+    runs: dict[str, str] = {}
+    snapshot = t.current_snapshot()
+    while snapshot is not None:
+        run, month = snapshot_origin(dict(snapshot.summary.additional_properties))
+        if month != "-":
+            runs.setdefault(month, run)
+        snapshot = t.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
+    return runs
+
+
 def table_summaries(lake: str | Path) -> tuple[list[str], list[tuple]]:
-    """Per table: its partitions (count, first … last), rows and number of columns."""
-    tables = find_tables(lake)
-    con = connect(lake)
+    """Per table: its snapshot, partitions (count, first … last), rows and number of columns;
+    for the fact, the months whose fact and rejects come from different runs."""
+    tables = snapshots(lake)
+    names = {t.name for t in tables}
+    mixed = []
+    if {"fact_immigration", "fact_immigration_rejects"} <= names:
+        facts, rejects = month_runs(lake, "fact_immigration"), month_runs(lake, "fact_immigration_rejects")
+        mixed = sorted(m for m in facts.keys() & rejects.keys() if facts[m] != rejects[m])
     rows = []
     for table in tables:
-        (count,), = run(con, f'select count(*) from "{table.name}"')[1]
-        columns = run(con, f'select * from "{table.name}" limit 0')[0]
         parts = table.partitions
         span = "" if not parts else parts[0] if len(parts) == 1 else f"{parts[0]} … {parts[-1]}"
-        rows.append((table.name, len(parts), span, count, len(columns)))
-    return ["table", "partitions", "partition_range", "rows", "columns"], rows
+        note = (f"fact and rejects from different runs: {', '.join(mixed)}"
+                if mixed and table.name.startswith("fact_immigration") else "")
+        rows.append((table.name, str(table.snapshot_id or "-"), len(parts), span, table.rows, len(table.schema), note))
+    return ["table", "snapshot", "partitions", "partition_range", "rows", "columns", "note"], rows
 
 
 def _json_value(value):

@@ -8,6 +8,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pyspark.sql import SparkSession
 
+from lake_assets.catalog import Catalog
 from lake_assets.s3 import configure_spark, is_s3
 from lake_assets.spark import get_spark
 from lake_assets.storage import Lake
@@ -33,8 +34,13 @@ class LakeResource(ConfigurableResource):
             configure_spark(spark)
         return spark
 
-    def lake(self) -> Lake:
-        return Lake(self.spark(), self.lake_dir)
+    def catalog(self) -> Catalog:
+        """The lake's Iceberg catalog (`$LAKE_CATALOG`, else beside a local lake, else Glue)."""
+        return Catalog.for_lake(self.lake_dir)
+
+    def lake(self, run_id: str = "-") -> Lake:
+        """The lake's tables through the run's Spark session; `run_id` marks what it commits."""
+        return Lake(self.spark(), self.lake_dir, self.catalog(), run_id)
 
     @property
     def cache_dir(self) -> str:

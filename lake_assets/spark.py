@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from lake_assets.catalog import EXTENSIONS
+
 LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
 # The code Spark generates for the fact's stage has methods bigger than HotSpot compiles by
@@ -22,11 +24,11 @@ LOCAL_CONF = {
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.adaptive.enabled": "true",
-    # No _SUCCESS markers and no .crc side files: tables are plain parquet folders.
+    # No _SUCCESS markers beside files Spark writes itself (the .sas7bdat cache).
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
-    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
-    "spark.hadoop.fs.file.impl.disable.cache": "true",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # Iceberg's SQL (CALL procedures, time travel); its runtime jar is in pyspark's jars/ (setup.sh).
+    "spark.sql.extensions": EXTENSIONS,
     "spark.driver.extraJavaOptions": f"{JVM_OPTIONS} -XX:+UseParallelGC -Dlog4j2.configurationFile={LOG4J2}",
 }
 

@@ -37,6 +37,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--raw", required=True, help="the raw landing zone")
     parser.add_argument("--lake", required=True, help="the lake's root")
     parser.add_argument("--cache", required=True, help="where .sas7bdat extracts are converted to parquet")
+    parser.add_argument("--catalog", required=True, help="the Iceberg catalog: 'glue' or a SQLite file")
+    parser.add_argument("--namespace", default="lake", help="the tables' namespace (Glue database)")
     args, _ = parser.parse_known_args(argv)  # the rest are Pipes' own arguments
     return args
 
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from pyspark.sql import SparkSession
 
+    from lake_assets.catalog import Catalog
     from lake_assets.s3 import configure_spark, is_s3
     from lake_assets.steps import Inputs, run_step
     from lake_assets.storage import Lake
@@ -87,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         spark.sparkContext.setLogLevel("ERROR")
         if is_s3(args.raw) or is_s3(args.lake):
             configure_spark(spark)  # s3a settings on a local master; EMR's own S3 otherwise
-        inputs = Inputs(spark, Lake(spark, args.lake), args.raw, args.cache, log=pipes.log.info)
+        lake = Lake(spark, args.lake, Catalog.for_lake(args.lake, args.catalog, args.namespace), pipes.run_id)
+        inputs = Inputs(spark, lake, args.raw, args.cache, log=pipes.log.info)
         report(pipes, run_step(args.step, inputs, partition_keys(pipes)))
     spark.stop()
 

@@ -21,7 +21,7 @@ from lake_assets.sources import (
     AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE, find_file, find_i94_months,
     find_temperature_files, parse_labels, read_airports, read_demographics, read_i94_month, read_temperatures,
 )
-from lake_assets.storage import Lake, Staged
+from lake_assets.storage import Lake, PublishConflict, Staged
 from lake_assets.transforms import analytics as ta
 from lake_assets.transforms import dimensions as td
 from lake_assets.transforms.immigration import classify, month_bounds, place
@@ -131,27 +131,31 @@ def _where(out: TableOutput) -> str:
     return f" [{', '.join(f'{k}={v}' for k, v in out.partition.items())}]" if out.partition else ""
 
 
+def _month(partition: dict | None) -> str | None:
+    return f"{partition['i94yr']}-{partition['i94mon']:02d}" if partition else None
+
+
 def _measure(lake: Lake, out: TableOutput) -> tuple[Staged, dict]:
     """Stage a table; return it and its metrics."""
     spec = TABLES[out.table]
     references = {col: ref for check in spec.all_checks() for col, ref in check.references.items()}
     keys = {ref: lake.distinct_values(*ref) for ref in set(references.values())}
-    staged = lake.stage(out.df() if callable(out.df) else out.df,
+    staged = lake.stage(out.table, out.df() if callable(out.df) else out.df,
                         {**observed_metrics(spec, out.params),
-                         **reference_metrics({col: keys[ref] for col, ref in references.items()})})
+                         **reference_metrics({col: keys[ref] for col, ref in references.items()})},
+                        out.partition, _month(out.partition))
     metrics = {**staged.metrics, **dangling(staged.metrics, references)}
     if spec.keys:
-        metrics["duplicate_keys"], metrics["duplicate_examples"] = lake.duplicate_keys(
-            staged.path, list(spec.keys), staged.rows)
+        metrics["duplicate_keys"], metrics["duplicate_examples"] = lake.duplicate_keys(staged, list(spec.keys))
     return staged, metrics
 
 
 def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[str], None] = print) -> list[TableOutcome]:
-    """Write every output to staging, run its checks, then publish all of them, or none.
+    """Write every output as an unpublished snapshot, run its checks, then publish all of them, or none.
 
     If a blocking check fails, nothing is published: each table keeps its last good version
-    and its outcome has no metadata; a table that failed stays in staging for inspection, its
-    path in its failed checks' metadata (`rejected_version`).
+    and its outcome has no metadata; the staged snapshot of a table that failed is named in its
+    failed checks' metadata (`rejected_version`), readable until maintenance expires it.
     """
     staged_all = []
     for out in outputs:
@@ -174,24 +178,27 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
         measured.append((out, staged, {k: metrics[k] for k in shown}, TableOutcome(out.table, checks)))
 
     if any(m[3].failed_blocking for m in measured):
-        for _, staged, _, outcome in measured:
-            failed = [c for c in outcome.checks if c.blocking and not c.passed]
-            for check in failed:
-                check.metadata["rejected_version"] = typed(staged.path, "path")
-            if failed:
-                lake.keep_rejected(staged)
-            else:
-                lake.discard(staged)
+        for _, staged, _, outcome in measured:  # left unpublished: inspectable until maintenance expires them
+            for check in outcome.checks:
+                if check.blocking and not check.passed:
+                    check.metadata["rejected_version"] = typed(
+                        f"snapshot {staged.snapshot_id} of {lake.catalog.namespace}.{staged.table} "
+                        f"(lake query --as-of {staged.snapshot_id})")
         return [m[3] for m in measured]
 
     for out, staged, shown, outcome in measured:
-        size = lake.size_bytes(staged.path)
-        preview = lake.preview(staged.path)
-        path = lake.publish(staged, out.table, out.partition)
+        preview = lake.preview(staged)
+        try:
+            snapshot = lake.publish(staged)
+        except PublishConflict as exc:
+            raise StepError(str(exc)) from None
         outcome.metadata = {
             "rows": typed(staged.rows),
-            "bytes_written": typed(size),
-            "path": typed(path, "path"),
+            "dagster/row_count": typed(staged.rows),
+            "bytes_written": typed(staged.bytes),
+            "table": typed(f"{lake.catalog.namespace}.{out.table}"),
+            "snapshot_id": typed(str(snapshot)),
+            "path": typed(lake.catalog.table_location(out.table), "path"),
             **({"partition": typed(_where(out).strip(" []"))} if out.partition else {}),
             **{k: typed(v) for k, v in shown.items()},
             "preview": typed(_markdown(preview), "md"),

@@ -1,100 +1,183 @@
-"""The lake's tables through Spark, on a local disk or on S3 (`s3://`/`s3a://`, via s3a).
+"""The lake's Iceberg tables through Spark: staged writes, audits, and commits (no Dagster here).
 
-Every write goes to `<lake>/_staging/<id>/` first, with its row count and quality metrics
-observed in that same writing pass; only then is it published in place of the old table or
-partition (by renames locally, by a manifest on S3: see `lake_assets.lakefiles`). A run that
-dies while writing leaves the previous version readable; `lake build` starts by removing
-what such a run left (`LakeFiles.recover`). No Dagster here.
+Write-audit-publish: a table (or a month of it) is written as a snapshot that is not on the
+table's `main` branch (`spark.wap.id`), with its row count and quality metrics observed in
+that same writing pass. Readers of `main` do not see it. Once its checks pass it is published
+by cherry-picking it onto `main`: one atomic commit in the catalog, which either lands whole
+or not at all. A month's rewrite is a dynamic partition overwrite, so it replaces exactly that
+month, and two runs committing different months both land; two runs committing the same month
+cannot both: the second fails validation and stops with `PublishConflict`. A snapshot that
+failed a check stays in the table's metadata, inspectable by its id, until maintenance expires it.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from lake_assets.lakefiles import LakeFiles
+from lake_assets.catalog import EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, wap_id
 
 SMALL_TABLE_ROWS = 100_000  # checked on the driver: dimensions and analytics, not the fact
+# Person-level values: never in previews, logs or mails.
+PERSONAL_COLUMNS = ("admission_number", "birth_year", "flight_number", "admnum", "biryear", "fltno",
+                    "raw_admnum", "raw_biryear", "raw_fltno")
+
+
+class PublishConflict(Exception):
+    """Another run committed the same table or month first: this run published nothing of it."""
 
 
 @dataclass
 class Staged:
-    """A table or partition written to staging, with what its writing pass measured."""
+    """A table or partition written as an unpublished snapshot, with what its writing pass measured."""
 
-    path: str
+    table: str
+    partition: dict | None
+    snapshot_id: int | None
     metrics: dict = field(default_factory=dict)
+    bytes: int = 0
 
     @property
     def rows(self) -> int:
         return int(self.metrics["rows"])
 
+    def where(self) -> str:
+        """SQL selecting the partition (every row of an unpartitioned table)."""
+        return " and ".join(f"{k} = {v}" for k, v in (self.partition or {}).items()) or "true"
+
+
+_ACTIVE: dict[int, str] = {}  # Spark session -> the catalog `lake` points at
+
 
 class Lake:
-    """Paths, staged writes and atomic publication of the lake's tables under `root`."""
+    """The lake's tables under `root` through Spark: read, stage, audit, publish.
 
-    def __init__(self, spark: SparkSession, root: str):
+    `run_id` (the Dagster run) and the month go into every snapshot this writes."""
+
+    def __init__(self, spark: SparkSession, root: str, catalog: Catalog | None = None, run_id: str = "-"):
         self.spark = spark
-        self.files = LakeFiles(root)
-        self.root = self.files.root
+        self.catalog = catalog or Catalog.for_lake(root)
+        self.root = self.catalog.warehouse
+        self.run_id = run_id
         self._distinct: dict[tuple, list] = {}
-        self.files.recover()  # a publish killed half-way: its table back at its last good version
+        self._use()
 
-    def path(self, table: str, partition: dict | None = None) -> str:
-        """`<lake>/<table>` or, for a partition, `<lake>/<table>/k1=v1/k2=v2`."""
-        return self.files.path(table, partition)
+    def _use(self) -> None:
+        """Point the session's `lake` catalog at this lake (a test process may hold several)."""
+        if _ACTIVE.get(id(self.spark)) == self.catalog.key:
+            return
+        if EXTENSIONS not in (self.spark.conf.get("spark.sql.extensions", None) or ""):
+            raise RuntimeError(f"the Spark session lacks Iceberg's SQL extensions ({EXTENSIONS})")
+        for key, value in self.catalog.spark_conf().items():
+            self.spark.conf.set(key, value)
+        self.spark._jsparkSession.sessionState().catalogManager().reset()  # reload `lake` with these settings
+        self.spark.sql(f"create namespace if not exists {SPARK_CATALOG}.{self.catalog.namespace}")
+        _ACTIVE[id(self.spark)] = self.catalog.key
 
-    def exists(self, table: str, partition: dict | None = None) -> bool:
-        return self.files.exists(table, partition)
+    def name(self, table: str) -> str:
+        return self.catalog.identifier(table)
+
+    def _java_table(self, table: str):
+        self._use()
+        jvm = self.spark._jvm
+        return jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(self.spark._jsparkSession, self.name(table))
+
+    def exists(self, table: str) -> bool:
+        self._use()
+        return self.spark.catalog.tableExists(self.name(table))
+
+    def current_snapshot(self, table: str) -> int | None:
+        snapshot = self._java_table(table).currentSnapshot()
+        return None if snapshot is None else snapshot.snapshotId()
 
     def read(self, table: str) -> DataFrame:
-        """Read a table's current version (partition columns included)."""
-        files = self.files.current_files(table)
-        if not files:
-            raise FileNotFoundError(
-                f"table {table!r} is not in the lake at {self.path(table)}: materialize it first"
-            )
-        return self.spark.read.option("basePath", self.path(table)).parquet(*files)
+        """The table as `main` holds it now."""
+        if not self.exists(table):
+            raise FileNotFoundError(f"table {table!r} is not in the lake at {self.root}: materialize it first")
+        return self.spark.table(self.name(table))
 
     def distinct_values(self, table: str, column: str) -> list:
         """The distinct values of a column of a (small) table, e.g. a dimension's keys; kept
-        until the table's files change, so a run over many months collects them once."""
-        files = tuple(self.files.current_files(table))
-        key = (table, column, files)
+        until the table's snapshot changes, so a run over many months collects them once."""
+        key = (table, column, self.current_snapshot(table))
         if key not in self._distinct:
             self._distinct[key] = [r[0] for r in self.read(table).select(column).distinct().collect()]
         return self._distinct[key]
 
-    def stage(self, df: DataFrame, metrics: dict[str, Column] | None = None) -> Staged:
-        """Write `df` to a fresh staging folder; count rows and compute `metrics` in that pass."""
-        path = self.files.staging_path()
+    # ------------------------------------------------------------ write, audit, publish
+
+    def _create(self, table: str, df: DataFrame, partition: dict | None) -> None:
+        columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in df.schema.fields)
+        properties = ", ".join(f"'{k}' = '{v}'" for k, v in TABLE_PROPERTIES.items())
+        partitioned = f"partitioned by ({', '.join(partition)})" if partition else ""
+        try:
+            self.spark.sql(f"create table if not exists {self.name(table)} ({columns}) using iceberg {partitioned} "
+                           f"location '{self.catalog.table_location(table)}' tblproperties ({properties})")
+        except Exception as exc:  # noqa: BLE001 - another run created it a moment ago
+            if "already exists" not in str(exc).lower():
+                raise
+
+    def stage(self, table: str, df: DataFrame, metrics: dict[str, Column] | None = None,
+              partition: dict | None = None, month: str | None = None) -> Staged:
+        """Write `df` as an unpublished snapshot replacing the table (or its `partition`); count
+        rows and compute `metrics` in that pass."""
+        self._use()
+        if not self.exists(table):
+            self._create(table, df, partition)
+        wap = wap_id(self.run_id, month, uuid.uuid4().hex[:8])
         observation = Observation()
         exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in (metrics or {}).items()]
-        df.observe(observation, *exprs).write.parquet(path)
-        return Staged(path, dict(observation.get))
+        self.spark.conf.set("spark.wap.id", wap)
+        try:
+            df.observe(observation, *exprs).writeTo(self.name(table)).option("merge-schema", "true") \
+                .overwritePartitions()
+        finally:
+            self.spark.conf.unset("spark.wap.id")
+        snapshot = self._staged_snapshot(table, wap)
+        return Staged(table, partition, snapshot.snapshotId(), dict(observation.get),
+                      int(snapshot.summary().get("added-files-size") or 0))
 
-    def publish(self, staged: Staged, table: str, partition: dict | None = None) -> str:
-        """Put a staged folder in place of the table (or partition); return its path."""
-        return self.files.publish(staged.path, table, partition)
+    def _staged_snapshot(self, table: str, wap: str):
+        snapshots = list(self._java_table(table).snapshots())
+        return next(s for s in reversed(snapshots) if s.summary().get("wap.id") == wap)
 
-    def discard(self, staged: Staged) -> None:
-        self.files.delete(staged.path)
+    def _staged_rows(self, staged: Staged) -> DataFrame:
+        return self.spark.read.option("snapshot-id", staged.snapshot_id).table(self.name(staged.table)) \
+            .where(staged.where())
 
-    def keep_rejected(self, staged: Staged) -> None:
-        """Keep a staged folder that failed a blocking check (the next build's clean-up spares it)."""
-        self.files.keep_rejected(staged.path)
+    def publish(self, staged: Staged) -> int:
+        """Make a staged snapshot the table's (or partition's) content on `main`; return the
+        snapshot `main` then points at. Raises PublishConflict if another run committed the
+        same table or month since this one was staged."""
+        self._use()
+        try:
+            if staged.rows == 0:  # an empty overwrite replaces nothing: empty the partition instead
+                self.spark.sql(f"delete from {self.name(staged.table)} where {staged.where()}")
+            else:
+                self.spark.sql(f"call {SPARK_CATALOG}.system.cherrypick_snapshot("
+                               f"'{self.name(staged.table)}', {staged.snapshot_id})")
+        except Exception as exc:  # noqa: BLE001
+            text = str(exc)
+            if "Cannot cherry-pick" in text or "CommitFailedException" in text:
+                where = f" [{', '.join(f'{k}={v}' for k, v in staged.partition.items())}]" if staged.partition else ""
+                raise PublishConflict(
+                    f"{staged.table}{where}: another run committed it while this run was checking its own "
+                    f"version (snapshot {staged.snapshot_id}, not published); the table holds the other "
+                    "run's complete version: build it again if this run's should win") from None
+            raise
+        return self.current_snapshot(staged.table)
 
-    def size_bytes(self, path: str) -> int:
-        return self.files.size_bytes(path)
+    # ------------------------------------------------------------ audits of a staged snapshot
 
-    def duplicate_keys(self, path: str, keys: list[str], rows: int, examples: int = 5) -> tuple[int, list]:
-        """Count key values that occur more than once in a written folder of `rows` rows; give
-        a few. A small table's keys are collected (one job, 0.1 s); a big one's grouped (a
-        shuffle, 0.3 s at the least)."""
-        written = self.spark.read.parquet(path).select(*keys)
-        if rows <= SMALL_TABLE_ROWS:
+    def duplicate_keys(self, staged: Staged, keys: list[str], examples: int = 5) -> tuple[int, list]:
+        """Count key values that occur more than once in a staged table or partition; give a few.
+        A small table's keys are collected (one job, 0.1 s); a big one's grouped (a shuffle)."""
+        written = self._staged_rows(staged).select(*keys)
+        if staged.rows <= SMALL_TABLE_ROWS:
             counts = Counter(tuple(r) for r in written.collect())
             dups = sorted((k for k, n in counts.items() if n > 1), key=lambda k: [(v is not None, v) for v in k])
             return len(dups), [k[0] if len(keys) == 1 else k for k in dups[:examples]]
@@ -104,5 +187,7 @@ class Lake:
         ).first()
         return int(row["n"]), [r[0] if len(keys) == 1 else tuple(r) for r in row["ex"]]
 
-    def preview(self, path: str, rows: int = 5) -> list[dict]:
-        return [r.asDict() for r in self.spark.read.parquet(path).limit(rows).collect()]
+    def preview(self, staged: Staged, rows: int = 5) -> list[dict]:
+        """A few rows of a staged snapshot, without person-level columns."""
+        df = self._staged_rows(staged)
+        return [r.asDict() for r in df.drop(*PERSONAL_COLUMNS).limit(rows).collect()]

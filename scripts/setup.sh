@@ -24,16 +24,40 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 
-# s3a:// for local Spark needs hadoop-aws and the AWS SDK bundle, which the pyspark wheel lacks.
-# Maven is out of reach, so they come from AWS's own PyPI source package sagemaker-pyspark
-# (Apache-2.0), copied once into pyspark's jars/ (so spark-submit has them too).
-jars=$(.venv/bin/python -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')
-if [ ! -f "$jars/hadoop-aws-3.3.1.jar" ] || [ ! -f "$jars/aws-java-sdk-bundle-1.11.901.jar" ]; then
-  echo "setup: adding the s3a jars to pyspark (hadoop-aws 3.3.1, aws-java-sdk-bundle 1.11.901) …"
-  tmp=$(mktemp -d)
-  .venv/bin/python -m pip download -q --no-deps -d "$tmp" sagemaker-pyspark==1.4.5
-  tar xzf "$tmp"/sagemaker_pyspark-1.4.5.tar.gz -C "$tmp" \
-    sagemaker_pyspark-1.4.5/deps/jars/hadoop-aws-3.3.1.jar sagemaker_pyspark-1.4.5/deps/jars/aws-java-sdk-bundle-1.11.901.jar
-  cp "$tmp"/sagemaker_pyspark-1.4.5/deps/jars/*.jar "$jars/"
-  rm -rf "$tmp"
-fi
+# JVM artifacts, by Maven coordinates from Maven Central: Iceberg's Spark runtime (the lake's
+# table format), the SQLite JDBC driver (the local catalog), hadoop-aws with the AWS SDK bundle
+# it was built against (s3a://; Spark 3.5 ships Hadoop 3.3.4). Downloaded once into a cache
+# ($LAKE_JAR_CACHE, default ~/.cache/lake_assets/jars), checked against Maven's SHA-1, then
+# copied into pyspark's jars/ so every local JVM (session, spark-submit, standalone cluster) has them.
+.venv/bin/python - "${LAKE_JAR_CACHE:-$HOME/.cache/lake_assets/jars}" <<'PY'
+import hashlib, os, shutil, sys, urllib.request
+from pathlib import Path
+import pyspark
+
+COORDINATES = [
+    "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.1",
+    "org.xerial:sqlite-jdbc:3.50.3.0",
+    "org.apache.hadoop:hadoop-aws:3.3.4",
+    "com.amazonaws:aws-java-sdk-bundle:1.12.262",
+]
+REPLACED = ["hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar"]  # an older setup's s3a pair
+cache, jars = Path(sys.argv[1]), Path(pyspark.__file__).parent / "jars"
+cache.mkdir(parents=True, exist_ok=True)
+for coordinate in COORDINATES:
+    group, artifact, version = coordinate.split(":")
+    name = f"{artifact}-{version}.jar"
+    if not (cache / name).is_file():
+        url = f"https://repo1.maven.org/maven2/{group.replace('.', '/')}/{artifact}/{version}/{name}"
+        print(f"setup: downloading {coordinate} from Maven Central …", file=sys.stderr)
+        part = cache / f"{name}.part"
+        urllib.request.urlretrieve(url, part)
+        expected = urllib.request.urlopen(f"{url}.sha1").read().decode().split()[0]
+        if hashlib.sha1(part.read_bytes()).hexdigest() != expected:
+            part.unlink()
+            sys.exit(f"setup: {name} does not match Maven Central's SHA-1: download it again")
+        part.rename(cache / name)
+    if not (jars / name).is_file():
+        shutil.copyfile(cache / name, jars / name)
+for name in REPLACED:
+    (jars / name).unlink(missing_ok=True)
+PY

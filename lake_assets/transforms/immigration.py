@@ -27,6 +27,7 @@ DATA_ISSUES = (
 )
 ISSUE_SEPARATOR = "\x1f"  # never in a raw value
 MAX_STAY_DAYS = 3 * 365  # a recorded departure later than this after arrival is not plausible
+RAW_RENAMED = ("cicid", "i94yr", "i94mon")  # in the rejects as raw_<name>: the key and the partition columns are typed
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:
@@ -42,7 +43,8 @@ def classify(raw: DataFrame, year: int, month: int) -> DataFrame:
     """
     first, last = month_bounds(year, month)
     bounds = raw.sparkSession.sql(  # an inline table: no Python worker, and not folded back into literals
-        f"select * from values (date'{first}', date'{last}') as bounds(_first_day, _last_day)")
+        f"select * from values (date'{first}', date'{last}', {year}, {month}) "
+        "as bounds(_first_day, _last_day, _i94yr, _i94mon)")
     arrival = sas_date("arrdate")
     reason = (
         F.when(F.col("cicid").isNull(), "missing_cicid")
@@ -78,11 +80,14 @@ def place(
     modes: DataFrame,
     visas: DataFrame,
 ) -> tuple[DataFrame, DataFrame]:
-    """(fact rows, reject rows) of a month's `classify`-ed raw rows."""
+    """(fact rows, reject rows) of a month's `classify`-ed raw rows, each with the month's
+    partition columns `i94yr`, `i94mon` (the rejects keep the raw values as `raw_i94yr`, `raw_i94mon`)."""
+    month = [F.col("_i94yr").alias("i94yr"), F.col("_i94mon").alias("i94mon")]
     rejects = classified.where("reject_reason is not null").select(
         F.col("cicid").cast("bigint").alias("cicid"),
-        *[F.col(c).alias(f"raw_{c}") if c == "cicid" else c for c in I94_COLUMNS],
+        *[F.col(c).alias(f"raw_{c}") if c in RAW_RENAMED else c for c in I94_COLUMNS],
         "reject_reason",
+        *month,
     )
     df = classified.where("reject_reason is null")
     df = _code_lookup(df, ports, F.col("i94port"), "port_code", "port", "city_id")
@@ -149,5 +154,6 @@ def place(
         F.col("entdepd").alias("departure_flag"),
         F.col("matflag").alias("match_flag"),
         issues.alias("data_issues"),
+        *month,
     )
     return fact, rejects

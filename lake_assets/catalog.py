@@ -1,0 +1,157 @@
+"""The lake's Apache Iceberg catalog: where its tables are registered, for Spark and for Python.
+
+A lake is a warehouse (`<lake>`, a folder or an `s3://` prefix; each table at `<lake>/<table>`)
+and a catalog that records each table's current snapshot:
+
+- a local lake: the SQLite file `<lake>/catalog.db` (Iceberg's JDBC catalog; no server);
+- `LAKE_CATALOG=/path/to/catalog.db`: that SQLite file (e.g. a lake on an S3 test server);
+- `LAKE_CATALOG=glue`: the AWS Glue Data Catalog, which Athena and EMR read.
+
+Tables are `<namespace>.<table>` (`LAKE_NAMESPACE`, default `lake`); in Spark, under the catalog
+`lake`. Commits are atomic compare-and-swaps in the catalog, so concurrent writers never
+corrupt a table. Python readers (`lake query`, `tables`, `history`, the report) read snapshots
+through pyiceberg, which shares the SQLite catalog's tables with Iceberg's JDBC catalog.
+No Spark and no Dagster here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lake_assets.s3 import is_s3
+
+SPARK_CATALOG = "lake"  # the catalog's name in Spark SQL: lake.<namespace>.<table>
+GLUE = "glue"
+EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+# Every table: format v2, write-audit-publish (writes with a wap.id stay off `main` until
+# cherry-picked), one file per task (a month is one partition: no shuffle before the write),
+# and new columns of a transform accepted as schema evolution.
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.wap.enabled": "true",
+    "write.distribution-mode": "none",
+    "write.spark.accept-any-schema": "true",
+}
+
+
+class CatalogError(Exception):
+    """The catalog cannot be reached or a table is not in it: one line for the user."""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A lake's warehouse, catalog and namespace."""
+
+    warehouse: str
+    location: str  # a SQLite file, or "glue"
+    namespace: str = "lake"
+
+    @classmethod
+    def for_lake(cls, lake: str | Path, location: str | None = None, namespace: str | None = None) -> "Catalog":
+        """The catalog of the lake at `lake`: `location`, else `$LAKE_CATALOG`, else `<lake>/catalog.db`
+        for a local lake and Glue for a lake on S3."""
+        warehouse = str(lake).rstrip("/") if is_s3(lake) else str(Path(lake).absolute())
+        location = location or os.getenv("LAKE_CATALOG") or (GLUE if is_s3(lake) else f"{warehouse}/catalog.db")
+        if location != GLUE:
+            location = str(Path(location).absolute())
+        return cls(warehouse, location, namespace or os.getenv("LAKE_NAMESPACE", "lake"))
+
+    @property
+    def glue(self) -> bool:
+        return self.location == GLUE
+
+    def table_location(self, table: str) -> str:
+        return f"{self.warehouse}/{table}"
+
+    def identifier(self, table: str) -> str:
+        """The table's name in Spark SQL."""
+        return f"{SPARK_CATALOG}.{self.namespace}.{table}"
+
+    def spark_conf(self) -> dict[str, str]:
+        """The `spark.sql.catalog.lake*` settings of this catalog."""
+        prefix = f"spark.sql.catalog.{SPARK_CATALOG}"
+        conf = {prefix: "org.apache.iceberg.spark.SparkCatalog", f"{prefix}.warehouse": self.warehouse}
+        if self.glue:  # on EMR: Iceberg's own S3 client, as AWS documents
+            return conf | {f"{prefix}.type": "glue", f"{prefix}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO"}
+        Path(self.location).parent.mkdir(parents=True, exist_ok=True)
+        return conf | {
+            f"{prefix}.type": "jdbc",
+            f"{prefix}.uri": f"jdbc:sqlite:{self.location}",
+            f"{prefix}.jdbc.schema-version": "V1",
+            # Concurrent commits from other processes wait for SQLite's lock instead of failing.
+            f"{prefix}.jdbc.busy_timeout": "60000",
+        }
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha1(f"{self.warehouse}|{self.location}|{self.namespace}".encode()).hexdigest()[:12]
+
+    # ------------------------------------------------------------ Python readers
+
+    def python(self):
+        """This catalog through pyiceberg (reads snapshots; writes stay with Spark)."""
+        from pyiceberg.catalog import load_catalog
+
+        props = {"warehouse": self.warehouse, **_s3_properties()}
+        if self.glue:
+            return load_catalog(SPARK_CATALOG, type="glue", **props)
+        if not Path(self.location).is_file():
+            raise CatalogError(f"no lake at {self.warehouse} (no catalog {self.location}): "
+                               "build one with `lake build` or pass --lake")
+        return load_catalog(SPARK_CATALOG, type="sql", uri=f"sqlite:///{self.location}", **props)
+
+    def tables(self) -> list[str]:
+        """The names of the lake's tables."""
+        try:
+            return sorted(name for _, name in self.python().list_tables(self.namespace))
+        except Exception as exc:  # noqa: BLE001 - a missing namespace, an unreachable catalog
+            if "does not exist" in str(exc) or "NoSuchNamespace" in type(exc).__name__:
+                return []
+            raise CatalogError(f"cannot read the catalog {self.location}: {exc}") from None
+
+    def load(self, table: str):
+        """A table as pyiceberg reads it."""
+        try:
+            return self.python().load_table((self.namespace, table))
+        except Exception as exc:  # noqa: BLE001
+            if "NoSuchTable" in type(exc).__name__:
+                raise CatalogError(f"table {table!r} is not in the lake at {self.warehouse}") from None
+            raise
+
+
+def _s3_properties() -> dict[str, str]:
+    """pyiceberg's S3 settings from the environment `lake_assets.s3` reads."""
+    props = {"s3.region": os.getenv("AWS_REGION") or os.getenv("AWS_DEFAULT_REGION") or "us-east-1"}
+    if os.getenv("LAKE_S3_ENDPOINT"):
+        props |= {"s3.endpoint": os.environ["LAKE_S3_ENDPOINT"], "s3.force-virtual-addressing": "false"}
+    for key, env in (("access-key-id", "AWS_ACCESS_KEY_ID"), ("secret-access-key", "AWS_SECRET_ACCESS_KEY"),
+                     ("session-token", "AWS_SESSION_TOKEN")):
+        if os.getenv(env):
+            props[f"s3.{key}"] = os.environ[env]
+    return props
+
+
+# ---------------------------------------------------------------- write-audit-publish ids
+
+
+def wap_id(run_id: str, month: str | None, write: str) -> str:
+    """The id a staged write carries (`wap.id`, then `published-wap-id` on `main`): the Dagster
+    run, the month (or -) and the write, so every snapshot says which run and month it holds."""
+    return f"{run_id}/{month or '-'}/{write}"
+
+
+def snapshot_origin(summary: dict) -> tuple[str, str]:
+    """(run id, month) of a snapshot written by a build, ("-", "-") for others (maintenance, rollback)."""
+    wap = summary.get("wap.id") or summary.get("published-wap-id")
+    if not wap or wap.count("/") != 2:
+        return "-", "-"
+    run, month, _ = wap.split("/")
+    return run, month
+
+
+def timestamp(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
