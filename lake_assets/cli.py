@@ -126,6 +126,20 @@ def build(raw: str, lake: str, months_spec: str | None, out=None) -> BuildReport
     return report
 
 
+def _spark_lake(lake: str):
+    """The lake's tables through a Spark session of this process (for commands that commit)."""
+    from lake_assets.s3 import configure_spark, is_s3
+    from lake_assets.spark import get_spark
+    from lake_assets.storage import Lake
+
+    if not is_s3(lake) and not Path(lake, "catalog.db").is_file() and not os.getenv("LAKE_CATALOG"):
+        raise UsageError(f"no lake at {lake}: build one with `lake build` or pass --lake")
+    spark = get_spark()
+    if is_s3(lake):
+        configure_spark(spark)
+    return Lake(spark, lake)
+
+
 def generate(out_dir: str, scale: float | None, months_spec: str | None, seed: int, out=None) -> dict:
     """Write a synthetic raw folder (lake_assets.generate), following its progress on stderr."""
     from lake_assets.generate import DEFAULT_SCALE, generate_raw
@@ -168,13 +182,28 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("--port", type=int, default=3000, help="webserver port (default 3000)")
     u.add_argument("--raw", help="raw folder the runs read (default $LAKE_RAW_DIR or .lake/raw)")
     u.add_argument("--lake", help="where the runs write the lake (default $LAKE_DIR or .lake/lake)")
-    for name, help_text in (("tables", "the lake's tables: partitions, rows, columns"),
-                            ("query", "run SQL on the lake with DuckDB (every table a view)")):
+    for name, help_text in (("tables", "the lake's tables: snapshot, partitions, rows, columns"),
+                            ("query", "run SQL on the lake with DuckDB (every table a view)"),
+                            ("history", "one line per snapshot of a table: when, operation, rows, run, month")):
         r = sub.add_parser(name, help=help_text)
         if name == "query":
             r.add_argument("sql", help='e.g. "select visa_type, count(*) from fact_immigration group by 1"')
-        r.add_argument("--lake", help="the lake folder (default $LAKE_DIR or .lake/lake)")
+            r.add_argument("--as-of", metavar="TIME|SNAPSHOT_ID",
+                           help="read every table as it was then (UTC time, e.g. 2026-11-29T07:00), or at a "
+                                "snapshot id (its table at it, the others as of its commit)")
+        if name == "history":
+            r.add_argument("table", help="e.g. fact_immigration")
+        r.add_argument("--lake", help="the lake folder or s3:// URI (default $LAKE_DIR or .lake/lake)")
         r.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output (default table)")
+    rb = sub.add_parser("rollback", help="point a table back at one of its earlier snapshots (see lake history)")
+    rb.add_argument("table", help="e.g. dim_city")
+    rb.add_argument("--to", required=True, type=int, metavar="SNAPSHOT_ID", help="an earlier snapshot of its main")
+    rb.add_argument("--lake", help="the lake folder or s3:// URI (default $LAKE_DIR or .lake/lake)")
+    cl = sub.add_parser("clean", help="expire old snapshots, remove orphan files, compact small files")
+    cl.add_argument("--lake", help="the lake folder or s3:// URI (default $LAKE_DIR or .lake/lake)")
+    cl.add_argument("--retain-days", type=float, default=7.0,
+                    help="keep snapshots and unreferenced files younger than this (default 7)")
+    cl.add_argument("--retain-last", type=int, default=5, help="keep at least this many snapshots of main (default 5)")
     pk = sub.add_parser("package", help="build the archive EMR runs spark_job.py with (and upload it to S3)")
     pk.add_argument("--out", default="dist/emr", help="where the artifacts are written (default dist/emr)")
     pk.add_argument("--python", default="3.11", help="the cluster's Python (default 3.11)")
@@ -191,18 +220,34 @@ def main(argv: list[str] | None = None) -> int:
     bn.add_argument("--repeat", type=int, default=1, help="builds to run; the best time of each asset is shown")
     args = parser.parse_args(argv)
 
+    from lake_assets.catalog import CatalogError
+    from lake_assets.maintenance import RollbackError
     from lake_assets.query import LakeQueryError
     from lake_assets.s3 import S3Error
     from lake_assets.sources import SourceError
 
     try:
-        if args.command in ("tables", "query"):
+        if args.command in ("tables", "query", "history"):
             from lake_assets import query
 
             lake = args.lake or query.default_lake()
-            columns, rows = (query.table_summaries(lake) if args.command == "tables"
-                             else query.run(query.connect(lake), args.sql))
+            if args.command == "tables":
+                columns, rows = query.table_summaries(lake)
+            elif args.command == "history":
+                columns, rows = query.history(lake, args.table)
+            else:
+                columns, rows = query.run(query.connect(lake, as_of=query.parse_as_of(args.as_of)), args.sql)
             query.emit(query.format_rows(columns, rows, args.format))
+        if args.command in ("rollback", "clean"):
+            from lake_assets import maintenance, query
+
+            lake = _spark_lake(str(args.lake or query.default_lake()))
+            if args.command == "rollback":
+                left = maintenance.rollback(lake, args.table, args.to)
+                print(f"rollback: {args.table} now at snapshot {args.to} (was {left})")
+            else:
+                maintenance.maintain(lake, args.retain_days, args.retain_last,
+                                     log=lambda line: print(f"clean: {line}"))
         if args.command == "report":
             from lake_assets.report import write_report
 
@@ -231,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"uploaded: {uri}")
             except package.PackageError as exc:
                 raise UsageError(str(exc)) from None
-    except (UsageError, SourceError, LakeQueryError, S3Error) as exc:
+    except (UsageError, SourceError, LakeQueryError, S3Error, CatalogError, RollbackError) as exc:
         print(f"lake: {exc}", file=sys.stderr)
         return 2
     return 0

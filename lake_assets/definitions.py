@@ -1,14 +1,27 @@
 """The whole lake as one Dagster code location."""
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster import (
+    AssetSelection,
+    Config,
+    DefaultScheduleStatus,
+    Definitions,
+    OpExecutionContext,
+    ScheduleDefinition,
+    define_asset_job,
+    in_process_executor,
+    job,
+    op,
+)
 
 from lake_assets.assets.analytics import analytics_assets
 from lake_assets.assets.dimensions import dimension_assets
 from lake_assets.assets.immigration import immigration_assets
 from lake_assets.assets.raw import raw_specs
 from lake_assets.console import compact_console_logger
+from lake_assets.engines import SparkEngine
+from lake_assets.maintenance import RETAIN_DAYS, RETAIN_LAST
 from lake_assets.resources import resources_for
-from lake_assets.sensors import refresh_job, schedules, sensors
+from lake_assets.sensors import AUTOMATION_ON, refresh_job, schedules, sensors
 
 dimensions_job = define_asset_job("dimensions_job", AssetSelection.groups("dimensions"),
                                   description="Build every dimension table")
@@ -18,14 +31,34 @@ analytics_job = define_asset_job("analytics_job", AssetSelection.groups("analyti
                                  description="Build the analytics tables from every month in the lake")
 
 
+class MaintenanceConfig(Config):
+    retain_days: float = RETAIN_DAYS  # snapshots and unreferenced files younger than this are kept
+    retain_last: int = RETAIN_LAST  # snapshots of main kept whatever their age
+
+
+@op(description="Expire old snapshots (and unpublished ones), remove orphan files, compact small files")
+def expire_clean_compact(context: OpExecutionContext, config: MaintenanceConfig, engine: SparkEngine) -> None:
+    engine.maintain(context, config.retain_days, config.retain_last)
+
+
+@job(description="Iceberg maintenance of every table of the lake")
+def lake_maintenance():
+    expire_clean_compact()
+
+
+maintenance_schedule = ScheduleDefinition(
+    name="weekly_maintenance_schedule", job=lake_maintenance, cron_schedule="0 3 * * 0",
+    default_status=DefaultScheduleStatus.RUNNING if AUTOMATION_ON else DefaultScheduleStatus.STOPPED,
+    description="Sundays 03:00: lake_maintenance, so no table's history or files grow without bound")
+
 
 def build_definitions(resources: dict | None = None) -> Definitions:
     """The code location, with the resources of `$LAKE_ENV` unless others are given."""
     return Definitions(
         assets=[*raw_specs, *dimension_assets, *immigration_assets, *analytics_assets],
-        jobs=[dimensions_job, immigration_job, analytics_job, refresh_job],
+        jobs=[dimensions_job, immigration_job, analytics_job, refresh_job, lake_maintenance],
         sensors=sensors,
-        schedules=schedules,
+        schedules=[*schedules, maintenance_schedule],
         resources=resources or resources_for(),
         loggers={"console": compact_console_logger},
         # One process, so one Spark session (one JVM), per run.

@@ -26,6 +26,7 @@ from dagster import (
     ConfigurableResource,
     Failure,
     InitResourceContext,
+    OpExecutionContext,
     PipesSubprocessClient,
 )
 from dagster._core.pipes.client import PipesClientCompletedInvocation
@@ -34,12 +35,14 @@ from dagster_aws.pipes import PipesEMRServerlessClient, PipesS3MessageReader
 from pydantic import PrivateAttr
 
 from lake_assets.assets.publishing import blocking_failure, dagster_results, dagster_results_by_partition
+from lake_assets.maintenance import maintain
 from lake_assets.package import BOOTSTRAP_FILE, DEPS_ARCHIVE, JOB_FILE
 from lake_assets.resources import LakeResource
 from lake_assets.spark import JVM_OPTIONS, LOCAL_CONF
 from lake_assets.steps import Inputs, StepError, run_months, run_step
 
 ENTRY_POINT = os.path.join(os.path.dirname(__file__), "spark_job.py")
+MAINTENANCE_STEP = "maintenance"  # spark_job.py's step for lake_maintenance
 # Settings the results depend on: passed to every spark-submit (a cluster's defaults differ).
 JOB_CONF = {k: LOCAL_CONF[k] for k in (
     "spark.sql.session.timeZone",
@@ -73,6 +76,10 @@ class SparkEngine(ConfigurableResource):
     def materialize(self, context: AssetExecutionContext, step: str) -> Iterator:
         raise NotImplementedError
 
+    def maintain(self, context: OpExecutionContext, retain_days: float, retain_last: int) -> None:
+        """Iceberg maintenance of every table (`lake_assets.maintenance`)."""
+        raise NotImplementedError
+
 
 class LocalEngine(SparkEngine):
     """In this process, on the run's one Spark session."""
@@ -88,6 +95,9 @@ class LocalEngine(SparkEngine):
                 yield from dagster_results(run_step(step, inputs))
         except StepError as exc:
             raise Failure(str(exc)) from None
+
+    def maintain(self, context: OpExecutionContext, retain_days: float, retain_last: int) -> None:
+        maintain(self.lake.lake(context.run.run_id), retain_days, retain_last, log=context.log.info)
 
 
 class PipesEngine(SparkEngine):
@@ -108,6 +118,9 @@ class PipesEngine(SparkEngine):
 
     def launch(self, context: AssetExecutionContext, step: str, extras: dict) -> PipesClientCompletedInvocation:
         raise NotImplementedError
+
+    def maintain(self, context: OpExecutionContext, retain_days: float, retain_last: int) -> None:
+        self.launch(context, MAINTENANCE_STEP, {"retain_days": retain_days, "retain_last": retain_last}).get_results()
 
     def materialize(self, context: AssetExecutionContext, step: str) -> Iterator:
         # Pipes gives the external process no partition range for a run over several

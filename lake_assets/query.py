@@ -24,7 +24,7 @@ from typing import Iterable
 
 import duckdb
 
-from lake_assets.catalog import Catalog, CatalogError, snapshot_origin
+from lake_assets.catalog import Catalog, CatalogError, snapshot_origin, timestamp
 from lake_assets.s3 import is_s3
 
 FORMATS = ("table", "csv", "json")
@@ -185,6 +185,33 @@ def month_runs(lake: str | Path, table: str) -> dict[str, str]:
             runs.setdefault(month, run)
         snapshot = t.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
     return runs
+
+
+def history(lake: str | Path, table: str) -> tuple[list[str], list[tuple]]:
+    """One row per snapshot of a table, oldest first: when, id, operation, rows added and
+    removed, the run and month that wrote it, and where it stands (current, on main, or staged:
+    published as another snapshot, or never published: it failed a check or lost a conflict)."""
+    try:
+        t = Catalog.for_lake(lake).load(table)
+    except CatalogError as exc:
+        raise LakeQueryError(str(exc)) from None
+    current = t.current_snapshot()
+    ancestors, snapshot = {}, current
+    while snapshot is not None:
+        ancestors[snapshot.snapshot_id] = snapshot
+        snapshot = t.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
+    published_as = {int(s.summary["source-snapshot-id"]): sid for sid, s in ancestors.items()
+                    if s.summary.get("source-snapshot-id")}
+    rows = []
+    for s in sorted(t.metadata.snapshots, key=lambda s: s.timestamp_ms):
+        summary = dict(s.summary.additional_properties)
+        run, month = snapshot_origin(summary)
+        state = ("current" if current and s.snapshot_id == current.snapshot_id else "main" if s.snapshot_id in ancestors
+                 else f"staged, published as {published_as[s.snapshot_id]}" if s.snapshot_id in published_as
+                 else "staged, not published")
+        rows.append((timestamp(s.timestamp_ms), str(s.snapshot_id), s.summary.operation.value,
+                     int(summary.get("added-records", 0)), int(summary.get("deleted-records", 0)), run, month, state))
+    return ["committed_utc", "snapshot", "operation", "rows_added", "rows_removed", "run", "month", "state"], rows
 
 
 def table_summaries(lake: str | Path) -> tuple[list[str], list[tuple]]:

@@ -33,7 +33,8 @@ MESSAGE_INTERVAL_SECONDS = 5
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="spark_job.py", description="Build one step of the lake")
-    parser.add_argument("step", help="the asset (or multi-asset) to build, e.g. dim_city or immigration")
+    parser.add_argument("step", help="the asset (or multi-asset) to build, e.g. dim_city or immigration; "
+                                     "or maintenance (lake_maintenance)")
     parser.add_argument("--raw", required=True, help="the raw landing zone")
     parser.add_argument("--lake", required=True, help="the lake's root")
     parser.add_argument("--cache", required=True, help="where .sas7bdat extracts are converted to parquet")
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     from pyspark.sql import SparkSession
 
     from lake_assets.catalog import Catalog
+    from lake_assets.maintenance import maintain
     from lake_assets.s3 import configure_spark, is_s3
     from lake_assets.steps import Inputs, run_step
     from lake_assets.storage import Lake
@@ -91,8 +93,11 @@ def main(argv: list[str] | None = None) -> None:
         if is_s3(args.raw) or is_s3(args.lake):
             configure_spark(spark)  # s3a settings on a local master; EMR's own S3 otherwise
         lake = Lake(spark, args.lake, Catalog.for_lake(args.lake, args.catalog, args.namespace), pipes.run_id)
-        inputs = Inputs(spark, lake, args.raw, args.cache, log=pipes.log.info)
-        report(pipes, run_step(args.step, inputs, partition_keys(pipes)))
+        if args.step == "maintenance":
+            maintain(lake, pipes.extras["retain_days"], pipes.extras["retain_last"], log=pipes.log.info)
+        else:
+            inputs = Inputs(spark, lake, args.raw, args.cache, log=pipes.log.info)
+            report(pipes, run_step(args.step, inputs, partition_keys(pipes)))
     spark.stop()
 
 

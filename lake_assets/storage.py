@@ -86,6 +86,11 @@ class Lake:
         jvm = self.spark._jvm
         return jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(self.spark._jsparkSession, self.name(table))
 
+    def tables(self) -> list[str]:
+        self._use()
+        return sorted(r.tableName for r in self.spark.sql(f"show tables in {SPARK_CATALOG}.{self.catalog.namespace}")
+                      .collect())
+
     def exists(self, table: str) -> bool:
         self._use()
         return self.spark.catalog.tableExists(self.name(table))
