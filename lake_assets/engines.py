@@ -190,6 +190,10 @@ class EmrEngine(PipesEngine):
         return {**self.tags, "dagster/run_id": context.run.run_id, "dagster/step": step}
 
 
+# EMR Serverless ships Iceberg's runtime here (no other runtime is uploaded).
+EMR_ICEBERG_JAR = "/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar"
+
+
 class EmrServerlessEngine(EmrEngine):
     """One EMR Serverless job run per asset on an existing application."""
 
@@ -199,7 +203,7 @@ class EmrServerlessEngine(EmrEngine):
     poll_interval_seconds: float = 10
 
     def start_job_run_params(self, context: AssetExecutionContext, step: str) -> dict:
-        conf = self.conf_arguments(self.python_conf("spark.emr-serverless.driverEnv."))
+        conf = self.conf_arguments({**self.python_conf("spark.emr-serverless.driverEnv."), "spark.jars": EMR_ICEBERG_JAR})
         return {
             "applicationId": self.application_id,
             "executionRoleArn": self.execution_role_arn,
@@ -223,6 +227,8 @@ class EmrServerlessEngine(EmrEngine):
 
 
 STEP_DONE = {"COMPLETED"}
+# EMR 7 ships Iceberg: enabled on a cluster by this classification (the runtime on its classpath).
+EMR_ICEBERG = {"Classification": "iceberg-defaults", "Properties": {"iceberg.enabled": "true"}}
 STEP_FAILED = {"CANCELLED", "FAILED", "INTERRUPTED"}
 CLUSTER_ENDED = {"TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"}
 
@@ -260,6 +266,7 @@ class EmrClusterEngine(EmrEngine):
                 "TerminationProtected": False,
                 **({"Ec2SubnetId": self.subnet_id} if self.subnet_id else {}),
             },
+            "Configurations": [EMR_ICEBERG],
             "BootstrapActions": [{"Name": "python", "ScriptBootstrapAction": {
                 "Path": f"{self.artifacts_uri.rstrip('/')}/{BOOTSTRAP_FILE}", "Args": [self.python]}}],
             "AutoTerminationPolicy": {"IdleTimeout": self.idle_timeout_seconds},

@@ -3,8 +3,9 @@
 `maintain` runs Iceberg's own procedures on every table:
 - `expire_snapshots`: snapshots older than the retention go, except the last `retain_last` of
   `main`; audited snapshots that failed a check (never published) go with them;
-- `remove_orphan_files`: files older than the retention that no snapshot references (a write
-  that died before its commit); the retention must outlast any write in progress;
+- `remove_orphan_files`: files that no snapshot references (a write that died before its
+  commit), older than the retention and never younger than a day (Iceberg's floor: a write
+  in progress owns files that no snapshot names yet);
 - `rewrite_data_files`: small files of a table or month compacted (a `replace` snapshot).
 Iceberg never deletes a file that a retained snapshot reads.
 """
@@ -19,6 +20,7 @@ from lake_assets.storage import Lake
 
 RETAIN_DAYS = 7.0
 RETAIN_LAST = 5
+ORPHAN_MIN_DAYS = 1.0
 
 
 class RollbackError(Exception):
@@ -28,14 +30,16 @@ class RollbackError(Exception):
 def maintain(lake: Lake, retain_days: float = RETAIN_DAYS, retain_last: int = RETAIN_LAST,
              log: Callable[[str], None] = print) -> dict[str, dict]:
     """Expire, clean and compact every table of the lake; per table, what was removed."""
-    cutoff = (datetime.now(timezone.utc) - timedelta(days=retain_days)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    now = datetime.now(timezone.utc)
+    cutoff = (now - timedelta(days=retain_days)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    orphan_cutoff = (now - timedelta(days=max(retain_days, ORPHAN_MIN_DAYS))).strftime("%Y-%m-%d %H:%M:%S.%f")
     done = {}
     for table in lake.tables():
         name, call = lake.name(table), f"call {SPARK_CATALOG}.system"
         expired = lake.spark.sql(f"{call}.expire_snapshots(table => '{name}', older_than => timestamp '{cutoff}', "
                                  f"retain_last => {retain_last})").first()
         orphans = lake.spark.sql(f"{call}.remove_orphan_files(table => '{name}', "
-                                 f"older_than => timestamp '{cutoff}')").count()
+                                 f"older_than => timestamp '{orphan_cutoff}')").count()
         rewritten = lake.spark.sql(f"{call}.rewrite_data_files(table => '{name}')").first()
         done[table] = {"expired_data_files": expired["deleted_data_files_count"],
                        "expired_manifests": expired["deleted_manifest_files_count"],

@@ -11,6 +11,13 @@ SHARED_DATA = Path(os.getenv("LAKE_SHARED_DATA", PROJECT.parent / "shared" / "da
 APRIL_ROWS = 3_096_313
 
 
+def table_sql(lake, table: str, snapshot_id: int | None = None) -> str:
+    """DuckDB SQL reading a table of the lake at its current snapshot (or `snapshot_id`)."""
+    from lake_assets.query import snapshots
+
+    return f"({snapshots(lake, only=[table], as_of=snapshot_id)[0].select()})"
+
+
 @pytest.fixture(scope="session")
 def spark():
     os.environ.setdefault("LAKE_SPARK_MASTER", "local[2]")

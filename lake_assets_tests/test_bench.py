@@ -28,9 +28,11 @@ def test_references_are_checked_in_the_writing_pass(spark, tmp_path):
     from lake_assets.storage import Lake
 
     df = spark.createDataFrame([(1, "a"), (2, "zz"), (3, None), (4, "zz"), (5, "b")], "id int, code string")
-    staged = Lake(spark, str(tmp_path / "lake")).stage(df, reference_metrics({"code": ["a", "b"]}))
+    lake = Lake(spark, str(tmp_path / "lake"))
+    staged = lake.stage("t", df, reference_metrics({"code": ["a", "b"]}))
     assert dangling(staged.metrics, {"code": ("dim", "code")}) == {"dangling.code": (2, ["zz"])}
-    assert staged.rows == 5 and spark.read.parquet(staged.path).columns == ["id", "code"]
+    assert staged.rows == 5 and spark.read.option("snapshot-id", staged.snapshot_id).table(lake.name("t")).columns \
+        == ["id", "code"]
 
 
 def test_duplicate_keys_are_found_the_same_way_on_small_and_big_tables(spark, tmp_path):
@@ -39,8 +41,9 @@ def test_duplicate_keys_are_found_the_same_way_on_small_and_big_tables(spark, tm
     lake = Lake(spark, str(tmp_path / "lake"))
     df = spark.createDataFrame([("b", 1), ("a", 2), ("b", 1), (None, 3), (None, 3), ("c", 4), ("a", 2), ("a", 2)],
                                "k string, m int")
-    staged = lake.stage(df)
-    small = lake.duplicate_keys(staged.path, ["k", "m"], rows=staged.rows)  # collected on the driver
-    big = lake.duplicate_keys(staged.path, ["k", "m"], rows=10**9)  # grouped by Spark
+    staged = lake.stage("t", df)
+    small = lake.duplicate_keys(staged, ["k", "m"])  # collected on the driver
+    staged.metrics["rows"] = 10**9
+    big = lake.duplicate_keys(staged, ["k", "m"])  # grouped by Spark
     assert small == big == (3, [(None, 3), ("a", 2), ("b", 1)])
-    assert lake.duplicate_keys(staged.path, ["m"], rows=staged.rows) == (3, [1, 2, 3])
+    assert lake.duplicate_keys(staged, ["m"]) == (3, [1, 2, 3])

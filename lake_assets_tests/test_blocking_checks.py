@@ -1,7 +1,7 @@
 """A blocking check that fails publishes nothing: the table and everything built on it stay at
-their last good version, and `lake build` says which check failed, on which rows, where to look."""
+their last good snapshot, and `lake build` says which check failed, on which rows, where to look
+(the audited snapshot, readable until maintenance expires it)."""
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -11,16 +11,18 @@ import pytest
 
 from lake_assets.cli import main
 from lake_assets.generate import generate_raw
+from lake_assets.query import snapshots
+
+from lake_assets_tests.conftest import table_sql
 
 # dim_temperature and what is built after it (the fact's month run and the analytics)
 KEPT = ["dim_temperature", "fact_immigration", "fact_immigration_rejects", "metro_arrivals_monthly",
         "tourism_by_season", "arrivals_temperature_correlation"]
 
 
-def snapshot(lake: Path, tables: list[str]) -> dict[str, str]:
-    """Every file of the tables: path inside the lake -> sha256 of its bytes."""
-    return {p.relative_to(lake).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for table in tables for p in sorted((lake / table).rglob("*")) if p.is_file()}
+def snapshot(lake: Path, tables: list[str]) -> dict[str, int | None]:
+    """The current snapshot of each table."""
+    return {t.name: t.snapshot_id for t in snapshots(lake, only=tables)}
 
 
 def to_fahrenheit(path: Path) -> None:
@@ -37,7 +39,7 @@ def test_failed_blocking_check_keeps_last_good_tables_and_says_where_to_look(tmp
     build = ["build", "--raw", str(raw), "--lake", str(lake)]
     assert main(build) == 0
     good = snapshot(lake, KEPT)
-    assert all(any(path.startswith(t + "/") for path in good) for t in KEPT)
+    assert set(good) == set(KEPT) and all(good.values())
 
     for path in (raw / "temperature").iterdir():
         to_fahrenheit(path)
@@ -50,10 +52,9 @@ def test_failed_blocking_check_keeps_last_good_tables_and_says_where_to_look(tmp
     assert snapshot(lake, KEPT) == good, "a table was replaced although a blocking check failed"
     error = next(line for line in out.splitlines() if line.startswith("ERROR"))
     found = re.search(r"dim_temperature\.temperature_domain: offending rows: (\d+); examples: ([^;]+); "
-                      r"rule: ([^;]+); rejected version: (\S+)", error)
+                      r"rule: ([^;]+); rejected version: snapshot (\d+) of lake\.dim_temperature", error)
     assert found, error  # which check, how many rows, which keys, the rule, where to look
     rows, examples, rule, rejected = found.groups()
-    assert rejected.startswith(str(lake / "_staging"))
-    kept = duckdb.sql(f"select city_id || '/' || month from read_parquet('{rejected}/*.parquet') "
+    kept = duckdb.sql(f"select city_id || '/' || month from {table_sql(lake, 'dim_temperature', int(rejected))} "
                       f"where {rule.removeprefix('no row where ')}").fetchall()
     assert len(kept) == int(rows) > 0 and set(examples.split(", ")) <= {k for (k,) in kept}
