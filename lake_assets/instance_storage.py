@@ -11,9 +11,8 @@ import json
 
 import boto3
 from dagster import Field, StringSource
-from dagster._core.storage.config import pg_config
 from dagster_postgres import DagsterPostgresStorage
-from dagster_postgres.utils import pg_url_from_config
+from dagster_postgres.utils import pg_config, pg_url_from_config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
