@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import smtplib
+import ssl
 from email.message import EmailMessage
 
 from dagster import (
@@ -93,34 +94,61 @@ daily_refresh_schedule = ScheduleDefinition(
 def smtp_settings() -> dict | None:
     """The SMTP settings of the environment, or None when alerts are not configured.
 
-    LAKE_SMTP_HOST, LAKE_SMTP_PORT (default 25; 465 means implicit TLS), LAKE_ALERT_TO
-    (comma list), LAKE_ALERT_FROM (default lake@<host>), optional LAKE_SMTP_USER,
-    LAKE_SMTP_PASSWORD and LAKE_SMTP_STARTTLS=1.
+    LAKE_SMTP_HOST, LAKE_SMTP_PORT (default 25), LAKE_ALERT_TO (comma list), LAKE_ALERT_FROM
+    (default lake@<host>), optional LAKE_SMTP_USER, LAKE_SMTP_PASSWORD, LAKE_SMTP_STARTTLS=1 or
+    LAKE_SMTP_IMPLICIT_TLS=1 (the default on port 465), LAKE_SMTP_CA_FILE (the CA bundle, PEM,
+    that the server's certificate must chain to, instead of the system's).
     """
     host, to = os.getenv("LAKE_SMTP_HOST"), os.getenv("LAKE_ALERT_TO")
     if not host or not to:
         return None
+    port = int(os.getenv("LAKE_SMTP_PORT", "25"))
     return {
-        "host": host, "port": int(os.getenv("LAKE_SMTP_PORT", "25")),
+        "host": host, "port": port,
         "to": [a.strip() for a in to.split(",") if a.strip()],
         "from": os.getenv("LAKE_ALERT_FROM", f"lake@{host}"),
         "user": os.getenv("LAKE_SMTP_USER"), "password": os.getenv("LAKE_SMTP_PASSWORD"),
-        "starttls": os.getenv("LAKE_SMTP_STARTTLS", "0").lower() in ("1", "true", "yes"),
+        "implicit_tls": _flag("LAKE_SMTP_IMPLICIT_TLS", port == 465),
+        "starttls": _flag("LAKE_SMTP_STARTTLS", False),
+        "ca_file": os.getenv("LAKE_SMTP_CA_FILE"),
     }
 
 
+def _flag(name: str, default: bool) -> bool:
+    return os.getenv(name, "1" if default else "0").lower() in ("1", "true", "yes")
+
+
+class MailError(Exception):
+    """An alert that could not be sent, in one line: what failed, where, how to fix it."""
+
+
 def send_mail(settings: dict, subject: str, body: str) -> None:
-    """Send one plain-text mail with `settings` (see `smtp_settings`)."""
+    """Send one plain-text mail with `settings` (see `smtp_settings`).
+
+    TLS (implicit or STARTTLS) verifies the server's certificate and host name; a refused
+    certificate raises MailError.
+    """
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = settings["from"], ", ".join(settings["to"]), subject
     message.set_content(body)
-    smtp = smtplib.SMTP_SSL if settings["port"] == 465 else smtplib.SMTP
-    with smtp(settings["host"], settings["port"], timeout=30) as server:
-        if settings["starttls"]:
-            server.starttls()
-        if settings["user"]:
-            server.login(settings["user"], settings["password"] or "")
-        server.send_message(message)
+    host, port = settings["host"], settings["port"]
+    tls = ssl.create_default_context(cafile=settings["ca_file"])
+    try:
+        if settings["implicit_tls"]:
+            server = smtplib.SMTP_SSL(host, port, timeout=30, context=tls)
+        else:
+            server = smtplib.SMTP(host, port, timeout=30)
+        with server:
+            if settings["starttls"]:
+                server.starttls(context=tls)
+            if settings["user"]:
+                server.login(settings["user"], settings["password"] or "")
+            server.send_message(message)
+    except ssl.SSLCertVerificationError as exc:
+        raise MailError(
+            f"alert not sent: the TLS certificate of the SMTP server {host}:{port} was refused "
+            f"({exc.verify_message.rstrip('.')}); set LAKE_SMTP_HOST to a name the certificate is issued for, "
+            "or LAKE_SMTP_CA_FILE to the CA bundle (PEM) of the server's private CA") from None
 
 
 def failure_mail(context: RunFailureSensorContext) -> tuple[str, str]:
@@ -151,7 +179,10 @@ def failure_email_sensor(context: RunFailureSensorContext):
     if settings is None:
         context.log.warning("run failed but no alert sent: set LAKE_SMTP_HOST and LAKE_ALERT_TO")
         return
-    send_mail(settings, *failure_mail(context))
+    try:
+        send_mail(settings, *failure_mail(context))
+    except MailError as exc:
+        context.log.error(str(exc))
 
 
 sensors = [raw_i94_sensor, failure_email_sensor]

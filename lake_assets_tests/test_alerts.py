@@ -1,10 +1,15 @@
-"""Failure mail: a failed run reaches the operators through a real SMTP server on loopback."""
+"""Failure mail: a failed run reaches the operators through a real SMTP server on loopback;
+TLS (STARTTLS and implicit) verifies the server's certificate and host name."""
 
-from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
+from contextlib import contextmanager
+
+import pytest
+from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context, job, op
 
 from lake_assets.definitions import build_definitions
 from lake_assets.resources import resources_for
-from lake_assets.sensors import failure_email_sensor
+from lake_assets.sensors import MailError, failure_email_sensor, send_mail, smtp_settings
+from lake_assets_tests.smtpserver import SMTPServer, write_certificates
 
 
 def mail_run_failure(instance: DagsterInstance, run) -> None:
@@ -40,3 +45,67 @@ def test_no_settings_no_mail(smtp, tmp_path, monkeypatch):
         result = job.execute_in_process(instance=instance, partition_key="2016-04-01", raise_on_error=False)
         mail_run_failure(instance, result.dagster_run)
     assert smtp.messages == []
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    return write_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@contextmanager
+def tls_server(tls: str, certificate: tuple, monkeypatch):
+    """An SMTP server with TLS (`starttls` or `implicit`), the alert settings pointing at it."""
+    with SMTPServer(tls=tls, certificate=certificate) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        yield server
+
+
+@pytest.mark.parametrize("tls", ["starttls", "implicit"])
+def test_tls_accepts_a_certificate_from_a_trusted_ca(tls, certificates, monkeypatch):
+    monkeypatch.setenv("LAKE_SMTP_CA_FILE", str(certificates["ca"][0]))
+    with tls_server(tls, certificates["trusted"], monkeypatch) as smtp:
+        send_mail(smtp_settings(), "[lake] test", "over TLS")
+    (mail,) = smtp.messages
+    assert mail["Subject"] == "[lake] test"
+    assert smtp.logins == ["lake"]
+
+
+@pytest.mark.parametrize("tls", ["starttls", "implicit"])
+@pytest.mark.parametrize("certificate, trusts_ca, refusal", [
+    ("self_signed", False, "self-signed certificate"),  # the system's CAs, as deployed
+    ("other_host", True, "IP address mismatch, certificate is not valid for '127.0.0.1'"),
+])
+def test_tls_refuses_an_unverified_certificate(tls, certificate, trusts_ca, refusal, certificates, monkeypatch):
+    if trusts_ca:
+        monkeypatch.setenv("LAKE_SMTP_CA_FILE", str(certificates["ca"][0]))
+    with tls_server(tls, certificates[certificate], monkeypatch) as smtp, pytest.raises(MailError) as refused:
+        send_mail(smtp_settings(), "[lake] test", "never sent")
+    assert smtp.messages == [] and smtp.logins == []  # no password went out
+    assert str(refused.value) == (
+        f"alert not sent: the TLS certificate of the SMTP server 127.0.0.1:{smtp.port} was refused ({refusal}); "
+        "set LAKE_SMTP_HOST to a name the certificate is issued for, or LAKE_SMTP_CA_FILE to the CA bundle "
+        "(PEM) of the server's private CA")
+
+
+@op
+def broken():
+    raise RuntimeError("broken on purpose")
+
+
+@job
+def broken_job():
+    broken()
+
+
+def test_tls_refusal_is_one_line_in_the_sensor_log(certificates, monkeypatch, capfd):
+    with tls_server("starttls", certificates["self_signed"], monkeypatch) as smtp, \
+            DagsterInstance.ephemeral() as instance:
+        result = broken_job.execute_in_process(instance=instance, raise_on_error=False)
+        capfd.readouterr()
+        mail_run_failure(instance, result.dagster_run)
+    (line,) = capfd.readouterr().err.splitlines()
+    assert line.endswith(
+        f" - dagster - ERROR - alert not sent: the TLS certificate of the SMTP server 127.0.0.1:{smtp.port} was "
+        "refused (self-signed certificate); set LAKE_SMTP_HOST to a name the certificate is issued for, "
+        "or LAKE_SMTP_CA_FILE to the CA bundle (PEM) of the server's private CA")

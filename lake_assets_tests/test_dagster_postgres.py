@@ -2,10 +2,12 @@
 
 The server is Debian's PostgreSQL (installed by scripts/setup.sh), started here on loopback
 with password authentication and TLS (the deployment requires TLS to RDS), run as the
-`postgres` user when the tests run as root. Step logs go to a real S3 server (SeaweedFS).
+`postgres` user when the tests run as root. Step logs go to a real S3 server (SeaweedFS); the
+password is in a Secrets Manager secret played by moto.
 """
 
 import glob
+import json
 import os
 import shutil
 import signal
@@ -30,6 +32,7 @@ from dagster import (
     in_process_executor,
     reconstructable,
 )
+from moto.server import ThreadedMotoServer
 
 from lake_assets.partitions import monthly_partitions
 from lake_assets_tests.s3server import S3Server
@@ -130,8 +133,30 @@ def probe_job():
     ).resolve_job_def("probe_job")
 
 
+@pytest.fixture(scope="module")
+def secrets():
+    """A Secrets Manager (moto) on loopback holding the database password as RDS keeps it
+    (JSON with `username` and `password`): `arn`, `put(password)`, `endpoint`."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+
+    def value(password: str) -> str:
+        return json.dumps({"username": "dagster", "password": password})
+
+    arn = client.create_secret(Name="rds!db-test", SecretString=value(PASSWORD))["ARN"]
+    try:
+        yield {"arn": arn, "endpoint": endpoint,
+               "put": lambda password: client.put_secret_value(SecretId=arn, SecretString=value(password))}
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def deployment_env(postgres, s3, tmp_path, monkeypatch):
+def deployment_env(postgres, s3, secrets, tmp_path, monkeypatch):
     """DAGSTER_HOME with infra/dagster.yaml and the environment the ECS task definition sets."""
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -139,8 +164,10 @@ def deployment_env(postgres, s3, tmp_path, monkeypatch):
     env = {
         "DAGSTER_HOME": str(home), "DAGSTER_PG_HOST": postgres["host"], "DAGSTER_PG_PORT": str(postgres["port"]),
         "DAGSTER_PG_DB": postgres["dbname"], "DAGSTER_PG_USERNAME": postgres["user"],
-        "DAGSTER_PG_PASSWORD": postgres["password"], "PGSSLMODE": "require",
+        "DAGSTER_PG_PASSWORD_SECRET_ARN": secrets["arn"], "PGSSLMODE": "require",
         "DAGSTER_COMPUTE_LOGS_BUCKET": LOGS_BUCKET, **s3["env"],
+        # on AWS the task role's credentials; moto takes any
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": secrets["endpoint"],
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -150,6 +177,7 @@ def deployment_env(postgres, s3, tmp_path, monkeypatch):
 def test_partitioned_run_recorded_in_postgres(deployment_env, postgres, s3):
     with DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert instance.get_ref().storage_data.class_name == "SecretPostgresStorage"
         result = execute_job(reconstructable(probe_job), instance=instance, tags={"dagster/partition": "2016-04-01"})
         assert result.success
         run_id = result.run_id
@@ -176,3 +204,27 @@ def test_partitioned_run_recorded_in_postgres(deployment_env, postgres, s3):
     body = b"".join(s3["client"].get_object(Bucket=LOGS_BUCKET, Key=o["Key"])["Body"].read()
                     for o in logs.get("Contents", []))
     assert b"probe for 2016-04-01" in body
+
+
+def set_password(postgres: dict, old: str, new: str) -> None:
+    with psycopg2.connect(**{**postgres, "password": old}) as conn, conn.cursor() as cur:
+        cur.execute("alter user dagster password %s", (new,))
+
+
+def test_password_rotation_keeps_the_instance_working(deployment_env, postgres, secrets):
+    """RDS's rotation: the database's password changes, then its secret; the instance in use,
+    which read the old password, records the next run (its refused login reads the secret again)."""
+    rotated = "rotated-test-password"
+    with DagsterInstance.get() as instance:
+        before = execute_job(reconstructable(probe_job), instance=instance, tags={"dagster/partition": "2016-04-01"})
+        assert before.success
+        try:
+            set_password(postgres, PASSWORD, rotated)
+            secrets["put"](rotated)
+            after = execute_job(reconstructable(probe_job), instance=instance, tags={"dagster/partition": "2016-05-01"})
+            assert after.success
+            assert instance.get_run_by_id(after.run_id).status == DagsterRunStatus.SUCCESS
+            assert instance.get_materialized_partitions(AssetKey("monthly_probe")) >= {"2016-04-01", "2016-05-01"}
+        finally:
+            set_password(postgres, rotated, PASSWORD)
+            secrets["put"](PASSWORD)

@@ -210,3 +210,18 @@ def test_glue_tables_match_the_lake(spark, tmp_path_factory):
         columns = {f.name: GLUE_TYPES[str(f.type)] for f in schema if f.name not in keys}
         assert {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]} == columns, name
         assert table["StorageDescriptor"]["Location"] == {"Fn::Sub": f"s3://${{LakeBucket}}/lake/{name}/"}
+
+
+def test_task_role_may_read_the_database_secret_dagster_yaml_reads():
+    """The password rotates, so the containers read its secret themselves (not ECS at start)."""
+    resources = ORCHESTRATOR["Resources"]
+    container = containers()[0]
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert not [s for s in container["Secrets"] if s["Name"].startswith("DAGSTER_PG")]
+    reader = resources["DatabaseSecretReader"]["Properties"]
+    role_name_of_arn = reader["RoleName"]["Fn::Select"][1]["Fn::Split"]
+    assert role_name_of_arn[1] == resources["TaskDefinition"]["Properties"]["TaskRoleArn"]
+    read_secret = reader["PolicyDocument"]["Statement"][0]
+    assert read_secret["Action"] == "secretsmanager:GetSecretValue"
+    assert read_secret["Resource"] == env["DAGSTER_PG_PASSWORD_SECRET_ARN"] == {
+        "Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
