@@ -12,7 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-\nfrom lake_assets.storage import Lake
+
+from lake_assets.storage import Lake
 
 MONTHS = [f"2016-{m:02d}-01" for m in range(1, 13)]
 NEEDED_FOR_A_MONTH = ["dim_country", "dim_state", "dim_visa", "dim_travel_mode", "dim_city", "dim_port",
