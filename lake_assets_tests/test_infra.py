@@ -152,6 +152,33 @@ def test_roles_allow_the_prefixes_the_code_uses(monkeypatch):
         "EmrServerlessExecutionRole", "EmrServiceRole", "EmrNodeRole"]
 
 
+def actions(statement: dict) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def test_orchestrator_acts_only_on_clusters_tagged_when_created():
+    """It creates clusters only with the engine's project tag, and tags, steps into or terminates
+    only clusters that already carry it: it can never tag someone else's cluster into its reach."""
+    from lake_assets.engines import EmrEngine
+
+    project = EmrEngine.model_fields["tags"].default["project"]
+    role = LAKE["Resources"]["OrchestratorRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    emr = [s for s in policy_statements(LAKE["Resources"]["OrchestratorRole"]).values()
+           if any(a.startswith("elasticmapreduce:") for a in actions(s))]
+    for statement in emr:
+        assert statement["Effect"] == "Allow"
+        if actions(statement) == ["elasticmapreduce:RunJobFlow"]:
+            assert statement["Condition"] == {"StringEquals": {"aws:RequestTag/project": project}}
+        else:
+            assert statement["Condition"] == {"StringEquals": {"elasticmapreduce:ResourceTag/project": project}}
+            assert statement["Resource"]["Fn::Sub"].endswith(":cluster/*")
+    allowed = {a for s in emr for a in actions(s)}
+    assert {"elasticmapreduce:RunJobFlow", "elasticmapreduce:AddTags", "elasticmapreduce:AddJobFlowSteps",
+            "elasticmapreduce:TerminateJobFlows"} <= allowed
+    assert "elasticmapreduce:RemoveTags" not in allowed and not any("*" in a for a in allowed)
+
+
 def test_pipes_messages_go_where_the_roles_allow(monkeypatch):
     for name, value in task_env("emr-serverless").items():
         monkeypatch.setenv(name, value)
