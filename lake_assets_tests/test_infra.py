@@ -2,6 +2,7 @@
 environment the Dagster task sets builds the EMR resources with the lake stack's outputs, the
 roles allow the S3 prefixes the code uses, and the Glue tables match the lake's files."""
 
+import copy
 import re
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def template(name: str) -> dict:
 
 
 LAKE, ORCHESTRATOR = template("lake"), template("orchestrator")
+TEMPLATES = {path.stem: template(path.stem) for path in sorted((INFRA / "cfn").glob("*.yaml"))}
 
 
 def resolve(value, params: dict):
@@ -237,3 +239,67 @@ def test_glue_tables_match_the_lake(spark, tmp_path_factory):
         columns = {f.name: GLUE_TYPES[str(f.type)] for f in schema if f.name not in keys}
         assert {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]} == columns, name
         assert table["StorageDescriptor"]["Location"] == {"Fn::Sub": f"s3://${{LakeBucket}}/lake/{name}/"}
+
+
+# ---------------------------------------------------------------- who reaches the UI
+
+LISTENER, LISTENER_RULE = "AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule"
+
+
+def forwards_before_authenticating(tmpl: dict) -> list[str]:
+    """Listeners and listener rules of internet-facing load balancers (any scheme but a literal
+    `internal`, or one imported from elsewhere) that forward before an authenticate action."""
+    resources = tmpl["Resources"]
+
+    def internet_facing(arn) -> bool:
+        balancer = resources.get(arn.get("Ref")) if isinstance(arn, dict) else None
+        return balancer is None or balancer["Properties"].get("Scheme", "internet-facing") != "internal"
+
+    found = []
+    for name, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == LISTENER:
+            balancer, actions_ = props["LoadBalancerArn"], props["DefaultActions"]
+        elif resource["Type"] == LISTENER_RULE:
+            balancer, actions_ = resources[props["ListenerArn"]["Ref"]]["Properties"]["LoadBalancerArn"], props["Actions"]
+        else:
+            continue
+        if not internet_facing(balancer):
+            continue
+        kinds = [a["Type"] for a in sorted(actions_, key=lambda a: a.get("Order", 0))]
+        first_auth = next((i for i, kind in enumerate(kinds) if kind.startswith("authenticate-")), len(kinds))
+        if "forward" in kinds[:first_auth]:
+            found.append(name)
+    return found
+
+
+def test_no_internet_facing_listener_forwards_without_authenticating():
+    listeners = [n for t in TEMPLATES.values() for n, r in t["Resources"].items() if r["Type"] == LISTENER]
+    assert listeners == ["HttpsListener"]
+    assert {name: forwards_before_authenticating(t) for name, t in TEMPLATES.items()} == {name: [] for name in TEMPLATES}
+    # the walk does see a listener that forwards straight away
+    bare = copy.deepcopy(ORCHESTRATOR)
+    bare["Resources"]["HttpsListener"]["Properties"]["DefaultActions"] = [{"Type": "forward", "TargetGroupArn": "x"}]
+    assert forwards_before_authenticating(bare) == ["HttpsListener"]
+
+
+def test_operators_sign_in_to_the_stacks_own_user_pool():
+    resources = ORCHESTRATOR["Resources"]
+    auth = resources["HttpsListener"]["Properties"]["DefaultActions"][0]
+    assert auth["Type"] == "authenticate-cognito"
+    config = auth["AuthenticateCognitoConfig"]
+    assert config["UserPoolArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert config["OnUnauthenticatedRequest"] == "authenticate"
+    pool = resources["UserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True} and pool["MfaConfiguration"] == "ON"
+    client = resources["UserPoolClient"]["Properties"]
+    assert client["CallbackURLs"] == [{"Fn::Sub": "${UiUrl}/oauth2/idpresponse"}] and client["GenerateSecret"]
+    assert resources["LoadBalancer"]["Properties"]["Scheme"] == "internet-facing"
+
+
+@pytest.mark.parametrize("cidr, allowed", [
+    ("0.0.0.0/0", False), ("10.1.2.3/0", False), ("0.0.0.0/7", False), ("203.0.113.0/24 ", False),
+    ("203.0.113.0/24", True), ("10.0.0.0/8", True), ("198.51.100.7/32", True)])
+def test_allowed_cidr_refuses_the_whole_internet(cidr, allowed):
+    pattern = ORCHESTRATOR["Parameters"]["AllowedCidr"]["AllowedPattern"]
+    assert bool(re.search(pattern, cidr)) is allowed
