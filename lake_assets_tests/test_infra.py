@@ -116,6 +116,10 @@ def test_emr_serverless_settings_reach_the_engine(monkeypatch):
     assert engine.bucket == "<LakeBucketName>" and engine.logs_uri == "<EmrLogsUri>"
     assert resources["lake"].lake_dir == "s3://<LakeBucketName>/lake"
     assert resources["lake"].raw_dir == "s3://<LakeBucketName>/raw"
+    # the pinned release: read from its own folder, and the job is told which one to expect
+    assert engine.entry_point == "s3://<LakeBucketName>/artifacts/lake_assets/<ArtifactsSha256>/spark_job.py"
+    assert engine.job_arguments("dim_visa")[-2:] == ["--artifacts-sha256", "<ArtifactsSha256>"]
+    assert re.fullmatch(ORCHESTRATOR["Parameters"]["ArtifactsSha256"]["AllowedPattern"], "ab" * 32)
 
 
 def test_emr_cluster_settings_reach_the_engine(monkeypatch):
