@@ -307,3 +307,55 @@ def test_operators_sign_in_to_the_stacks_own_user_pool():
 def test_allowed_cidr_refuses_the_whole_internet(cidr, allowed):
     pattern = ORCHESTRATOR["Parameters"]["AllowedCidr"]["AllowedPattern"]
     assert bool(re.search(pattern, cidr)) is allowed
+
+
+# ---------------------------------------------------------------- health and alarms
+
+
+def test_daemon_health_check_reads_the_daemons_heartbeats(tmp_path, monkeypatch):
+    """The daemon container's health command passes on fresh heartbeats of every daemon and fails
+    when there are none or they are older than its tolerance."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from dagster import DagsterInstance
+    from dagster._daemon.types import DaemonHeartbeat
+
+    kind, command = containers()[1]["HealthCheck"]["Command"]
+    assert kind == "CMD-SHELL" and "dagster-daemon liveness-check" in command
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+    def healthy_after(age_seconds: float | None) -> bool:
+        with DagsterInstance.get() as instance:
+            instance.wipe_daemon_heartbeats()
+            if age_seconds is not None:
+                for daemon_type in instance.get_required_daemon_types():
+                    instance.add_daemon_heartbeat(DaemonHeartbeat(time.time() - age_seconds, daemon_type, "d", []))
+        return subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=120).returncode == 0
+
+    assert (healthy_after(None), healthy_after(30), healthy_after(600)) == (False, True, False)
+
+
+def test_alarms_reach_the_operators():
+    from lake_assets.sensors import FAILED_RUNS_METRIC
+
+    resources = ORCHESTRATOR["Resources"]
+    topic = {"Ref": "AlarmTopic"}
+    assert resources["AlarmTopic"]["Properties"]["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
+    alarms = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    rules = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::Events::Rule"}
+    assert all(a["AlarmActions"] == [topic] for a in alarms.values())
+    assert all(r["Targets"] == [{"Id": "operators", "Arn": topic}] for r in rules.values())
+    watched = {(a["Namespace"] if isinstance(a["Namespace"], str) else a["Namespace"]["Fn::Sub"], a["MetricName"])
+               for a in alarms.values()}
+    assert watched == {("lake/${Environment}", FAILED_RUNS_METRIC), ("AWS/RDS", "FreeStorageSpace"),
+                       ("AWS/ApplicationELB", "HealthyHostCount")}
+    assert {tuple(r["EventPattern"]["detail-type"]) for r in rules.values()} == {
+        ("ECS Task State Change",), ("EMR Serverless Job Run State Change",)}
+    # the failure sensor writes where the alarm reads, and the task role may write only there
+    namespace = next(e["Value"] for e in containers()[1]["Environment"] if e["Name"] == "LAKE_METRICS_NAMESPACE")
+    allowed = policy_statements(LAKE["Resources"]["OrchestratorRole"])["FailedRunsMetric"]
+    assert namespace == allowed["Condition"]["StringEquals"]["cloudwatch:namespace"] == {"Fn::Sub": "lake/${Environment}"}
