@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     pk.add_argument("--out", default="dist/emr", help="where the artifacts are written (default dist/emr)")
     pk.add_argument("--python", default="3.11", help="the cluster's Python (default 3.11)")
     pk.add_argument("--arch", default="x86_64", help="the cluster's architecture: x86_64 (default) or aarch64")
-    pk.add_argument("--upload", metavar="S3_PREFIX", help="put them under s3://bucket/prefix (LAKE_EMR_ARTIFACTS)")
+    pk.add_argument("--upload", metavar="S3_PREFIX",
+                    help="put them under s3://bucket/prefix/<sha256> (prefix: LAKE_EMR_ARTIFACTS)")
     rp = sub.add_parser("report", help="write the analysts' HTML report (charts) from the analytics tables")
     rp.add_argument("--lake", help="the lake folder (default $LAKE_DIR or .lake/lake)")
     rp.add_argument("--out", help="the HTML file to write (default .lake/report.html)")
@@ -269,11 +270,12 @@ def main(argv: list[str] | None = None) -> int:
             from lake_assets import package
 
             try:
-                artifacts = package.build(args.out, args.python, args.arch)
+                artifacts, sha256 = package.build(args.out, args.python, args.arch)
                 for path in artifacts.values():
                     print(f"package: {path}  ({path.stat().st_size / 1e6:.1f} MB)")
-                for uri in package.upload(artifacts, args.upload) if args.upload else []:
+                for uri in package.upload(artifacts, args.upload, sha256) if args.upload else []:
                     print(f"uploaded: {uri}")
+                print(f"release: {sha256}  (LAKE_EMR_ARTIFACTS_SHA256; the orchestrator stack's ArtifactsSha256)")
             except package.PackageError as exc:
                 raise UsageError(str(exc)) from None
     except (UsageError, SourceError, LakeQueryError, S3Error, CatalogError, RollbackError) as exc:

@@ -158,7 +158,8 @@ class EmrEngine(PipesEngine):
     """What both EMR engines share: the S3 artifacts of `lake package`, logs and Pipes messages."""
 
     bucket: str  # Pipes messages are written here
-    artifacts_uri: str  # s3://… prefix holding spark_job.py and lake_deps.tar.gz
+    artifacts_uri: str  # s3://… prefix under which `lake package --upload` puts each release
+    artifacts_sha256: str  # the release to run: its folder under artifacts_uri, checked by the job
     logs_uri: str
     python: str = "python3.11"  # the interpreter on the nodes (dagster-pipes needs >= 3.10)
     message_interval_seconds: float = 10
@@ -170,21 +171,30 @@ class EmrEngine(PipesEngine):
     def job_cache_dir(self) -> str:
         return self.cache_dir
 
+    def job_arguments(self, step: str) -> list[str]:
+        return [*super().job_arguments(step), "--artifacts-sha256", self.artifacts_sha256]
+
+    @property
+    def release_uri(self) -> str:
+        """s3://… folder of the release: spark_job.py, lake_deps.tar.gz, bootstrap.sh."""
+        return f"{self.artifacts_uri.rstrip('/')}/{self.artifacts_sha256}"
+
     def message_reader(self) -> PipesS3MessageReader:
         s3 = boto3.client("s3", endpoint_url=os.getenv("LAKE_S3_ENDPOINT") or None)
         return PipesMessagesUnderPrefix(bucket=self.bucket, client=s3,
                                         interval=self.message_interval_seconds)
 
     def python_conf(self, driver_env: str) -> dict[str, str]:
-        """The packaged dependencies, unpacked as ./deps beside the driver and each executor."""
-        env = {"PYSPARK_PYTHON": self.python, "PYTHONPATH": "./deps"}
-        return {"spark.archives": f"{self.artifacts_uri.rstrip('/')}/{DEPS_ARCHIVE}#deps",
+        """The packaged dependencies, unpacked as ./deps beside the driver and each executor
+        (no bytecode written into it: it stays what the job checked)."""
+        env = {"PYSPARK_PYTHON": self.python, "PYTHONPATH": "./deps", "PYTHONDONTWRITEBYTECODE": "1"}
+        return {"spark.archives": f"{self.release_uri}/{DEPS_ARCHIVE}#deps",
                 **{f"{driver_env}{k}": v for k, v in env.items()},
                 **{f"spark.executorEnv.{k}": v for k, v in env.items()}}
 
     @property
     def entry_point(self) -> str:
-        return f"{self.artifacts_uri.rstrip('/')}/{JOB_FILE}"
+        return f"{self.release_uri}/{JOB_FILE}"
 
     def run_tags(self, context: AssetExecutionContext, step: str) -> dict[str, str]:
         return {**self.tags, "dagster/run_id": context.run.run_id, "dagster/step": step}
@@ -268,7 +278,7 @@ class EmrClusterEngine(EmrEngine):
             },
             "Configurations": [EMR_ICEBERG],
             "BootstrapActions": [{"Name": "python", "ScriptBootstrapAction": {
-                "Path": f"{self.artifacts_uri.rstrip('/')}/{BOOTSTRAP_FILE}", "Args": [self.python]}}],
+                "Path": f"{self.release_uri}/{BOOTSTRAP_FILE}", "Args": [self.python]}}],
             "AutoTerminationPolicy": {"IdleTimeout": self.idle_timeout_seconds},
             "VisibleToAllUsers": True,
             "Tags": [{"Key": k, "Value": v} for k, v in {**self.tags, "dagster/run_id": context.run.run_id}.items()],

@@ -5,6 +5,10 @@
                              (PYTHONPATH) beside the driver and every executor
     <out>/bootstrap.sh       EMR on EC2: installs the interpreter on each node
 
+`--upload s3://bucket/prefix` puts them under `<prefix>/<sha256>/`, the sha256 of the
+archive's contents (`spark_job.tree_sha256`): a release never overwrites another, the
+deployment names the one it runs (LAKE_EMR_ARTIFACTS_SHA256) and the job checks it.
+
 The dependencies are wheels for the cluster's Python and architecture (manylinux, cp3.x),
 fetched by pip whatever this machine is; Spark itself is the cluster's. EMR 7 ships
 Python 3.9 and dagster-pipes needs >= 3.10, so the jobs run on python3.11 (Amazon Linux 2023
@@ -21,6 +25,8 @@ import tarfile
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
+
+from lake_assets.spark_job import tree_sha256
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 JOB_FILE, DEPS_ARCHIVE, BOOTSTRAP_FILE = "spark_job.py", "lake_deps.tar.gz", "bootstrap.sh"
@@ -48,8 +54,9 @@ def cluster_requirements(packages: list[str] | None = None) -> list[str]:
 
 
 def build(out_dir: str | Path, python: str = "3.11", arch: str = "x86_64",
-          requirements: list[str] | None = None) -> dict[str, Path]:
-    """Write the three artifacts into `out_dir`; return them by name."""
+          requirements: list[str] | None = None) -> tuple[dict[str, Path], str]:
+    """Write the three artifacts into `out_dir`; return them by name, and the sha256 of the
+    archive's contents (what the cluster will unpack and the job will check)."""
     if arch not in ARCHITECTURES:
         raise PackageError(f"--arch must be one of {', '.join(ARCHITECTURES)}, not {arch!r}")
     out = Path(out_dir)
@@ -66,16 +73,17 @@ def build(out_dir: str | Path, python: str = "3.11", arch: str = "x86_64",
             last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise PackageError(f"pip could not fetch the cluster's wheels (cp{python.replace('.', '')}, {arch}): {last}")
         shutil.copytree(PACKAGE_DIR, deps / "lake_assets", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        sha256 = tree_sha256(deps)
         with tarfile.open(out / DEPS_ARCHIVE, "w:gz") as tar:
             for path in sorted(deps.iterdir()):
                 tar.add(path, arcname=path.name)
     shutil.copy(PACKAGE_DIR / JOB_FILE, out / JOB_FILE)
     (out / BOOTSTRAP_FILE).write_text(BOOTSTRAP)
-    return {name: out / name for name in (JOB_FILE, DEPS_ARCHIVE, BOOTSTRAP_FILE)}
+    return {name: out / name for name in (JOB_FILE, DEPS_ARCHIVE, BOOTSTRAP_FILE)}, sha256
 
 
-def upload(artifacts: dict[str, Path], prefix: str) -> list[str]:
-    """Put the artifacts under an s3:// prefix (what LAKE_EMR_ARTIFACTS points at)."""
+def upload(artifacts: dict[str, Path], prefix: str, sha256: str) -> list[str]:
+    """Put the artifacts under `<prefix>/<sha256>/` (prefix: what LAKE_EMR_ARTIFACTS points at)."""
     import os
 
     import boto3
@@ -86,7 +94,7 @@ def upload(artifacts: dict[str, Path], prefix: str) -> list[str]:
     s3 = boto3.client("s3", endpoint_url=os.getenv("LAKE_S3_ENDPOINT") or None)
     uris = []
     for name, path in artifacts.items():
-        object_key = f"{key.strip('/')}/{name}".lstrip("/")
+        object_key = f"{key.strip('/')}/{sha256}/{name}".lstrip("/")
         try:
             s3.upload_file(str(path), bucket, object_key)
         except Exception as exc:  # boto3's own words: access denied, no such bucket …

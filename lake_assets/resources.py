@@ -73,8 +73,8 @@ def resources_for(env: str | None = None, raw_dir: str | None = None, lake_dir: 
         return {"lake": lake, "engine": engine(lake=lake)}
 
     # On EMR the raw landing zone, the lake and the job's artifacts are on S3.
-    need = ["LAKE_S3_BUCKET"] + (["LAKE_EMR_SERVERLESS_APPLICATION_ID", "LAKE_EMR_EXECUTION_ROLE_ARN"]
-                                 if env == "emr-serverless" else [])
+    need = ["LAKE_S3_BUCKET", "LAKE_EMR_ARTIFACTS_SHA256"] + (
+        ["LAKE_EMR_SERVERLESS_APPLICATION_ID", "LAKE_EMR_EXECUTION_ROLE_ARN"] if env == "emr-serverless" else [])
     missing = [name for name in need if not os.getenv(name)]
     if missing:
         raise ValueError(f"LAKE_ENV={env} needs {', '.join(missing)} (see the README's 'Running on EMR')")
@@ -83,6 +83,7 @@ def resources_for(env: str | None = None, raw_dir: str | None = None, lake_dir: 
                         lake_dir=lake_dir or os.getenv("LAKE_DIR", f"{s3}/lake"))
     shared = dict(lake=lake, bucket=os.environ["LAKE_S3_BUCKET"],
                   artifacts_uri=os.getenv("LAKE_EMR_ARTIFACTS", f"{s3}/artifacts/lake_assets"),
+                  artifacts_sha256=os.environ["LAKE_EMR_ARTIFACTS_SHA256"],
                   logs_uri=os.getenv("LAKE_EMR_LOGS_URI", f"{s3}/emr-logs/"),
                   python=os.getenv("LAKE_EMR_PYTHON", "python3.11"))
     if env == "emr-serverless":

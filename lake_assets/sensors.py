@@ -10,6 +10,8 @@
   the lake, so they catch up with the months the sensor brought in, and their checks run again.
 - `failure_email_sensor` mails the operators when a run fails, including a run stopped by a
   failed blocking check (which publishes nothing: the tables keep their last good version).
+- `failure_metric_sensor` counts each failed run in CloudWatch (`FailedRuns` in
+  `$LAKE_METRICS_NAMESPACE`), what the deployment's alarm watches (infra/cfn/orchestrator.yaml).
 
 Sensors and the schedule start stopped unless `LAKE_AUTOMATION=on` (then `dagster dev` or
 the daemon runs them at once); they can be switched on in the UI either way.
@@ -43,6 +45,7 @@ from lake_assets.resources import LakeResource
 from lake_assets.sources import I94Month, SourceError, find_i94_months
 
 AUTOMATION_ON = os.getenv("LAKE_AUTOMATION", "off") == "on"
+FAILED_RUNS_METRIC = "FailedRuns"
 
 refresh_job = define_asset_job(
     "refresh_job", AssetSelection.groups("dimensions", "analytics"),
@@ -185,5 +188,19 @@ def failure_email_sensor(context: RunFailureSensorContext):
         context.log.error(str(exc))
 
 
-sensors = [raw_i94_sensor, failure_email_sensor]
+@run_failure_sensor(name="failure_metric_sensor", monitor_all_code_locations=False,
+                    default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
+                    description="Count each failed run in CloudWatch (FailedRuns in LAKE_METRICS_NAMESPACE)")
+def failure_metric_sensor(context: RunFailureSensorContext):
+    namespace = os.getenv("LAKE_METRICS_NAMESPACE")
+    if not namespace:
+        context.log.warning("run failed but not counted: set LAKE_METRICS_NAMESPACE")
+        return
+    import boto3
+
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace=namespace, MetricData=[{"MetricName": FAILED_RUNS_METRIC, "Value": 1, "Unit": "Count"}])
+
+
+sensors = [raw_i94_sensor, failure_email_sensor, failure_metric_sensor]
 schedules = [daily_refresh_schedule]

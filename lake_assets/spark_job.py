@@ -1,12 +1,15 @@
 """Spark entry point for one step of the lake, reporting back through Dagster Pipes.
 
     spark-submit [--conf ...] lake_assets/spark_job.py STEP --raw RAW --lake LAKE --cache CACHE \
-        [--dagster-pipes-context ... --dagster-pipes-messages ...]
+        [--artifacts-sha256 SHA256] [--dagster-pipes-context ... --dagster-pipes-messages ...]
 
 Runs the same build, checks and publication as the in-process assets (`lake_assets.steps`),
 then reports each published table's metadata and every check result to Dagster. The months
 of a monthly step come from the Pipes extras (`partition_keys`): Pipes itself sends no
 partition range for a run over several partitions. Imports no Dagster, only `dagster-pipes`.
+On EMR the code comes from `lake package`'s archive, unpacked as ./deps: given
+`--artifacts-sha256`, the job refuses to run unless ./deps hashes to it, before importing
+anything from it.
 Pipes parameters come from the command line when given there (EMR on EC2 steps), else from
 the environment; messages go to S3 when Dagster reads them from S3, else to a local file.
 """
@@ -14,21 +17,19 @@ the environment; messages go to S3 when Dagster reads them from S3, else to a lo
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dagster_pipes import (
-    DAGSTER_PIPES_CONTEXT_ENV_VAR,
-    PipesCliArgsParamsLoader,
-    PipesContext,
-    PipesDefaultMessageWriter,
-    PipesEnvVarParamsLoader,
-    PipesS3MessageWriter,
-    open_dagster_pipes,
-)
+if TYPE_CHECKING:
+    from dagster_pipes import PipesContext
 
 # pipes writes messages to S3 this often (and once more when the step ends)
 MESSAGE_INTERVAL_SECONDS = 5
+# Where spark.archives unpacks `lake package`'s archive beside the driver (`#deps` in engines.py).
+DEPS_DIR = "deps"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -40,11 +41,42 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cache", required=True, help="where .sas7bdat extracts are converted to parquet")
     parser.add_argument("--catalog", required=True, help="the Iceberg catalog: 'glue' or a SQLite file")
     parser.add_argument("--namespace", default="lake", help="the tables' namespace (Glue database)")
+    parser.add_argument("--artifacts-sha256", help=f"run only if ./{DEPS_DIR} hashes to this (tree_sha256)")
     args, _ = parser.parse_known_args(argv)  # the rest are Pipes' own arguments
     return args
 
 
+def tree_sha256(root: Path) -> str:
+    """The sha256 of a folder's files (relative paths and contents, in path order): of `lake
+    package`'s archive before it is packed, and of the same archive as a cluster unpacked it."""
+    digest = hashlib.sha256()
+    for name, path in sorted((p.relative_to(root).as_posix(), p) for p in root.rglob("*") if p.is_file()):
+        digest.update(f"{name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+def check_artifacts(expected_sha256: str) -> None:
+    """Refuse to run code other than the release the engine named: the archive this container
+    unpacked must hash to `expected_sha256`, and this entry point must be the archive's own copy."""
+    deps = Path(DEPS_DIR)
+    found = tree_sha256(deps) if deps.is_dir() else "missing"
+    if found != expected_sha256:
+        sys.exit(f"spark_job: refusing to run: ./{DEPS_DIR} is {found}, not the release {expected_sha256}")
+    own_copy = deps / "lake_assets" / "spark_job.py"
+    if not own_copy.is_file() or own_copy.read_bytes() != Path(__file__).read_bytes():
+        sys.exit(f"spark_job: refusing to run: this entry point is not the one of release {expected_sha256}")
+
+
 def open_pipes() -> PipesContext:
+    from dagster_pipes import (
+        DAGSTER_PIPES_CONTEXT_ENV_VAR,
+        PipesCliArgsParamsLoader,
+        PipesDefaultMessageWriter,
+        PipesEnvVarParamsLoader,
+        PipesS3MessageWriter,
+        open_dagster_pipes,
+    )
+
     cli = PipesCliArgsParamsLoader()
     params_loader = cli if cli.is_dagster_pipes_process() else PipesEnvVarParamsLoader()
     if not params_loader.is_dagster_pipes_process():
@@ -78,6 +110,8 @@ def report(pipes: PipesContext, outcomes) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.artifacts_sha256:
+        check_artifacts(args.artifacts_sha256)
     from pyspark.sql import SparkSession
 
     from lake_assets.catalog import Catalog

@@ -8,17 +8,19 @@ from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_c
 
 from lake_assets.definitions import build_definitions
 from lake_assets.resources import resources_for
-from lake_assets.sensors import MailError, failure_email_sensor, send_mail, smtp_settings
+from lake_assets.sensors import (
+    FAILED_RUNS_METRIC, MailError, failure_email_sensor, failure_metric_sensor, send_mail, smtp_settings,
+)
 from lake_assets_tests.smtpserver import SMTPServer, write_certificates
 
 
-def mail_run_failure(instance: DagsterInstance, run) -> None:
-    """Evaluate the failure sensor on a failed run, as the daemon would."""
+def mail_run_failure(instance: DagsterInstance, run, sensor=failure_email_sensor) -> None:
+    """Evaluate a failure sensor on a failed run, as the daemon would."""
     event = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)[-1]
     context = build_run_status_sensor_context(
-        sensor_name=failure_email_sensor.name, dagster_instance=instance, dagster_run=run,
+        sensor_name=sensor.name, dagster_instance=instance, dagster_run=run,
         dagster_event=event.dagster_event).for_run_failure()
-    failure_email_sensor(context)
+    sensor(context)
 
 
 def test_failed_run_mails_the_operators(smtp, tmp_path):
@@ -109,3 +111,19 @@ def test_tls_refusal_is_one_line_in_the_sensor_log(certificates, monkeypatch, ca
         f" - dagster - ERROR - alert not sent: the TLS certificate of the SMTP server 127.0.0.1:{smtp.port} was "
         "refused (self-signed certificate); set LAKE_SMTP_HOST to a name the certificate is issued for, "
         "or LAKE_SMTP_CA_FILE to the CA bundle (PEM) of the server's private CA")
+
+
+def test_failed_run_is_counted_for_the_alarm(tmp_path, monkeypatch):
+    """FailedRuns in LAKE_METRICS_NAMESPACE, the metric the deployment's alarm watches."""
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("LAKE_METRICS_NAMESPACE", "lake/test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    job = build_definitions(resources_for("local", str(tmp_path / "raw"), str(tmp_path / "lake"))).resolve_job_def(
+        "immigration_job")
+    with DagsterInstance.ephemeral() as instance, mock_aws():
+        result = job.execute_in_process(instance=instance, partition_key="2016-04-01", raise_on_error=False)
+        mail_run_failure(instance, result.dagster_run, failure_metric_sensor)
+        metrics = boto3.client("cloudwatch").list_metrics(Namespace="lake/test")["Metrics"]
+    assert [m["MetricName"] for m in metrics] == [FAILED_RUNS_METRIC]

@@ -6,9 +6,11 @@ checks and publishes the table and reports back through Pipes (messages via S3).
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,10 +25,24 @@ from lake_assets.assets.immigration import immigration
 from lake_assets.generate import generate_raw
 from lake_assets.query import snapshots
 from lake_assets.resources import LakeResource, resources_for
+from lake_assets.spark_job import tree_sha256
 from lake_assets_tests.s3server import _free_ports
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 ARTIFACTS = "artifacts/lake_assets"
+
+
+def unpack_release(workdir: Path) -> str:
+    """The archive a cluster unpacks as ./deps, reduced to the entry point's own copy (this
+    environment supplies the rest); returns its sha256, the release the engines name."""
+    own_copy = workdir / "deps" / "lake_assets" / engines.JOB_FILE
+    own_copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(engines.ENTRY_POINT, own_copy)
+    return tree_sha256(workdir / "deps")
+
+
+with tempfile.TemporaryDirectory() as _workdir:
+    RELEASE = unpack_release(Path(_workdir))
 
 
 # ---------------------------------------------------------------- servers and settings
@@ -59,7 +75,7 @@ def raw_on_s3(s3_server, tmp_path_factory):
     for path in raw.rglob("*"):
         if path.is_file():
             s3.upload_file(str(path), s3_server.bucket, f"raw/{path.relative_to(raw)}")
-    s3.upload_file(engines.ENTRY_POINT, s3_server.bucket, f"{ARTIFACTS}/{engines.JOB_FILE}")
+    s3.upload_file(engines.ENTRY_POINT, s3_server.bucket, f"{ARTIFACTS}/{RELEASE}/{engines.JOB_FILE}")
     return f"s3://{s3_server.bucket}/raw"
 
 
@@ -108,7 +124,7 @@ def cluster_engine(s3_server, raw: str, **settings) -> engines.EmrClusterEngine:
         lake=lake, bucket=s3_server.bucket, artifacts_uri=f"s3://{s3_server.bucket}/{ARTIFACTS}",
         logs_uri=f"s3://{s3_server.bucket}/emr-logs/", service_role="LakeEmrServiceRole",
         instance_profile="LakeEmrInstanceProfile", **{"message_interval_seconds": 0.5, "poll_interval_seconds": 0.5,
-                                                      **settings})
+                                                      "artifacts_sha256": RELEASE, **settings})
 
 
 # ---------------------------------------------------------------- running a request's command here
@@ -118,7 +134,8 @@ def run_here(args: list[str], driver_env_prefix: str) -> subprocess.CompletedPro
     """Run the spark-submit command line of an EMR request on this machine, as the cluster would:
     client mode on local[2]; the driver's environment from `<prefix>X=v` confs (Pipes variables
     on EMR Serverless); the entry point fetched from S3. The cluster's Python settings (the
-    packaged ./deps and its interpreter) are replaced by this environment's."""
+    packaged ./deps and its interpreter) are replaced by this environment's, but the job still
+    checks the release it is given against a ./deps holding its own copy."""
     assert args[0] == "spark-submit", args
     command, env = [engines.spark_submit(), "--master", "local[2]", "--driver-memory", "1g"], {}
     rest = iter(args[1:])
@@ -143,7 +160,9 @@ def run_here(args: list[str], driver_env_prefix: str) -> subprocess.CompletedPro
         else:
             command.append(arg)
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1", **env}
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    workdir = Path(os.environ["EMR_TEST_WORKDIR"])
+    unpack_release(workdir)
+    return subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, timeout=600)
 
 
 class FakeCluster(threading.Thread):
@@ -217,7 +236,7 @@ def test_transient_cluster_runs_the_step_here_and_is_terminated_on_success(aws, 
         ("MASTER", "m5.xlarge", 1), ("CORE", "m5.xlarge", 2)]
     assert flow["AutoTerminationPolicy"] == {"IdleTimeout": 3600}
     assert flow["BootstrapActions"][0]["ScriptBootstrapAction"] == {
-        "Path": f"s3://{s3_server.bucket}/{ARTIFACTS}/bootstrap.sh", "Args": ["python3.11"]}
+        "Path": f"s3://{s3_server.bucket}/{ARTIFACTS}/{RELEASE}/bootstrap.sh", "Args": ["python3.11"]}
     tags = {t["Key"]: t["Value"] for t in flow["Tags"]}
     assert tags["project"] == "lake_assets" and tags["dagster/run_id"] == result.run_id
     # Spark settings as --conf only (a spark-defaults configuration would drop Pipes' variables,
@@ -227,18 +246,18 @@ def test_transient_cluster_runs_the_step_here_and_is_terminated_on_success(aws, 
     steps = aws.of("AddJobFlowSteps")
     assert sorted(s["Steps"][0]["Name"] for s in steps) == ["dim_travel_mode", "dim_visa"]
     args = next(s["Steps"][0] for s in steps if s["Steps"][0]["Name"] == "dim_visa")["HadoopJarStep"]["Args"]
-    entry = args.index(f"s3://{s3_server.bucket}/{ARTIFACTS}/spark_job.py")
+    entry = args.index(f"s3://{s3_server.bucket}/{ARTIFACTS}/{RELEASE}/spark_job.py")
     assert args[:3] == ["spark-submit", "--deploy-mode", "cluster"]
     confs = dict(a.split("=", 1) for a in args[4:entry:2])
     assert confs == {**engines.JOB_CONF, "spark.sql.shuffle.partitions": "4",
-                     "spark.archives": f"s3://{s3_server.bucket}/{ARTIFACTS}/lake_deps.tar.gz#deps",
-                     "spark.yarn.appMasterEnv.PYSPARK_PYTHON": "python3.11",
-                     "spark.yarn.appMasterEnv.PYTHONPATH": "./deps",
-                     "spark.executorEnv.PYSPARK_PYTHON": "python3.11", "spark.executorEnv.PYTHONPATH": "./deps"}
-    assert args[entry + 1:entry + 12] == ["dim_visa", "--raw", raw_on_s3, "--lake", f"s3://{s3_server.bucket}/lake",
+                     "spark.archives": f"s3://{s3_server.bucket}/{ARTIFACTS}/{RELEASE}/lake_deps.tar.gz#deps",
+                     **{f"{prefix}{name}": value for prefix in ("spark.yarn.appMasterEnv.", "spark.executorEnv.")
+                        for name, value in (("PYSPARK_PYTHON", "python3.11"), ("PYTHONPATH", "./deps"),
+                                            ("PYTHONDONTWRITEBYTECODE", "1"))}}
+    assert args[entry + 1:entry + 14] == ["dim_visa", "--raw", raw_on_s3, "--lake", f"s3://{s3_server.bucket}/lake",
                                           "--cache", "/tmp/lake_assets_cache", "--catalog", os.environ["LAKE_CATALOG"],
-                                          "--namespace", "lake"]
-    assert args[entry + 12] == "--dagster-pipes-context" and args[entry + 14] == "--dagster-pipes-messages"
+                                          "--namespace", "lake", "--artifacts-sha256", RELEASE]
+    assert args[entry + 14] == "--dagster-pipes-context" and args[entry + 16] == "--dagster-pipes-messages"
     assert cluster_states() == ["TERMINATED"]
     assert aws.of("TerminateJobFlows") == [{"JobFlowIds": list(emr_backend().clusters)}]
 
@@ -352,6 +371,7 @@ def test_serverless_job_run_request_run_here_materializes_with_checks(aws, s3_se
     client = boto3.client("emr-serverless")
     app = client.create_application(name="lake", releaseLabel="emr-7.13.0", type="SPARK")["applicationId"]
     monkeypatch.setenv("LAKE_S3_BUCKET", s3_server.bucket)
+    monkeypatch.setenv("LAKE_EMR_ARTIFACTS_SHA256", RELEASE)
     monkeypatch.setenv("LAKE_EMR_SERVERLESS_APPLICATION_ID", app)
     monkeypatch.setenv("LAKE_EMR_EXECUTION_ROLE_ARN", f"arn:aws:iam::{ACCOUNT}:role/lake-emr-job")
     monkeypatch.setenv("LAKE_RAW_DIR", raw_on_s3)
@@ -387,12 +407,13 @@ def test_serverless_job_run_request_run_here_materializes_with_checks(aws, s3_se
 
     (start,) = aws.of("StartJobRun")
     assert start["applicationId"] == app and start["executionRoleArn"].endswith(":role/lake-emr-job")
-    assert start["jobDriver"]["sparkSubmit"]["entryPoint"] == f"s3://{s3_server.bucket}/{ARTIFACTS}/spark_job.py"
+    release = f"s3://{s3_server.bucket}/{ARTIFACTS}/{RELEASE}"
+    assert start["jobDriver"]["sparkSubmit"]["entryPoint"] == f"{release}/spark_job.py"
     assert start["jobDriver"]["sparkSubmit"]["entryPointArguments"] == [
         "dim_country", "--raw", raw_on_s3, "--lake", f"s3://{s3_server.bucket}/lake", "--cache", "/tmp/lake_assets_cache",
-        "--catalog", os.environ["LAKE_CATALOG"], "--namespace", "lake"]
+        "--catalog", os.environ["LAKE_CATALOG"], "--namespace", "lake", "--artifacts-sha256", RELEASE]
     params = start["jobDriver"]["sparkSubmit"]["sparkSubmitParameters"]
-    assert f"--conf spark.archives=s3://{s3_server.bucket}/{ARTIFACTS}/lake_deps.tar.gz#deps" in params
+    assert f"--conf spark.archives={release}/lake_deps.tar.gz#deps" in params
     assert "--conf spark.emr-serverless.driverEnv.PYSPARK_PYTHON=python3.11" in params
     assert f"--conf spark.jars={engines.EMR_ICEBERG_JAR}" in params  # EMR's own Iceberg runtime
     assert "--conf spark.emr-serverless.driverEnv.DAGSTER_PIPES_CONTEXT=" in params
@@ -438,18 +459,22 @@ def test_package_builds_the_archive_for_the_cluster_and_uploads_it(aws, s3_serve
 
     from lake_assets import package
 
-    artifacts = package.build(tmp_path / "emr", python="3.11", arch="aarch64", requirements=["dagster-pipes==1.13.27"])
+    artifacts, sha256 = package.build(tmp_path / "emr", python="3.11", arch="aarch64",
+                                      requirements=["dagster-pipes==1.13.27"])
     with tarfile.open(artifacts[package.DEPS_ARCHIVE]) as tar:
         names = set(tar.getnames())
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    assert tree_sha256(tmp_path / "unpacked") == sha256  # what the job will check on the cluster
     assert {"lake_assets/spark_job.py", "lake_assets/steps.py", "dagster_pipes/__init__.py"} <= names
     assert not any(n.startswith("dagster/") for n in names)
     assert (tmp_path / "emr" / "spark_job.py").read_text() == Path(engines.ENTRY_POINT).read_text()
 
     prefix = f"s3://{s3_server.bucket}/{ARTIFACTS}"
-    assert package.upload(artifacts, prefix) == [f"{prefix}/{n}" for n in ("spark_job.py", "lake_deps.tar.gz", "bootstrap.sh")]
-    engine = cluster_engine(s3_server, "s3://b/raw")
-    assert engine.entry_point == f"{prefix}/spark_job.py"
-    assert engine.python_conf("x.")["spark.archives"] == f"{prefix}/lake_deps.tar.gz#deps"
+    assert package.upload(artifacts, prefix, sha256) == [
+        f"{prefix}/{sha256}/{n}" for n in ("spark_job.py", "lake_deps.tar.gz", "bootstrap.sh")]
+    engine = cluster_engine(s3_server, "s3://b/raw", artifacts_sha256=sha256)
+    assert engine.entry_point == f"{prefix}/{sha256}/spark_job.py"
+    assert engine.python_conf("x.")["spark.archives"] == f"{prefix}/{sha256}/lake_deps.tar.gz#deps"
 
     with pytest.raises(package.PackageError, match="cp39"):  # dagster-pipes needs Python >= 3.10
         package.build(tmp_path / "old", python="3.9", requirements=["dagster-pipes==1.13.27"])

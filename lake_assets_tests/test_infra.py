@@ -2,6 +2,7 @@
 environment the Dagster task sets builds the EMR resources with the lake stack's outputs, the
 roles allow the S3 prefixes the code uses, and the Glue tables match the lake's files."""
 
+import copy
 import re
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def template(name: str) -> dict:
 
 
 LAKE, ORCHESTRATOR = template("lake"), template("orchestrator")
+TEMPLATES = {path.stem: template(path.stem) for path in sorted((INFRA / "cfn").glob("*.yaml"))}
 
 
 def resolve(value, params: dict):
@@ -114,6 +116,10 @@ def test_emr_serverless_settings_reach_the_engine(monkeypatch):
     assert engine.bucket == "<LakeBucketName>" and engine.logs_uri == "<EmrLogsUri>"
     assert resources["lake"].lake_dir == "s3://<LakeBucketName>/lake"
     assert resources["lake"].raw_dir == "s3://<LakeBucketName>/raw"
+    # the pinned release: read from its own folder, and the job is told which one to expect
+    assert engine.entry_point == "s3://<LakeBucketName>/artifacts/lake_assets/<ArtifactsSha256>/spark_job.py"
+    assert engine.job_arguments("dim_visa")[-2:] == ["--artifacts-sha256", "<ArtifactsSha256>"]
+    assert re.fullmatch(ORCHESTRATOR["Parameters"]["ArtifactsSha256"]["AllowedPattern"], "ab" * 32)
 
 
 def test_emr_cluster_settings_reach_the_engine(monkeypatch):
@@ -150,6 +156,33 @@ def test_roles_allow_the_prefixes_the_code_uses(monkeypatch):
     assert orchestrator["EmrClusterCreate"]["Condition"]["StringEquals"]["aws:RequestTag/project"] == engine.tags["project"]
     assert [r["Fn::GetAtt"][0] for r in orchestrator["PassSparkRoles"]["Resource"]] == [
         "EmrServerlessExecutionRole", "EmrServiceRole", "EmrNodeRole"]
+
+
+def actions(statement: dict) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def test_orchestrator_acts_only_on_clusters_tagged_when_created():
+    """It creates clusters only with the engine's project tag, and tags, steps into or terminates
+    only clusters that already carry it: it can never tag someone else's cluster into its reach."""
+    from lake_assets.engines import EmrEngine
+
+    project = EmrEngine.model_fields["tags"].default["project"]
+    role = LAKE["Resources"]["OrchestratorRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    emr = [s for s in policy_statements(LAKE["Resources"]["OrchestratorRole"]).values()
+           if any(a.startswith("elasticmapreduce:") for a in actions(s))]
+    for statement in emr:
+        assert statement["Effect"] == "Allow"
+        if actions(statement) == ["elasticmapreduce:RunJobFlow"]:
+            assert statement["Condition"] == {"StringEquals": {"aws:RequestTag/project": project}}
+        else:
+            assert statement["Condition"] == {"StringEquals": {"elasticmapreduce:ResourceTag/project": project}}
+            assert statement["Resource"]["Fn::Sub"].endswith(":cluster/*")
+    allowed = {a for s in emr for a in actions(s)}
+    assert {"elasticmapreduce:RunJobFlow", "elasticmapreduce:AddTags", "elasticmapreduce:AddJobFlowSteps",
+            "elasticmapreduce:TerminateJobFlows"} <= allowed
+    assert "elasticmapreduce:RemoveTags" not in allowed and not any("*" in a for a in allowed)
 
 
 def test_pipes_messages_go_where_the_roles_allow(monkeypatch):
@@ -225,3 +258,119 @@ def test_task_role_may_read_the_database_secret_dagster_yaml_reads():
     assert read_secret["Action"] == "secretsmanager:GetSecretValue"
     assert read_secret["Resource"] == env["DAGSTER_PG_PASSWORD_SECRET_ARN"] == {
         "Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+
+
+# ---------------------------------------------------------------- who reaches the UI
+
+LISTENER, LISTENER_RULE = "AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule"
+
+
+def forwards_before_authenticating(tmpl: dict) -> list[str]:
+    """Listeners and listener rules of internet-facing load balancers (any scheme but a literal
+    `internal`, or one imported from elsewhere) that forward before an authenticate action."""
+    resources = tmpl["Resources"]
+
+    def internet_facing(arn) -> bool:
+        balancer = resources.get(arn.get("Ref")) if isinstance(arn, dict) else None
+        return balancer is None or balancer["Properties"].get("Scheme", "internet-facing") != "internal"
+
+    found = []
+    for name, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == LISTENER:
+            balancer, actions_ = props["LoadBalancerArn"], props["DefaultActions"]
+        elif resource["Type"] == LISTENER_RULE:
+            balancer, actions_ = resources[props["ListenerArn"]["Ref"]]["Properties"]["LoadBalancerArn"], props["Actions"]
+        else:
+            continue
+        if not internet_facing(balancer):
+            continue
+        kinds = [a["Type"] for a in sorted(actions_, key=lambda a: a.get("Order", 0))]
+        first_auth = next((i for i, kind in enumerate(kinds) if kind.startswith("authenticate-")), len(kinds))
+        if "forward" in kinds[:first_auth]:
+            found.append(name)
+    return found
+
+
+def test_no_internet_facing_listener_forwards_without_authenticating():
+    listeners = [n for t in TEMPLATES.values() for n, r in t["Resources"].items() if r["Type"] == LISTENER]
+    assert listeners == ["HttpsListener"]
+    assert {name: forwards_before_authenticating(t) for name, t in TEMPLATES.items()} == {name: [] for name in TEMPLATES}
+    # the walk does see a listener that forwards straight away
+    bare = copy.deepcopy(ORCHESTRATOR)
+    bare["Resources"]["HttpsListener"]["Properties"]["DefaultActions"] = [{"Type": "forward", "TargetGroupArn": "x"}]
+    assert forwards_before_authenticating(bare) == ["HttpsListener"]
+
+
+def test_operators_sign_in_to_the_stacks_own_user_pool():
+    resources = ORCHESTRATOR["Resources"]
+    auth = resources["HttpsListener"]["Properties"]["DefaultActions"][0]
+    assert auth["Type"] == "authenticate-cognito"
+    config = auth["AuthenticateCognitoConfig"]
+    assert config["UserPoolArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert config["OnUnauthenticatedRequest"] == "authenticate"
+    pool = resources["UserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True} and pool["MfaConfiguration"] == "ON"
+    client = resources["UserPoolClient"]["Properties"]
+    assert client["CallbackURLs"] == [{"Fn::Sub": "${UiUrl}/oauth2/idpresponse"}] and client["GenerateSecret"]
+    assert resources["LoadBalancer"]["Properties"]["Scheme"] == "internet-facing"
+
+
+@pytest.mark.parametrize("cidr, allowed", [
+    ("0.0.0.0/0", False), ("10.1.2.3/0", False), ("0.0.0.0/7", False), ("203.0.113.0/24 ", False),
+    ("203.0.113.0/24", True), ("10.0.0.0/8", True), ("198.51.100.7/32", True)])
+def test_allowed_cidr_refuses_the_whole_internet(cidr, allowed):
+    pattern = ORCHESTRATOR["Parameters"]["AllowedCidr"]["AllowedPattern"]
+    assert bool(re.search(pattern, cidr)) is allowed
+
+
+# ---------------------------------------------------------------- health and alarms
+
+
+def test_daemon_health_check_reads_the_daemons_heartbeats(tmp_path, monkeypatch):
+    """The daemon container's health command passes on fresh heartbeats of every daemon and fails
+    when there are none or they are older than its tolerance."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from dagster import DagsterInstance
+    from dagster._daemon.types import DaemonHeartbeat
+
+    kind, command = containers()[1]["HealthCheck"]["Command"]
+    assert kind == "CMD-SHELL" and "dagster-daemon liveness-check" in command
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+    def healthy_after(age_seconds: float | None) -> bool:
+        with DagsterInstance.get() as instance:
+            instance.wipe_daemon_heartbeats()
+            if age_seconds is not None:
+                for daemon_type in instance.get_required_daemon_types():
+                    instance.add_daemon_heartbeat(DaemonHeartbeat(time.time() - age_seconds, daemon_type, "d", []))
+        return subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=120).returncode == 0
+
+    assert (healthy_after(None), healthy_after(30), healthy_after(600)) == (False, True, False)
+
+
+def test_alarms_reach_the_operators():
+    from lake_assets.sensors import FAILED_RUNS_METRIC
+
+    resources = ORCHESTRATOR["Resources"]
+    topic = {"Ref": "AlarmTopic"}
+    assert resources["AlarmTopic"]["Properties"]["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
+    alarms = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    rules = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::Events::Rule"}
+    assert all(a["AlarmActions"] == [topic] for a in alarms.values())
+    assert all(r["Targets"] == [{"Id": "operators", "Arn": topic}] for r in rules.values())
+    watched = {(a["Namespace"] if isinstance(a["Namespace"], str) else a["Namespace"]["Fn::Sub"], a["MetricName"])
+               for a in alarms.values()}
+    assert watched == {("lake/${Environment}", FAILED_RUNS_METRIC), ("AWS/RDS", "FreeStorageSpace"),
+                       ("AWS/ApplicationELB", "HealthyHostCount")}
+    assert {tuple(r["EventPattern"]["detail-type"]) for r in rules.values()} == {
+        ("ECS Task State Change",), ("EMR Serverless Job Run State Change",)}
+    # the failure sensor writes where the alarm reads, and the task role may write only there
+    namespace = next(e["Value"] for e in containers()[1]["Environment"] if e["Name"] == "LAKE_METRICS_NAMESPACE")
+    allowed = policy_statements(LAKE["Resources"]["OrchestratorRole"])["FailedRunsMetric"]
+    assert namespace == allowed["Condition"]["StringEquals"]["cloudwatch:namespace"] == {"Fn::Sub": "lake/${Environment}"}
