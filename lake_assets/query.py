@@ -50,7 +50,7 @@ class Snapshot:
         if not self.files:
             return f'select * from "{self.name}__empty"'
         paths = ", ".join("'" + f.removeprefix("file:").replace("'", "''") + "'" for f in self.files)
-        return f"select * from read_parquet([{paths}], union_by_name = true)"
+        return f"select * from read_parquet([{paths}], union_by_name = true, hive_partitioning = false)"
 
 
 def default_lake() -> Path | str:
