@@ -1,0 +1,175 @@
+"""The lake's columns: table -> [(column, type, description)], in the order the tables hold them.
+
+The required columns and their types are those of LAKE_CONTRACT.md; the others are the
+README's data dictionary. Types are Spark SQL type names. No Dagster here: the assets turn
+this into their column schema (`lake_assets.assets.tables`).
+"""
+
+from __future__ import annotations
+
+# The I94 extract's columns as read (numbers arrive as double), kept as such in the rejects.
+RAW_I94 = [
+    ("i94yr", "DOUBLE", "year of arrival (4 digits)"),
+    ("i94mon", "DOUBLE", "month of arrival (1-12)"),
+    ("i94cit", "DOUBLE", "country of citizenship code (label file i94cntyl)"),
+    ("i94res", "DOUBLE", "country of residence code (label file i94cntyl)"),
+    ("i94port", "STRING", "CBP port of entry code (label file i94prtl)"),
+    ("arrdate", "DOUBLE", "arrival date, SAS day number (days since 1960-01-01)"),
+    ("i94mode", "DOUBLE", "mode of arrival code: 1 Air, 2 Sea, 3 Land, 9 Not reported"),
+    ("i94addr", "STRING", "US state of the address in the US"),
+    ("depdate", "DOUBLE", "departure date, SAS day number"),
+    ("i94bir", "DOUBLE", "age in years"),
+    ("i94visa", "DOUBLE", "visa category code: 1 Business, 2 Pleasure, 3 Student"),
+    ("count", "DOUBLE", "always 1, for summary statistics"),
+    ("dtadfile", "STRING", "date the record was filed, YYYYMMDD"),
+    ("visapost", "STRING", "State Department office that issued the visa"),
+    ("occup", "STRING", "occupation in the US"),
+    ("entdepa", "STRING", "arrival flag"),
+    ("entdepd", "STRING", "departure flag"),
+    ("entdepu", "STRING", "update flag"),
+    ("matflag", "STRING", "match flag of arrival and departure records"),
+    ("biryear", "DOUBLE", "year of birth"),
+    ("dtaddto", "STRING", "admitted until, MMDDYYYY, or D/S (duration of status)"),
+    ("gender", "STRING", "gender"),
+    ("insnum", "STRING", "INS number"),
+    ("airline", "STRING", "airline of arrival"),
+    ("admnum", "DOUBLE", "admission number"),
+    ("fltno", "STRING", "flight number of arrival"),
+    ("visatype", "STRING", "visa type code (e.g. WT, B2, F1)"),
+]
+
+_CITY_ID = ("city_id", "STRING", "city key <state>-<city-slug> (NY-new-york), the same on every run")
+_STATE_CODE = ("state_code", "STRING", "two-letter US state code")
+_VISA_TYPE = ("visa_type", "STRING", "visa type (e.g. WT, B2, F1)")
+_VISA_CATEGORY = ("visa_category", "STRING", "Business, Pleasure or Student")
+_AVG_TEMPERATURE = ("avg_temperature_c", "DOUBLE", "mean temperature of the city in that month, °C")
+
+COLUMNS: dict[str, list[tuple[str, str, str]]] = {
+    "dim_country": [
+        ("country_code", "INT", "I94 country code (i94cit, i94res)"),
+        ("country_name", "STRING", "country name as in the label file"),
+        ("is_valid", "BOOLEAN", "false for 'INVALID: …', 'No Country Code (…)', 'Collapsed (…)'"),
+    ],
+    "dim_state": [
+        _STATE_CODE,
+        ("state_name", "STRING", "state name"),
+    ],
+    "dim_visa": [
+        _VISA_TYPE,
+        ("visa_category_code", "INT", "1 Business, 2 Pleasure, 3 Student"),
+        _VISA_CATEGORY,
+        ("visa_type_name", "STRING", "what the visa type means (e.g. Visa Waiver tourist)"),
+    ],
+    "dim_travel_mode": [
+        ("mode_code", "INT", "I94 mode code (i94mode)"),
+        ("mode", "STRING", "Air, Sea, Land or Not reported"),
+    ],
+    "dim_city": [
+        _CITY_ID,
+        ("city", "STRING", "city name"),
+        _STATE_CODE,
+        ("latitude", "DOUBLE", "latitude, degrees north"),
+        ("longitude", "DOUBLE", "longitude, degrees east"),
+        ("total_population", "BIGINT", "population (demographics file)"),
+        ("foreign_born", "BIGINT", "foreign-born residents"),
+        ("median_age", "DOUBLE", "median age of the residents"),
+        ("coordinates_source", "STRING", "where the coordinates come from: geonames or airports"),
+        ("male_population", "BIGINT", "male residents"),
+        ("female_population", "BIGINT", "female residents"),
+        ("veterans", "BIGINT", "veterans among the residents"),
+        ("average_household_size", "DOUBLE", "mean persons per household"),
+        ("american_indian_alaska_native", "BIGINT", "American Indian and Alaska Native residents"),
+        ("asian", "BIGINT", "Asian residents"),
+        ("black_african_american", "BIGINT", "Black or African-American residents"),
+        ("hispanic_latino", "BIGINT", "Hispanic or Latino residents (overlaps the other races)"),
+        ("white", "BIGINT", "White residents"),
+    ],
+    "dim_port": [
+        ("port_code", "STRING", "CBP port code (i94port; not an IATA code)"),
+        ("port_name", "STRING", "port label as in the label file"),
+        ("city", "STRING", "city of the port"),
+        ("state_code", "STRING", "US state of the port, null abroad"),
+        ("is_us", "BOOLEAN", "the port is in the US or its territories"),
+        ("city_id", "STRING", "the port's city in dim_city; null for foreign and junk ports"),
+    ],
+    "dim_temperature": [
+        _CITY_ID,
+        ("month", "INT", "month of the year, 1-12"),
+        ("avg_temperature_c", "DOUBLE", "mean temperature of that month over the years averaged, °C"),
+        ("years", "INT", "years averaged (the last 30 of the series)"),
+        ("source_city", "STRING", "Berkeley Earth city of the series"),
+        ("source_latitude", "DOUBLE", "latitude of the Berkeley grid point"),
+        ("source_longitude", "DOUBLE", "longitude of the Berkeley grid point"),
+        ("distance_km", "DOUBLE", "distance from the grid point to the city, km"),
+    ],
+    "fact_immigration": [
+        ("cicid", "BIGINT", "record id, unique within its month"),
+        ("arrival_date", "DATE", "date of arrival, inside the partition's month"),
+        ("departure_date", "DATE", "date of departure; null if none or implausible"),
+        ("stay_days", "INT", "days from arrival to departure"),
+        ("port_code", "STRING", "port of entry (dim_port)"),
+        ("city_id", "STRING", "city of the port of entry (dim_city)"),
+        ("address_state_code", "STRING", "US state of the address (dim_state)"),
+        ("citizenship_country_code", "INT", "country of citizenship (dim_country)"),
+        ("residence_country_code", "INT", "country of residence (dim_country)"),
+        ("mode_code", "INT", "mode of arrival (dim_travel_mode)"),
+        ("visa_category_code", "INT", "1 Business, 2 Pleasure, 3 Student"),
+        ("visa_type", "STRING", "visa type (dim_visa)"),
+        ("age", "INT", "age in years, 0-120"),
+        ("gender", "STRING", "F, M, U or X"),
+        ("admission_number", "BIGINT", "I94 admission number (11 digits)"),
+        ("birth_year", "INT", "year of birth"),
+        ("admitted_until", "DATE", "admitted until (dtaddto); null for D/S and junk"),
+        ("admitted_duration_of_status", "BOOLEAN", "admitted for the duration of status (dtaddto D/S)"),
+        ("file_date", "DATE", "date the record was filed"),
+        ("airline", "STRING", "airline of arrival"),
+        ("flight_number", "STRING", "flight number of arrival"),
+        ("visa_post", "STRING", "State Department office that issued the visa"),
+        ("arrival_flag", "STRING", "arrival flag (entdepa)"),
+        ("departure_flag", "STRING", "departure flag (entdepd)"),
+        ("match_flag", "STRING", "match flag of arrival and departure records (matflag)"),
+        ("data_issues", "ARRAY<STRING>", "what was nulled in this row and its raw value, e.g. invalid_state:XX"),
+        ("i94yr", "INT", "year of arrival (partition)"),
+        ("i94mon", "INT", "month of arrival (partition)"),
+    ],
+    "fact_immigration_rejects": [
+        ("cicid", "BIGINT", "record id, null when missing"),
+        ("raw_cicid", "DOUBLE", "cicid as read"),
+        *RAW_I94,
+        ("reject_reason", "STRING", "missing_cicid, missing_arrival_date, arrival_outside_month or "
+                                    "invalid_visa_category"),
+    ],
+    "metro_arrivals_monthly": [
+        ("i94yr", "INT", "year of arrival"),
+        ("i94mon", "INT", "month of arrival"),
+        _CITY_ID,
+        _VISA_TYPE,
+        ("arrivals", "BIGINT", "arrivals in the month at the city's ports with this visa type"),
+        _VISA_CATEGORY,
+        _AVG_TEMPERATURE,
+        ("arrivals_per_100k", "DOUBLE", "arrivals per 100,000 inhabitants of the city"),
+        ("city", "STRING", "city name"),
+        _STATE_CODE,
+        ("total_population", "BIGINT", "population of the city"),
+        ("foreign_born_share", "DOUBLE", "share of foreign-born residents"),
+        ("season", "STRING", "winter (DJF), spring (MAM), summer (JJA) or autumn (SON)"),
+    ],
+    "tourism_by_season": [
+        ("season", "STRING", "winter (DJF), spring (MAM), summer (JJA) or autumn (SON)"),
+        _VISA_TYPE,
+        _CITY_ID,
+        _VISA_CATEGORY,
+        ("arrivals", "BIGINT", "arrivals in the season's months"),
+        ("avg_temperature_c", "DOUBLE", "mean of the season's monthly temperatures, °C"),
+        ("months", "INT", "months of data in the season"),
+        ("city", "STRING", "city name"),
+        _STATE_CODE,
+    ],
+    "arrivals_temperature_correlation": [
+        _CITY_ID,
+        _VISA_CATEGORY,
+        ("months", "INT", "months with a temperature"),
+        ("pearson_r", "DOUBLE", "Pearson r of monthly arrivals and temperature; null under 3 months"),
+        ("arrivals", "BIGINT", "arrivals over all months"),
+    ],
+}
