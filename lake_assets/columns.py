@@ -5,8 +5,6 @@ README's data dictionary. Types are Spark SQL type names. No Dagster here: the a
 this into their column schema (`lake_assets.assets.tables`).
 """
 
-from __future__ import annotations
-
 # The I94 extract's columns as read (numbers arrive as double), kept as such in the rejects.
 RAW_I94 = [
     ("i94yr", "DOUBLE", "year of arrival (4 digits)"),
