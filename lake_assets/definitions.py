@@ -10,6 +10,7 @@ from dagster import (
     define_asset_job,
     in_process_executor,
     job,
+    map_asset_specs,
     op,
 )
 
@@ -21,6 +22,7 @@ from lake_assets.console import compact_console_logger
 from lake_assets.engines import SparkEngine
 from lake_assets.maintenance import RETAIN_DAYS, RETAIN_LAST
 from lake_assets.resources import resources_for
+from lake_assets.s3 import is_s3
 from lake_assets.sensors import AUTOMATION_ON, refresh_job, schedules, sensors
 
 dimensions_job = define_asset_job("dimensions_job", AssetSelection.groups("dimensions"),
@@ -54,12 +56,16 @@ maintenance_schedule = ScheduleDefinition(
 
 def build_definitions(resources: dict | None = None) -> Definitions:
     """The code location, with the resources of `$LAKE_ENV` unless others are given."""
+    resources = resources or resources_for()
+    tables = [*dimension_assets, *immigration_assets, *analytics_assets]
+    if is_s3(resources["lake"].lake_dir):  # the kind tells where the tables' files are
+        tables = map_asset_specs(lambda spec: spec.merge_attributes(kinds={"s3"}), tables)
     return Definitions(
-        assets=[*raw_specs, *dimension_assets, *immigration_assets, *analytics_assets],
+        assets=[*raw_specs, *tables],
         jobs=[dimensions_job, immigration_job, analytics_job, refresh_job, lake_maintenance],
         sensors=sensors,
         schedules=[*schedules, maintenance_schedule],
-        resources=resources or resources_for(),
+        resources=resources,
         loggers={"console": compact_console_logger},
         # One process, so one Spark session (one JVM), per run.
         executor=in_process_executor,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make the project's environment: .venv with the package and its test tools.
-# Needs Python 3.11 (python3) and Java 17 on PATH; installs Debian's readstat and postgresql when apt is there.
+# Needs Python 3.11 (python3) and Java 17 on PATH; installs Debian's readstat, postgresql and chromium when apt is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,10 @@ fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   echo "setup: installing Debian's postgresql (the Dagster instance test runs a server on loopback) …"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql openssl >/dev/null
+fi
+if ! command -v chromedriver >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing Debian's chromium and chromedriver (the browser test of the Dagster UI) …"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

@@ -11,6 +11,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from lake_assets import query, report
 from lake_assets.assets.dimensions import dim_city, dim_temperature, dim_visa
 from lake_assets.assets.publishing import check_specs
+from lake_assets.assets.tables import ANALYTICS_LAYER, table_attributes
 from lake_assets.engines import SparkEngine
 
 ANALYTICS = "analytics"
@@ -37,19 +38,22 @@ def with_charts(results: Iterator, engine: SparkEngine, sections: tuple[str, ...
 
 
 @asset(group_name=ANALYTICS, deps=["fact_immigration", dim_city, dim_visa, dim_temperature],
-       check_specs=check_specs("metro_arrivals_monthly"))
+       check_specs=check_specs("metro_arrivals_monthly"),
+       **table_attributes("metro_arrivals_monthly", ANALYTICS_LAYER))
 def metro_arrivals_monthly(context: AssetExecutionContext, engine: SparkEngine):
     """Arrivals per month, city and visa type, with temperature and arrivals per 100k inhabitants."""
     yield from with_charts(engine.materialize(context, "metro_arrivals_monthly"), engine, ("monthly", "destinations"))
 
 
-@asset(group_name=ANALYTICS, deps=[metro_arrivals_monthly], check_specs=check_specs("tourism_by_season"))
+@asset(group_name=ANALYTICS, deps=[metro_arrivals_monthly], check_specs=check_specs("tourism_by_season"),
+       **table_attributes("tourism_by_season", ANALYTICS_LAYER))
 def tourism_by_season(context: AssetExecutionContext, engine: SparkEngine):
     """Arrivals per season (DJF, MAM, JJA, SON), visa type and city, beside the season's temperature."""
     yield from with_charts(engine.materialize(context, "tourism_by_season"), engine, ("season",))
 
 
-@asset(group_name=ANALYTICS, deps=[metro_arrivals_monthly], check_specs=check_specs("arrivals_temperature_correlation"))
+@asset(group_name=ANALYTICS, deps=[metro_arrivals_monthly], check_specs=check_specs("arrivals_temperature_correlation"),
+       **table_attributes("arrivals_temperature_correlation", ANALYTICS_LAYER))
 def arrivals_temperature_correlation(context: AssetExecutionContext, engine: SparkEngine):
     """Pearson correlation of monthly arrivals with temperature per city and visa category."""
     yield from with_charts(engine.materialize(context, "arrivals_temperature_correlation"), engine, ("correlation",))

@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, AssetSpec, BackfillPolicy, multi_asse
 
 from lake_assets.assets.dimensions import dim_city, dim_country, dim_port, dim_state, dim_travel_mode, dim_visa
 from lake_assets.assets.publishing import check_specs
+from lake_assets.assets.tables import FACT_LAYER, table_attributes
 from lake_assets.engines import SparkEngine
 from lake_assets.partitions import monthly_partitions
 
@@ -16,10 +17,12 @@ DIMS = [dim_port, dim_city, dim_state, dim_country, dim_travel_mode, dim_visa]
     specs=[
         AssetSpec("fact_immigration", group_name=IMMIGRATION, deps=["raw_i94", *DIMS],
                   partitions_def=monthly_partitions,
-                  description="One row per I94 arrival, partitioned by i94yr/i94mon"),
+                  description="One row per I94 arrival, partitioned by i94yr/i94mon",
+                  **table_attributes("fact_immigration", FACT_LAYER)),
         AssetSpec("fact_immigration_rejects", group_name=IMMIGRATION, deps=["raw_i94"],
                   partitions_def=monthly_partitions,
-                  description="Raw I94 rows that cannot be placed in the fact, with their reason"),
+                  description="Raw I94 rows that cannot be placed in the fact, with their reason",
+                  **table_attributes("fact_immigration_rejects", FACT_LAYER)),
     ],
     check_specs=check_specs("fact_immigration", monthly_partitions)
     + check_specs("fact_immigration_rejects", monthly_partitions),
