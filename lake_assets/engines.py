@@ -9,7 +9,9 @@
 
 Assets call `engine.materialize(context, step)` and do not know which one runs. The Pipes
 engines carry every Spark setting as `spark-submit --conf` and the months as Pipes extras;
-the EMR engines read Pipes messages from S3.
+the EMR engines read Pipes messages from S3. Every engine turns the step's outcomes into
+Dagster results by `dagster_results_of`: a monthly step's each under its own month, also
+when a single-run backfill builds several.
 """
 
 import os
@@ -20,8 +22,6 @@ from typing import Iterator
 
 import boto3
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
     AssetExecutionContext,
     ConfigurableResource,
     Failure,
@@ -34,12 +34,12 @@ from dagster._core.pipes.utils import PipesEnvContextInjector, open_pipes_sessio
 from dagster_aws.pipes import PipesEMRServerlessClient, PipesS3MessageReader
 from pydantic import PrivateAttr
 
-from lake_assets.assets.publishing import blocking_failure, dagster_results, dagster_results_by_partition
+from lake_assets.assets.publishing import dagster_results, dagster_results_by_partition
 from lake_assets.maintenance import maintain
 from lake_assets.package import BOOTSTRAP_FILE, DEPS_ARCHIVE, JOB_FILE
 from lake_assets.resources import LakeResource
 from lake_assets.spark import JVM_OPTIONS, LOCAL_CONF
-from lake_assets.steps import Inputs, StepError, run_months, run_step
+from lake_assets.steps import CheckOutcome, Inputs, StepError, TableOutcome, run_months, run_step
 
 ENTRY_POINT = os.path.join(os.path.dirname(__file__), "spark_job.py")
 MAINTENANCE_STEP = "maintenance"  # spark_job.py's step for lake_maintenance
@@ -56,6 +56,19 @@ JOB_CONF = {k: LOCAL_CONF[k] for k in (
 def partition_keys(context: AssetExecutionContext) -> list[str] | None:
     """Every month of the run (several in a single-run backfill), or None if unpartitioned."""
     return list(context.partition_keys) if context.assets_def.partitions_def else None
+
+
+def dagster_results_of(context: AssetExecutionContext,
+                       outcomes: Iterator[tuple[str | None, list[TableOutcome]]]) -> Iterator:
+    """A step's outcomes, (month or None, tables), as Dagster results: each month recorded under
+    its own partition, an unpartitioned step as it is. A StepError fails the step with its message."""
+    try:
+        if partition_keys(context):
+            yield from dagster_results_by_partition(context, outcomes)
+        else:
+            yield from dagster_results(table for _, tables in outcomes for table in tables)
+    except StepError as exc:
+        raise Failure(str(exc)) from None
 
 
 class PipesMessagesUnderPrefix(PipesS3MessageReader):
@@ -87,17 +100,18 @@ class LocalEngine(SparkEngine):
     def materialize(self, context: AssetExecutionContext, step: str) -> Iterator:
         lake = self.lake
         inputs = Inputs(lake.spark(), lake.lake(context.run.run_id), lake.raw_dir, lake.cache_dir, log=context.log.info)
-        keys = partition_keys(context)
-        try:
-            if keys:  # each month recorded under its own partition, also in a single-run backfill
-                yield from dagster_results_by_partition(context, run_months(step, inputs, keys))
-            else:
-                yield from dagster_results(run_step(step, inputs))
-        except StepError as exc:
-            raise Failure(str(exc)) from None
+        yield from dagster_results_of(context, built_here(step, inputs, partition_keys(context)))
 
     def maintain(self, context: OpExecutionContext, retain_days: float, retain_last: int) -> None:
         maintain(self.lake.lake(context.run.run_id), retain_days, retain_last, log=context.log.info)
+
+
+def built_here(step: str, inputs: Inputs, keys: list[str] | None) -> Iterator[tuple[str | None, list[TableOutcome]]]:
+    """A step built in this process: month by month, or at once."""
+    if keys:
+        yield from run_months(step, inputs, keys)
+    else:
+        yield None, run_step(step, inputs)
 
 
 class PipesEngine(SparkEngine):
@@ -126,13 +140,21 @@ class PipesEngine(SparkEngine):
         # Pipes gives the external process no partition range for a run over several
         # partitions (single-run backfill): send the months ourselves.
         keys = partition_keys(context)
-        results = self.launch(context, step, {"partition_keys": keys} if keys else {}).get_results()
-        yield from results
-        failures = [f"{r.asset_key.to_user_string()}.{r.check_name}: {({k: v.value for k, v in r.metadata.items()})}"
-                    for r in results if isinstance(r, AssetCheckResult)
-                    and not r.passed and r.severity == AssetCheckSeverity.ERROR]
-        if failures:
-            raise blocking_failure(failures)
+        invocation = self.launch(context, step, {"partition_keys": keys} if keys else {})
+        yield from dagster_results_of(context, reported(invocation))
+
+
+def reported(invocation: PipesClientCompletedInvocation) -> Iterator[tuple[str | None, list[TableOutcome]]]:
+    """What spark_job reported, in order: (month or None, tables); a reported error is raised
+    where it came. The launch's own metadata (EMR job run, cluster, step) goes with each table."""
+    launched = {k: {"type": "text", "raw_value": str(v.value)} for k, v in invocation.metadata.items()}
+    for message in invocation.get_custom_messages():
+        if "error" in message:
+            raise StepError(message["error"])
+        yield message["partition"], [
+            TableOutcome(o["table"], [CheckOutcome(**c) for c in o["checks"]],
+                         None if o["metadata"] is None else {**o["metadata"], **launched})
+            for o in message["outcomes"]]
 
 
 def spark_submit() -> str:

@@ -171,6 +171,26 @@ class S3Path:
             return f.read().decode(encoding or "utf-8")
 
 
+def object_stamps(path: S3Path) -> dict[str, str]:
+    """`size:ETag` of the object at `path`, or of each object directly under it, by name: one
+    listing. The ETag changes with the content, also when a re-upload keeps the size."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, key = split(path.uri).partition("/")
+    client = boto3.client("s3", endpoint_url=os.getenv("LAKE_S3_ENDPOINT") or None)
+    stamps = {}
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+            for obj in page.get("Contents", []):
+                rest = obj["Key"][len(key):]  # "" for the object itself, "/name" for one directly under it
+                if rest == "" or (rest.startswith("/") and rest.count("/") == 1):
+                    stamps[rest[1:] or path.name] = f"{obj['Size']}:{obj['ETag'].strip(chr(34))}"
+    except (BotoCoreError, ClientError) as exc:
+        raise _explain(path.uri, OSError(str(exc))) from None
+    return stamps
+
+
 def download(src: S3Path, dest: Path) -> Path:
     """Copy an S3 object to a local file (for readers that take only local files)."""
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,14 @@
 """The pipeline that runs itself: a sensor on the raw landing zone, a daily refresh, failure mail.
 
 - `raw_i94_sensor` looks at `<raw>/i94/` (a folder or an S3 prefix) and asks for one
-  `immigration_job` run per new or changed monthly extract, for that month's partition.
-  Its cursor maps each extract's path to its version (size and modification time of the
-  file, or of every part of a parquet folder), so each version is built exactly once; the
-  run key (path@version) makes Dagster drop a repeated request too.
+  `immigration_job` run per new or changed monthly extract, for that month's partition. An
+  extract's version hashes the size and modification time (locally) or size and ETag (on
+  S3) of its file or of each part of its folder; a folder counts once complete (a
+  `_SUCCESS` marker, or the same version two ticks in a row). A version whose run fails is
+  run again, up to `MAX_RUNS` runs, then the operators are mailed. Extracts that cannot be
+  read or placed, or that hold a month outside the partitions, are logged at every tick and
+  mailed once; the others go on. The cursor keeps this state; run keys (path@version) make
+  Dagster drop a repeated request too.
 - `daily_refresh_schedule` runs `refresh_job` at 07:00 (`$LAKE_SCHEDULE_TIMEZONE`, default
   UTC): the dimensions and the analytics are rebuilt from the sources and every month in
   the lake, so they catch up with the months the sensor brought in, and their checks run again.
@@ -23,14 +27,19 @@ import os
 import smtplib
 import ssl
 from email.message import EmailMessage
+from pathlib import Path
 
 from dagster import (
     AssetSelection,
     DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunFailureSensorContext,
     RunRequest,
+    RunsFilter,
     ScheduleDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -42,7 +51,8 @@ from dagster import (
 
 from lake_assets.partitions import monthly_partitions
 from lake_assets.resources import LakeResource
-from lake_assets.sources import I94Month, SourceError, find_i94_months
+from lake_assets.s3 import S3Path, object_stamps
+from lake_assets.sources import I94Month, SourceError, scan_i94_months
 
 AUTOMATION_ON = os.getenv("LAKE_AUTOMATION", "off") == "on"
 FAILED_RUNS_METRIC = "FailedRuns"
@@ -52,36 +62,123 @@ refresh_job = define_asset_job(
     description="Rebuild the dimensions and the analytics (with their checks) from the lake's months")
 
 
-def extract_version(extract: I94Month) -> str:
-    """What changes when an extract is replaced: size and mtime of the file or of each part."""
-    parts = [extract.path] if extract.path.is_file() else sorted(extract.path.glob("*.parquet"))
-    stats = [(p.name, p.stat()) for p in parts]
-    text = ";".join(f"{name}:{st.st_size}:{st.st_mtime_ns}" for name, st in stats)
+MAX_RUNS = 3  # runs of one version of an extract (the first and two retries) before an alert
+DONE_MARKER = "_SUCCESS"  # a folder of parquet parts holding it is complete
+
+
+def extract_stamps(path: Path | S3Path) -> dict[str, str]:
+    """Name -> size and modification time (locally) or size and ETag (on S3) of the extract's
+    file, or of each entry of its folder."""
+    if isinstance(path, S3Path):
+        return object_stamps(path)
+    entries = [path] if path.is_file() else sorted(path.iterdir())
+    return {p.name: f"{st.st_size}:{st.st_mtime_ns}" for p in entries for st in [p.stat()]}
+
+
+def extract_version(stamps: dict[str, str]) -> str:
+    """What changes when an extract is replaced: a hash of its stamps (the marker aside)."""
+    text = ";".join(f"{name}:{stamp}" for name, stamp in sorted(stamps.items()) if name != DONE_MARKER)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def run_request(extract: I94Month, version: str, attempt: int) -> RunRequest:
+    # The first run keeps the key path@version, so versions built before retries existed are not rebuilt.
+    path = str(extract.path)
+    return RunRequest(run_key=f"{path}@{version}" + (f"#{attempt}" if attempt > 1 else ""),
+                      partition_key=f"{extract.month}-01",
+                      tags={"lake/extract": path, "lake/extract_version": version,
+                            "lake/extract_attempt": f"{attempt}/{MAX_RUNS}"})
+
+
+def last_run(instance: DagsterInstance, path: str, version: str, requested: int) -> DagsterRun | None:
+    """The latest run of this version of the extract, once the last one requested exists."""
+    runs = instance.get_runs(RunsFilter(tags={"lake/extract": path, "lake/extract_version": version}))
+    return runs[0] if len(runs) >= requested else None
+
+
+def advance(context: SensorEvaluationContext, extract: I94Month, stamps: dict[str, str],
+            entry: dict | None) -> tuple[dict, RunRequest | None, str | None]:
+    """The extract's next cursor entry, the run to ask for, and what to mail if its runs all failed."""
+    path, version = str(extract.path), extract_version(stamps)
+    if entry is None or entry["version"] != version:
+        entry = {"version": version, "runs": 0}
+        # a folder of parts may still be uploading: complete with its marker, or unchanged at the next tick
+        if DONE_MARKER not in stamps and list(stamps) != [extract.path.name]:
+            context.log.info(f"{path}: version {version} of {extract.month} seen, built if unchanged at the next tick")
+            return entry, None, None
+    elif entry["runs"]:
+        run = last_run(context.instance, path, version, entry["runs"])
+        if run is None or run.status != DagsterRunStatus.FAILURE or entry.get("gave_up"):
+            return entry, None, None
+        if entry["runs"] >= MAX_RUNS:
+            return entry, None, (f"{path}: the {MAX_RUNS} runs of version {version} of {extract.month} failed "
+                                 f"(last: run {run.run_id}); fix the cause, then re-upload or re-execute")
+    entry = {**entry, "runs": entry["runs"] + 1}
+    context.log.info(f"{path}: version {version} of {extract.month}, run {entry['runs']}/{MAX_RUNS}")
+    return entry, run_request(extract, version, entry["runs"]), None
+
+
+def alert(context: SensorEvaluationContext, incidents: list[str]) -> bool:
+    """Mail the operators the new incidents of the landing zone; False if the mail could not go
+    (then they are mailed again at the next tick)."""
+    settings = smtp_settings()
+    if settings is None:
+        context.log.warning("landing-zone problems not mailed: set LAKE_SMTP_HOST and LAKE_ALERT_TO")
+        return True
+    body = "\n".join(["The sensor raw_i94_sensor found:", *(f"- {i}" for i in incidents)])
+    try:
+        send_mail(settings, f"[lake] landing zone: {len(incidents)} problem(s) with the I94 extracts", body)
+    except (OSError, smtplib.SMTPException) as exc:
+        context.log.error(f"cannot mail the landing-zone problems: {exc}")
+        return False
+    return True
 
 
 @sensor(job_name="immigration_job", minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
-        description="One immigration_job run per new or changed monthly I94 extract in <raw>/i94/")
+        description="One immigration_job run per new or changed monthly I94 extract in <raw>/i94/; "
+                    "failed runs retried, problems mailed")
 def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
-    """Ask for the month's partition run of each extract whose version is not in the cursor."""
-    seen = json.loads(context.cursor) if context.cursor else {}
+    """Ask for the month's partition run of each complete extract whose version is new, retry a
+    failed one up to MAX_RUNS, and report (log, mail once) what cannot be built.
+
+    The cursor holds, per extract path, its version, the runs asked for it and whether the
+    operators were told they all failed; and the problems already mailed."""
+    state = json.loads(context.cursor) if context.cursor else {}
+    before, mailed = state.get("extracts", {}), state.get("problems", {})
     try:
-        extracts = find_i94_months(lake.raw_dir)
+        extracts, unreadable = scan_i94_months(lake.raw_dir)
     except (SourceError, OSError) as exc:
         return SkipReason(f"cannot read the landing zone: {exc}")
-    current, requests = {}, []
-    partitions = set(monthly_partitions.get_partition_keys())
+    problems = {exc.path: str(exc) for exc in unreadable}
+    months = monthly_partitions.get_partition_keys()
+    current, requests, gave_up = {}, [], {}
     for month, extract in sorted(extracts.items()):
-        if f"{month}-01" not in partitions:
+        path = str(extract.path)
+        if f"{month}-01" not in months:
+            problems[path] = f"{path}: holds {month}, outside the lake's months {months[0][:7]}..{months[-1][:7]}: not built"
             continue
-        path, version = str(extract.path), extract_version(extract)
-        current[path] = version
-        if seen.get(path) != version:
-            context.log.info(f"{path}: version {version} of {month}")
-            requests.append(RunRequest(run_key=f"{path}@{version}", partition_key=f"{month}-01",
-                                       tags={"lake/extract": path, "lake/extract_version": version}))
-    return SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))
+        try:
+            stamps = extract_stamps(extract.path)
+        except OSError as exc:
+            problems[path] = f"{path}: cannot be read: {exc}"
+            continue
+        current[path], request, failed = advance(context, extract, stamps, before.get(path))
+        if request:
+            requests.append(request)
+        if failed:
+            gave_up[path] = failed
+    for message in problems.values():
+        context.log.warning(message)
+    incidents = [m for p, m in problems.items() if mailed.get(p) != m] + list(gave_up.values())
+    if incidents and not alert(context, incidents):
+        problems = {p: m for p, m in problems.items() if mailed.get(p) == m}
+    else:
+        for path in gave_up:
+            current[path]["gave_up"] = True
+    cursor = json.dumps({"extracts": current, "problems": problems}, sort_keys=True)
+    skip = "; ".join(problems.values()) if problems and not requests else None
+    return SensorResult(run_requests=requests, cursor=cursor, skip_reason=skip)
 
 
 daily_refresh_schedule = ScheduleDefinition(

@@ -138,22 +138,38 @@ def find_i94_months(raw_dir: str | Path | S3Path) -> dict[str, I94Month]:
 
     The month comes from the entry's name (`i94_apr16_sub.sas7bdat`, `2016-04.csv`,
     `i94_2016_04/`) or, failing that (`sas_data/`), from the i94yr/i94mon of its first rows.
+    The first entry that cannot be placed raises its SourceError (see `scan_i94_months`).
     """
+    months, problems = scan_i94_months(raw_dir)
+    if problems:
+        raise problems[0]
+    return months
+
+
+def scan_i94_months(raw_dir: str | Path | S3Path) -> tuple[dict[str, I94Month], list[SourceError]]:
+    """The extracts under `<raw>/i94/` by month, and a SourceError for each entry that cannot be
+    placed (its month unreadable, or a month already held by an earlier entry)."""
     i94_dir = as_path(raw_dir) / "i94"
     if not i94_dir.is_dir():
         raise SourceError(i94_dir, "no such folder: the raw folder must hold i94/ with one entry per month",
                           "pass the right --raw folder, or put the monthly extracts in its i94/")
     months: dict[str, I94Month] = {}
+    problems: list[SourceError] = []
     for entry in sorted(i94_dir.iterdir()):
         fmt = _i94_format(entry)
         if fmt is None or entry.name.startswith((".", "_")):
             continue
-        month = _month_from_name(entry.name) or _month_from_content(entry, fmt)
+        try:
+            month = _month_from_name(entry.name) or _month_from_content(entry, fmt)
+        except SourceError as exc:
+            problems.append(exc)
+            continue
         if month in months:
-            raise SourceError(entry, f"holds {month} too, like {months[month].path.name}",
-                              "keep one extract per month in i94/")
-        months[month] = I94Month(month, entry, fmt)
-    return months
+            problems.append(SourceError(entry, f"holds {month} too, like {months[month].path.name}",
+                                        "keep one extract per month in i94/"))
+        else:
+            months[month] = I94Month(month, entry, fmt)
+    return months, problems
 
 
 def find_file(raw_dir: str | Path | S3Path, pattern: str, what: str) -> Path | S3Path:

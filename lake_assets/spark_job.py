@@ -3,10 +3,14 @@
     spark-submit [--conf ...] lake_assets/spark_job.py STEP --raw RAW --lake LAKE --cache CACHE \
         [--artifacts-sha256 SHA256] [--dagster-pipes-context ... --dagster-pipes-messages ...]
 
-Runs the same build, checks and publication as the in-process assets (`lake_assets.steps`),
-then reports each published table's metadata and every check result to Dagster. The months
-of a monthly step come from the Pipes extras (`partition_keys`): Pipes itself sends no
-partition range for a run over several partitions. Imports no Dagster, only `dagster-pipes`.
+Runs the same build, checks and publication as the in-process assets (`lake_assets.steps`)
+and reports the outcomes (tables' metadata, check results) as Pipes custom messages, which
+the engine turns into Dagster results by the same code as in-process builds
+(`lake_assets.engines`). The months of a monthly step come from the Pipes extras
+(`partition_keys`): Pipes itself sends no partition range for a run over several
+partitions. Each month is reported as soon as it is published, so that Dagster records it
+under its own partition; a month that cannot be built is reported as an error (the job then
+ends normally: Dagster fails the step). Imports no Dagster, only `dagster-pipes`.
 On EMR the code comes from `lake package`'s archive, unpacked as ./deps: given
 `--artifacts-sha256`, the job refuses to run unless ./deps hashes to it, before importing
 anything from it.
@@ -22,6 +26,8 @@ import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+import traceback
+from dataclasses import asdict
 
 if TYPE_CHECKING:
     from dagster_pipes import PipesContext
@@ -99,13 +105,19 @@ def partition_keys(pipes: PipesContext) -> list[str] | None:
     return [pipes.partition_key] if pipes.is_partition_step else None
 
 
-def report(pipes: PipesContext, outcomes) -> None:
-    for outcome in outcomes:
-        if outcome.metadata is not None:
-            pipes.report_asset_materialization(asset_key=outcome.table, metadata=outcome.metadata)
-        for check in outcome.checks:
-            pipes.report_asset_check(check_name=check.name, asset_key=check.table, passed=check.passed,
-                                     severity="ERROR" if check.blocking else "WARN", metadata=check.metadata)
+def report(pipes: PipesContext, partition: str | None, outcomes) -> None:
+    """A step's outcomes, or one month's, as one custom message."""
+    pipes.report_custom_message({"partition": partition, "outcomes": [asdict(o) for o in outcomes]})
+
+
+def report_months(pipes: PipesContext, months) -> None:
+    """Each month's outcomes once it is done; then, if a month could not be built, its error."""
+    try:
+        for key, outcomes in months:
+            report(pipes, key, outcomes)
+    except Exception as exc:  # the months before it are published: Dagster must still record them
+        traceback.print_exc()
+        pipes.report_custom_message({"error": str(exc)})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -117,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     from lake_assets.catalog import Catalog
     from lake_assets.maintenance import maintain
     from lake_assets.s3 import configure_spark, is_s3
-    from lake_assets.steps import Inputs, run_step
+    from lake_assets.steps import Inputs, run_months, run_step
     from lake_assets.storage import Lake
 
     with open_pipes() as pipes:
@@ -131,7 +143,11 @@ def main(argv: list[str] | None = None) -> None:
             maintain(lake, pipes.extras["retain_days"], pipes.extras["retain_last"], log=pipes.log.info)
         else:
             inputs = Inputs(spark, lake, args.raw, args.cache, log=pipes.log.info)
-            report(pipes, run_step(args.step, inputs, partition_keys(pipes)))
+            keys = partition_keys(pipes)
+            if keys:
+                report_months(pipes, run_months(args.step, inputs, keys))
+            else:
+                report(pipes, None, run_step(args.step, inputs))
     spark.stop()
 
 

@@ -206,35 +206,6 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
     return [m[3] for m in measured]
 
 
-def combine(per_partition: dict[str, list[TableOutcome]]) -> list[TableOutcome]:
-    """One outcome per table for a run over several partitions (a single-run backfill):
-    rows and bytes summed, other values per partition, a check passed if it passed in all."""
-    if len(per_partition) == 1:
-        return next(iter(per_partition.values()))
-    by_table: dict[str, list[tuple[str, TableOutcome]]] = {}
-    for key, outcomes in per_partition.items():
-        for outcome in outcomes:
-            by_table.setdefault(outcome.table, []).append((key, outcome))
-    combined = []
-    for table, items in by_table.items():
-        checks = [CheckOutcome(table, c.name, all(o.checks[i].passed for _, o in items), c.blocking,
-                               c.description, {"by_partition": typed({k: _plain(o.checks[i].metadata) for k, o in items})})
-                  for i, c in enumerate(items[0][1].checks)]
-        published = [(k, o.metadata) for k, o in items if o.metadata is not None]
-        metadata = None
-        if published:
-            metadata = {
-                "rows": typed(sum(m["rows"]["raw_value"] for _, m in published)),
-                "bytes_written": typed(sum(m["bytes_written"]["raw_value"] for _, m in published)),
-                "partitions": typed([k for k, _ in published]),
-                "by_partition": typed({k: {n: v["raw_value"] for n, v in m.items() if n != "preview"}
-                                       for k, m in published}),
-                "preview": published[-1][1]["preview"],
-            }
-        combined.append(TableOutcome(table, checks, metadata))
-    return combined
-
-
 # ---------------------------------------------------------------- the steps
 
 
@@ -326,16 +297,13 @@ STEPS: dict[str, Callable[..., list[TableOutput]]] = {
 MONTHLY = {"immigration"}
 
 
-def run_step(step: str, inputs: Inputs, partition_keys: list[str] | None = None) -> list[TableOutcome]:
-    """Build, check and publish one step, for each of `partition_keys` if it is monthly
-    (stopping at the first month whose blocking checks fail)."""
+def run_step(step: str, inputs: Inputs) -> list[TableOutcome]:
+    """Build, check and publish one step that is not monthly (those go by `run_months`)."""
     if step not in STEPS:
         raise StepError(f"unknown step {step!r}: one of {', '.join(STEPS)}")
-    if step not in MONTHLY:
-        return stage_check_publish(inputs.lake, STEPS[step](inputs), inputs.log)
-    if not partition_keys:
+    if step in MONTHLY:
         raise StepError(f"step {step!r} is monthly: give the month(s) to build")
-    return combine(dict(run_months(step, inputs, partition_keys)))
+    return stage_check_publish(inputs.lake, STEPS[step](inputs), inputs.log)
 
 
 def run_months(step: str, inputs: Inputs, partition_keys: list[str]) -> Iterator[tuple[str, list[TableOutcome]]]:

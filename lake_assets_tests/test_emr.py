@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import boto3
+import pyarrow as pa
 import pytest
 from dagster import AssetSelection, materialize
 
@@ -26,6 +27,8 @@ from lake_assets.generate import generate_raw
 from lake_assets.query import snapshots
 from lake_assets.resources import LakeResource, resources_for
 from lake_assets.spark_job import tree_sha256
+from lake_assets.sources import find_i94_months
+from lake_assets_tests.recorded import recorded
 from lake_assets_tests.s3server import _free_ports
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -425,28 +428,91 @@ def test_serverless_job_run_request_run_here_materializes_with_checks(aws, s3_se
 # ---------------------------------------------------------------- spark-submit here, a range of months
 
 
-def test_single_run_backfill_over_two_months_through_pipes(tmp_path):
-    """Defect 3: Pipes sends no partition range for a run over several partitions; the months
-    go as extras, and spark_job builds each of them."""
-    raw, lake_dir = tmp_path / "raw", tmp_path / "lake"
-    generate_raw(raw, scale=0.0002, months=["2016-04", "2016-05"], formats={"2016-04": "parquet", "2016-05": "csv"})
-    lake = LakeResource(raw_dir=str(raw), lake_dir=str(lake_dir), spark_master="local[2]",
+@pytest.fixture(scope="module")
+def months_lake(tmp_path_factory):
+    """A generated raw folder with March, April (CSV), June, July with a repeated cicid (its fact
+    fails the blocking key check) and August, no May; the dimensions built. Its LakeResource."""
+    import pyarrow.parquet as pq
+
+    root = tmp_path_factory.mktemp("months")
+    raw = root / "raw"
+    generate_raw(raw, scale=0.0002, months=["2016-03", "2016-04", "2016-06", "2016-07", "2016-08"],
+                 formats={"2016-04": "csv"})
+    july = find_i94_months(raw)["2016-07"].path
+    rows = pq.read_table(july)
+    shutil.rmtree(july)
+    july.mkdir()
+    pq.write_table(pa.concat_tables([rows, rows.slice(0, 1)]), july / "part-00000.parquet")
+    lake = LakeResource(raw_dir=str(raw), lake_dir=str(root / "lake"), spark_master="local[2]",
                         driver_memory=os.getenv("LAKE_SPARK_DRIVER_MEMORY", "2g"))
     dims = materialize([*dimension_assets], resources={"engine": engines.LocalEngine(lake=lake)},
                        selection=AssetSelection.assets(*[a for a in dimension_assets if a.key.path[0] != "dim_temperature"]))
     assert dims.success
+    return lake
 
-    result = materialize([*dimension_assets, immigration], resources={"engine": engines.SubmitEngine(lake=lake)},
-                         selection=[immigration], raise_on_error=False,
-                         tags={"dagster/asset_partition_range_start": "2016-04-01",
-                               "dagster/asset_partition_range_end": "2016-05-01"})
+
+def pipes_backfill(lake: LakeResource, first: str, last: str):
+    """One run of the fact over the months first..last through `spark-submit spark_job.py`, as a
+    single-run backfill makes it (Pipes sends no range: the months go as extras)."""
+    return materialize([*dimension_assets, immigration], resources={"engine": engines.SubmitEngine(lake=lake)},
+                       selection=[immigration], raise_on_error=False,
+                       tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last})
+
+
+def partition_rows(lake: LakeResource, table: str, month: int) -> int:
+    from lake_assets.query import connect
+
+    return connect(lake.lake_dir, only=[table]).execute(f"select count(*) from {table} where i94mon = {month}").fetchone()[0]
+
+
+def fact_months(lake: LakeResource) -> set[str]:
+    (fact,) = snapshots(lake.lake_dir, only=["fact_immigration"])
+    return {p.rpartition("=")[2] for p in fact.partitions}
+
+
+def test_pipes_backfill_of_two_months_records_each_month_with_its_own_rows_and_checks(months_lake):
+    result = pipes_backfill(months_lake, "2016-03-01", "2016-04-01")
     assert result.success, [e.message for e in result.all_events if e.is_failure]
-    (fact,) = snapshots(lake_dir, only=["fact_immigration"])
-    assert fact.partitions == ("i94yr=2016/i94mon=4", "i94yr=2016/i94mon=5")
-    mats = {m.asset_key.to_user_string(): m for m in result.asset_materializations_for_node("immigration")}
-    assert mats["fact_immigration"].metadata["partitions"].value == ["2016-04-01", "2016-05-01"]
-    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert checks and all(c.passed for c in checks if c.severity.value == "ERROR")
+    materializations, checks = recorded(result)
+    tables = ("fact_immigration", "fact_immigration_rejects")
+    assert set(materializations) == {(t, f"2016-{m:02d}-01") for t in tables for m in (3, 4)}
+    for table in tables:
+        for month in (3, 4):
+            metadata = materializations[table, f"2016-{month:02d}-01"]
+            assert metadata["partition"].value == f"i94yr=2016, i94mon={month}"
+            assert metadata["rows"].value == partition_rows(months_lake, table, month)
+    assert materializations["fact_immigration", "2016-03-01"]["rows"].value != \
+        materializations["fact_immigration", "2016-04-01"]["rows"].value
+    expected = {(k.asset_key.to_user_string(), k.name, p) for k in immigration.check_keys
+                for p in ("2016-03-01", "2016-04-01")}
+    assert {c[:3] for c in checks} == expected  # all blocking ones passed: the run succeeded
+
+
+def test_pipes_backfill_stopped_by_a_missing_month_records_the_months_published_before(months_lake):
+    result = pipes_backfill(months_lake, "2016-04-01", "2016-06-01")  # no May extract
+    assert not result.success
+    materializations, checks = recorded(result)
+    assert set(materializations) == {("fact_immigration", "2016-04-01"), ("fact_immigration_rejects", "2016-04-01")}
+    assert materializations["fact_immigration", "2016-04-01"]["rows"].value == partition_rows(
+        months_lake, "fact_immigration", 4)
+    assert {partition for _, _, partition, _ in checks} == {"2016-04-01"}
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "no I94 extract for 2016-05" in failure.step_failure_data.error.message
+    assert "6" not in fact_months(months_lake)
+
+
+def test_pipes_backfill_stopped_by_a_blocking_check_records_the_months_before_only(months_lake):
+    result = pipes_backfill(months_lake, "2016-06-01", "2016-08-01")  # July repeats a cicid
+    assert not result.success
+    materializations, checks = recorded(result)
+    assert set(materializations) == {("fact_immigration", "2016-06-01"), ("fact_immigration_rejects", "2016-06-01")}
+    assert {(table, name, partition) for table, name, partition, passed in checks if not passed} == {
+        ("fact_immigration", "key_unique_not_null", "2016-07-01")}
+    assert {partition for _, _, partition, _ in checks} == {"2016-06-01", "2016-07-01"}
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "2016-07 fact_immigration.key_unique_not_null" in failure.step_failure_data.error.message
+    months = fact_months(months_lake)
+    assert "6" in months and not {"7", "8"} & months
 
 
 # ---------------------------------------------------------------- packaging

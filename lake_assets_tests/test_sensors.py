@@ -5,11 +5,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dagster import SensorResult, build_sensor_context
+from dagster import DagsterInstance, DagsterRunStatus, SensorResult, build_sensor_context
+from dagster._core.test_utils import create_run_for_test
 
 from lake_assets import s3 as lake_s3
 from lake_assets.resources import LakeResource
-from lake_assets.sensors import daily_refresh_schedule, raw_i94_sensor
+from lake_assets.sensors import MAX_RUNS, daily_refresh_schedule, raw_i94_sensor
 
 
 def write_month(raw: str, name: str, rows: int) -> None:
@@ -18,17 +19,19 @@ def write_month(raw: str, name: str, rows: int) -> None:
     if lake_s3.is_s3(raw):
         pq.write_table(table, f"{lake_s3.split(raw)}/i94/{name}", filesystem=lake_s3.filesystem())
     else:
-        (Path(raw) / "i94").mkdir(parents=True, exist_ok=True)
+        (Path(raw) / "i94" / name).parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, f"{raw}/i94/{name}")
 
 
-def evaluate(raw: str, cursor: str | None) -> SensorResult:
+def evaluate(raw: str, cursor: str | None, instance: DagsterInstance | None = None) -> SensorResult:
     lake = LakeResource(raw_dir=raw, lake_dir=f"{raw}-lake")
-    return raw_i94_sensor(build_sensor_context(cursor=cursor, resources={"lake": lake}))
+    context = build_sensor_context(cursor=cursor, resources={"lake": lake},
+                                   instance=instance or DagsterInstance.ephemeral())
+    return raw_i94_sensor(context)
 
 
 @pytest.mark.parametrize("where", ["local", "s3"])
-def test_one_run_per_new_or_changed_monthly_file(where, tmp_path, request):
+def test_sensor_one_run_per_new_or_changed_monthly_file(where, tmp_path, request):
     if where == "s3":
         server = request.getfixturevalue("s3_env")
         raw = f"s3://{server.bucket}/{tmp_path.name}/raw"
@@ -53,6 +56,73 @@ def test_one_run_per_new_or_changed_monthly_file(where, tmp_path, request):
 def test_sensor_skips_an_unreadable_landing_zone(tmp_path):
     result = evaluate(str(tmp_path / "nowhere"), None)
     assert "cannot read the landing zone" in result.skip_message
+
+
+def test_sensor_waits_until_a_parquet_folder_is_complete(tmp_path):
+    raw = str(tmp_path / "raw")
+    write_month(raw, "i94_apr16_sub/part-0.parquet", rows=3)
+    first = evaluate(raw, None)
+    assert first.run_requests == []  # parts may still be arriving
+    write_month(raw, "i94_apr16_sub/part-1.parquet", rows=3)  # they were
+    still = evaluate(raw, first.cursor)
+    assert still.run_requests == []
+    stable = evaluate(raw, still.cursor)  # unchanged since the last tick
+    assert [r.partition_key for r in stable.run_requests] == ["2016-04-01"]
+
+    write_month(raw, "i94_may16_sub/part-0.parquet", rows=2)
+    (tmp_path / "raw" / "i94" / "i94_may16_sub" / "_SUCCESS").touch()  # complete at once
+    assert [r.partition_key for r in evaluate(raw, stable.cursor).run_requests] == ["2016-05-01"]
+
+
+def test_sensor_retries_a_failed_version_then_mails_once(tmp_path, smtp):
+    raw, instance = str(tmp_path / "raw"), DagsterInstance.ephemeral()
+    write_month(raw, "i94_apr16_sub.parquet", rows=3)
+    result, keys = evaluate(raw, None, instance), []
+    for attempt in range(1, MAX_RUNS + 1):
+        (request,) = result.run_requests
+        assert request.tags["lake/extract_attempt"] == f"{attempt}/{MAX_RUNS}"
+        keys.append(request.run_key)
+        waiting = evaluate(raw, result.cursor, instance)  # the run is not there yet
+        assert waiting.run_requests == [] and smtp.messages == []
+        create_run_for_test(instance, job_name="immigration_job", tags=request.tags, status=DagsterRunStatus.FAILURE)
+        result = evaluate(raw, waiting.cursor, instance)
+    assert len(set(keys)) == MAX_RUNS and result.run_requests == []
+    (mail,) = smtp.messages
+    assert f"i94_apr16_sub.parquet: the {MAX_RUNS} runs of version" in mail.get_content()
+    assert evaluate(raw, result.cursor, instance).run_requests == [] and len(smtp.messages) == 1
+
+
+def test_sensor_reports_unreadable_and_out_of_range_extracts_once_and_builds_the_others(tmp_path, smtp):
+    raw = str(tmp_path / "raw")
+    write_month(raw, "i94_apr16_sub.parquet", rows=3)
+    write_month(raw, "i94_dec15_sub.parquet", rows=3)  # outside the lake's 2016 partitions
+    broken = tmp_path / "raw" / "i94" / "sas_data"  # no month in its name, and unreadable
+    broken.mkdir()
+    (broken / "part-0.parquet").write_bytes(b"not parquet")
+
+    first = evaluate(raw, None)
+    assert [r.partition_key for r in first.run_requests] == ["2016-04-01"]
+    (mail,) = smtp.messages
+    body = mail.get_content()
+    assert f"{broken}: cannot read i94yr/i94mon" in body
+    assert "i94_dec15_sub.parquet: holds 2015-12, outside the lake's months 2016-01..2016-12" in body
+    again = evaluate(raw, first.cursor)
+    assert again.run_requests == [] and len(smtp.messages) == 1  # mailed once
+    assert "holds 2015-12" in again.skip_reason.skip_message and "sas_data" in again.skip_reason.skip_message
+
+
+def test_sensor_sees_an_s3_reupload_of_the_same_size(s3_env, tmp_path):
+    """S3 keeps whole seconds of modification time: the ETag tells the two uploads apart."""
+    raw = f"s3://{s3_env.bucket}/{tmp_path.name}/raw"
+
+    def upload(content: bytes) -> None:
+        with lake_s3.filesystem().open_output_stream(f"{lake_s3.split(raw)}/i94/i94_apr16_sub.csv") as out:
+            out.write(content)
+
+    upload(b"cicid\n1\n")
+    first = evaluate(raw, None)
+    upload(b"cicid\n2\n")
+    assert [r.partition_key for r in evaluate(raw, first.cursor).run_requests] == ["2016-04-01"]
 
 
 def test_daily_schedule_refreshes_dimensions_and_analytics_at_seven():

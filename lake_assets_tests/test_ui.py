@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lake_assets.storage import Lake
+from lake_assets_tests.recorded import recorded
 
 MONTHS = [f"2016-{m:02d}-01" for m in range(1, 13)]
 NEEDED_FOR_A_MONTH = ["dim_country", "dim_state", "dim_visa", "dim_travel_mode", "dim_city", "dim_port",
@@ -181,20 +182,11 @@ def _backfill(defs, instance, first: str, last: str):
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last})
 
 
-def _recorded(result) -> tuple[dict, set]:
-    materializations = {(m.asset_key.to_user_string(), m.partition): m.metadata
-                        for m in result.asset_materializations_for_node("immigration")}
-    checks = {(e.event_specific_data.asset_key.to_user_string(), e.event_specific_data.check_name,
-               e.event_specific_data.partition, e.event_specific_data.passed)
-              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
-    return materializations, checks
-
-
 def test_a_backfill_of_two_months_is_one_run_recording_each_month_apart(march_april, spark):
     defs, instance, lake = march_april
     result = _backfill(defs, instance, "2016-03-01", "2016-04-01")
     assert result.success
-    materializations, checks = _recorded(result)
+    materializations, checks = recorded(result)
     tables = ("fact_immigration", "fact_immigration_rejects")
     assert set(materializations) == {(t, k) for t in tables for k in ("2016-03-01", "2016-04-01")}
     for month in (3, 4):
@@ -211,7 +203,7 @@ def test_a_backfill_stopped_by_a_missing_month_records_only_the_months_it_publis
     defs, instance, _ = march_april
     result = _backfill(defs, instance, "2016-04-01", "2016-05-01")  # no May extract in the raw folder
     assert not result.success
-    materializations, checks = _recorded(result)
+    materializations, checks = recorded(result)
     assert set(materializations) == {("fact_immigration", "2016-04-01"), ("fact_immigration_rejects", "2016-04-01")}
     assert {partition for _, _, partition, _ in checks} == {"2016-04-01"}
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
@@ -242,7 +234,7 @@ def test_a_month_failing_a_blocking_check_ends_the_backfill_after_recording_the_
     result = materialize([immigration], instance=DagsterInstance.ephemeral(), raise_on_error=False,
                          tags={ASSET_PARTITION_RANGE_START_TAG: "2016-04-01", ASSET_PARTITION_RANGE_END_TAG: "2016-06-01"})
     assert not result.success
-    materializations, checks = _recorded(result)
+    materializations, checks = recorded(result)
     assert {k: m["rows"].value for k, m in materializations.items()} == {("fact_immigration", "2016-04-01"): 4}
     blocking = {c.name for c in TABLES["fact_immigration"].all_checks() if c.blocking}
     assert {(name, partition) for _, name, partition, passed in checks if not passed} == {
