@@ -18,8 +18,8 @@ from pyspark.sql import functions as F
 
 from lake_assets.quality import TABLES, dangling, observed_metrics, reference_metrics, verdict
 from lake_assets.sources import (
-    AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE, find_file, find_i94_months,
-    find_temperature_files, parse_labels, read_airports, read_demographics, read_i94_month, read_temperatures,
+    AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE, find_file, find_temperature_files, parse_labels, read_airports,
+    read_demographics, read_i94_month, read_temperatures, scan_i94_months,
 )
 from lake_assets.storage import Lake, PublishConflict, Staged
 from lake_assets.transforms import analytics as ta
@@ -240,10 +240,13 @@ def _immigration(inputs: Inputs, key: str) -> list[TableOutput]:
     or in the rejects, counts reconciled."""
     key = key[:7]
     year, month = int(key[:4]), int(key[5:7])
-    extracts = find_i94_months(inputs.raw_dir)
+    extracts, problems = scan_i94_months(inputs.raw_dir)  # another month's unreadable entry is not ours
+    if any(key in str(problem) for problem in problems):
+        raise StepError(next(str(problem) for problem in problems if key in str(problem)))
     if key not in extracts:
+        unplaced = f"; entries whose month cannot be told: {'; '.join(map(str, problems))}" if problems else ""
         raise StepError(f"no I94 extract for {key} in {inputs.raw_dir}/i94 "
-                        f"(found: {', '.join(sorted(extracts)) or 'none'})")
+                        f"(found: {', '.join(sorted(extracts)) or 'none'}){unplaced}")
     store = inputs.lake
     inputs.log(f"reading {extracts[key].path} ({extracts[key].format})")
     raw = read_i94_month(inputs.spark, extracts[key], inputs.cache_dir)
