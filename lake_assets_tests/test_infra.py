@@ -1,21 +1,17 @@
 """The CloudFormation templates (infra/cfn) agree with what the code reads and writes: the
 environment the Dagster task sets builds the EMR resources with the lake stack's outputs, the
-roles allow the S3 prefixes the code uses, and the Glue tables match the lake's files."""
+roles allow the S3 prefixes the code uses, and the Glue database holds the lake's Iceberg tables."""
 
 import copy
 import re
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from lake_assets.resources import resources_for
-from lake_assets_tests.sample_lake import sample_lake
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
-GLUE_TYPES = {"string": "string", "int32": "int", "int64": "bigint", "double": "double", "bool": "boolean",
-              "date32[day]": "date", "list<element: string>": "array<string>"}
 
 
 class CfnLoader(yaml.SafeLoader):
@@ -222,27 +218,28 @@ def test_emr_serverless_costs_nothing_idle():
     assert pyspark.__version__ == "3.5.6"  # emr-7.13.0 ships Spark 3.5.6
 
 
-def glue_tables() -> dict[str, dict]:
-    return {r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]
-            for r in LAKE["Resources"].values() if r["Type"] == "AWS::Glue::Table"}
+def test_lake_tables_are_iceberg_tables_in_the_glue_database(monkeypatch):
+    """No table is declared by hand: each is created by its first Iceberg commit in the Glue
+    database the containers name, which the Spark jobs may create tables in and commit to."""
+    from lake_assets.catalog import Catalog
 
-
-def test_glue_tables_match_the_lake(spark, tmp_path_factory):
-    lake, _ = sample_lake(tmp_path_factory)
-    tables = glue_tables()
-    assert set(tables) == {p.name for p in lake.iterdir() if not p.name.startswith("_")}
-    for name, table in tables.items():
-        files = sorted((lake / name).rglob("*.parquet"))
-        keys = [k["Name"] for k in table.get("PartitionKeys", [])]
-        if keys:  # Hive folders <table>/i94yr=2016/i94mon=4/
-            assert re.fullmatch(r"i94yr=\d{4}/i94mon=\d{1,2}", str(files[0].parent.relative_to(lake / name)))
-            location = table["Parameters"]["storage.location.template"]["Fn::Sub"]
-            assert location == f"s3://${{LakeBucket}}/lake/{name}/i94yr=${{!i94yr}}/i94mon=${{!i94mon}}"
-            assert table["Parameters"]["projection.enabled"] == "true"
-        schema = pq.read_schema(files[0])
-        columns = {f.name: GLUE_TYPES[str(f.type)] for f in schema if f.name not in keys}
-        assert {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]} == columns, name
-        assert table["StorageDescriptor"]["Location"] == {"Fn::Sub": f"s3://${{LakeBucket}}/lake/{name}/"}
+    assert not [r for r in LAKE["Resources"].values() if r["Type"] == "AWS::Glue::Table"]
+    for name, value in task_env("emr-serverless").items():
+        monkeypatch.setenv(name, value)
+    lake = resources_for()["lake"]
+    catalog = lake.catalog()
+    assert (catalog.location, catalog.namespace) == ("glue", "<GlueDatabaseName>")
+    assert "GlueDatabaseName" in exports(LAKE)
+    conf = catalog.spark_conf()
+    assert conf["spark.sql.catalog.lake.type"] == "glue"
+    assert conf["spark.sql.catalog.lake.io-impl"] == "org.apache.iceberg.aws.s3.S3FileIO"
+    assert Catalog.for_lake(lake.lake_dir).warehouse == "s3://<LakeBucketName>/lake"
+    commit = policy_statements(LAKE["Resources"]["SparkDataPolicy"])["CatalogCommit"]
+    assert {"glue:CreateTable", "glue:UpdateTable", "glue:GetTable"} <= set(commit["Action"])
+    assert {"Fn::Sub": "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:table/${LakeDatabase}/*"} \
+        in commit["Resource"]
+    database = LAKE["Resources"]["LakeDatabase"]["Properties"]["DatabaseInput"]
+    assert database["LocationUri"] == {"Fn::Sub": "s3://${LakeBucket}/lake/"}
 
 
 def test_task_role_may_read_the_database_secret_dagster_yaml_reads():
