@@ -257,9 +257,10 @@ def failure_mail(context: RunFailureSensorContext) -> tuple[str, str]:
 
     run = context.dagster_run
     partition = run.tags.get("dagster/partition")
+    first, last = (run.tags.get(f"dagster/asset_partition_range_{end}") for end in ("start", "end"))
     failures = [e.dagster_event for e in context.instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)]
     steps = [f"- {e.step_key}: {user_error_message(e.step_failure_data.error).splitlines()[0]}" for e in failures]
-    where = f" {partition[:7]}" if partition else ""
+    where = f" {partition[:7]}" if partition else f" {first[:7]}..{last[:7]}" if first and last else ""
     subject = f"[lake] {run.job_name}{where} failed"
     ui = os.getenv("LAKE_UI_URL")
     body = "\n".join([

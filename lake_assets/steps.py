@@ -315,7 +315,11 @@ def run_months(step: str, inputs: Inputs, partition_keys: list[str]) -> Iterator
     if step not in MONTHLY:
         raise StepError(f"step {step!r} is not monthly")
     for key in partition_keys:
+        started = time.monotonic()
         outcomes = stage_check_publish(inputs.lake, STEPS[step](inputs, key), inputs.log)
+        for outcome in outcomes:  # what the month took, whether it ran alone or in a range
+            if outcome.metadata is not None:
+                outcome.metadata["month_seconds"] = typed(time.monotonic() - started)
         yield key, outcomes
         if any(o.failed_blocking for o in outcomes):
             return
