@@ -106,8 +106,9 @@ class Catalog:
 
     def tables(self) -> list[str]:
         """The names of the lake's tables."""
+        catalog = self.python()
         try:
-            return sorted(name for _, name in self.python().list_tables(self.namespace))
+            return sorted(name for _, name in catalog.list_tables(self.namespace))
         except Exception as exc:  # noqa: BLE001 - a missing namespace, an unreachable catalog
             if "does not exist" in str(exc) or "NoSuchNamespace" in type(exc).__name__:
                 return []

@@ -123,8 +123,11 @@ def test_charts_in_dagster_metadata(built):
     assert "build more months" in report.chart_markdown(report.section("correlation"), [])
 
 
-def test_missing_analytics_is_one_line(built, tmp_path, capsys):
-    shutil.copytree(built[0] / "dim_visa", tmp_path / "lake" / "dim_visa")
+def test_missing_analytics_is_one_line(spark, tmp_path, capsys):
+    from lake_assets.storage import Lake
+
+    lake = Lake(spark, str(tmp_path / "lake"))
+    lake.publish(lake.stage("dim_visa", spark.createDataFrame([("B2", 2)], "visa_type string, visa_category_code int")))
     assert main(["report", "--lake", str(tmp_path / "lake"), "--out", str(tmp_path / "r.html")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lake: Catalog Error: Table with name metro_arrivals_monthly does not exist!")

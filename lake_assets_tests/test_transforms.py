@@ -73,7 +73,9 @@ def test_nothing_lost_and_only_unplaceable_rows_rejected(april):
 
 def test_rejects_keep_the_raw_values(april):
     _, _, rejects = april
-    assert rejects[0].__fields__ == ["cicid", "raw_cicid", *I94_COLUMNS[1:], "reject_reason"]
+    raw = [f"raw_{c}" if c in ("cicid", "i94yr", "i94mon") else c for c in I94_COLUMNS]
+    assert rejects[0].__fields__ == ["cicid", *raw, "reject_reason", "i94yr", "i94mon"]
+    assert {(r.i94yr, r.i94mon) for r in rejects} == {(2016, 4)}  # the extract's month, the partition
     r = next(r for r in rejects if r.cicid == 13)
     assert (r.arrdate, r.i94port, r.visatype, r.admnum, r.dtaddto) == (MAR_31, "LOS", "B2", 56582674633.0, "07052016")
 
