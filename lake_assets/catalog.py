@@ -100,8 +100,8 @@ class Catalog:
         if self.glue:
             return load_catalog(SPARK_CATALOG, type="glue", **props)
         if not Path(self.location).is_file():
-            raise CatalogError(f"no lake at {self.warehouse} (no catalog {self.location}): "
-                               "build one with `lake build` or pass --lake")
+            elsewhere = "" if self.location == f"{self.warehouse}/catalog.db" else f" (no catalog {self.location})"
+            raise CatalogError(f"no lake at {self.warehouse}{elsewhere}: build one with `lake build` or pass --lake")
         return load_catalog(SPARK_CATALOG, type="sql", uri=f"sqlite:///{self.location}", **props)
 
     def tables(self) -> list[str]:
