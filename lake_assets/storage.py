@@ -37,7 +37,7 @@ class Staged:
 
     table: str
     partition: dict | None
-    snapshot_id: int | None
+    snapshot_id: int | None  # None when no row was written (no snapshot then)
     metrics: dict = field(default_factory=dict)
     bytes: int = 0
 
@@ -142,8 +142,11 @@ class Lake:
                 .overwritePartitions()
         finally:
             self.spark.conf.unset("spark.wap.id")
+        metrics = dict(observation.get)
+        if not metrics["rows"]:  # Iceberg commits no snapshot for an empty overwrite
+            return Staged(table, partition, None, metrics)
         snapshot = self._staged_snapshot(table, wap)
-        return Staged(table, partition, snapshot.snapshotId(), dict(observation.get),
+        return Staged(table, partition, snapshot.snapshotId(), metrics,
                       int(snapshot.summary().get("added-files-size") or 0))
 
     def _staged_snapshot(self, table: str, wap: str):
@@ -181,6 +184,8 @@ class Lake:
     def duplicate_keys(self, staged: Staged, keys: list[str], examples: int = 5) -> tuple[int, list]:
         """Count key values that occur more than once in a staged table or partition; give a few.
         A small table's keys are collected (one job, 0.1 s); a big one's grouped (a shuffle)."""
+        if staged.snapshot_id is None:
+            return 0, []
         written = self._staged_rows(staged).select(*keys)
         if staged.rows <= SMALL_TABLE_ROWS:
             counts = Counter(tuple(r) for r in written.collect())
@@ -194,5 +199,7 @@ class Lake:
 
     def preview(self, staged: Staged, rows: int = 5) -> list[dict]:
         """A few rows of a staged snapshot, without person-level columns."""
+        if staged.snapshot_id is None:
+            return []
         df = self._staged_rows(staged)
         return [r.asDict() for r in df.drop(*PERSONAL_COLUMNS).limit(rows).collect()]
