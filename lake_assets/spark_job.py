@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         spark = SparkSession.builder.appName(f"lake_assets {args.step}").getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
         if is_s3(args.raw) or is_s3(args.lake):
-            configure_spark(spark)  # s3a settings on a local master; EMR's own S3 otherwise
+            configure_spark(spark)  # s3a settings on local or standalone Spark; EMR's own S3 otherwise
         inputs = Inputs(spark, Lake(spark, args.lake), args.raw, args.cache, log=pipes.log.info)
         report(pipes, run_step(args.step, inputs, partition_keys(pipes)))
     spark.stop()
