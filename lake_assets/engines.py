@@ -1,7 +1,8 @@
 """Where an asset's Spark work runs: the `engine` resource, chosen by `LAKE_ENV`.
 
 - `LocalEngine` (local): in this process, one Spark session per run.
-- `SubmitEngine` (spark-submit): `spark-submit spark_job.py` on this machine, through Pipes.
+- `SubmitEngine` (spark-submit): `spark-submit spark_job.py` from this machine, through Pipes, on
+  local Spark or a standalone cluster (`spark://…`).
 - `EmrServerlessEngine` (emr-serverless): one EMR Serverless job run per asset, through
   `PipesEMRServerlessClient`.
 - `EmrClusterEngine` (emr): one transient EMR-on-EC2 cluster per Dagster run, one step per
@@ -164,16 +165,40 @@ def spark_submit() -> str:
 
 
 class SubmitEngine(PipesEngine):
-    """`spark-submit spark_job.py` on this machine: the cluster's path, without a cluster."""
+    """`spark-submit spark_job.py` from this machine (client mode: the driver runs here), on
+    local Spark or on a cluster's master (`spark://…`), whose executors run `executor_python`
+    with `lake package`'s archive as ./deps."""
+
+    deps_archive: str | None = None  # lake_deps.tar.gz of `lake package`: what a cluster's executors import
+    executor_python: str = "python3"  # the executors' interpreter on a cluster
+
+    def cluster_conf(self) -> dict[str, str]:
+        """The executors' Python and packages when they run elsewhere; none on a local master."""
+        master = self.lake.spark_master
+        if master.startswith("local"):
+            return {}
+        if not self.deps_archive:
+            raise Failure(f"Spark master {master}: its executors need `lake package`'s archive "
+                          "(set LAKE_DEPS_ARCHIVE to its lake_deps.tar.gz)")
+        return {"spark.archives": f"{self.deps_archive}#deps", "spark.executorEnv.PYTHONPATH": "./deps",
+                "spark.pyspark.python": self.executor_python, "spark.pyspark.driver.python": sys.executable}
+
+    def submit_command(self) -> list[str]:
+        """spark-submit with every option, without the application."""
+        return [spark_submit(), "--master", self.lake.spark_master, "--driver-memory", self.lake.driver_memory,
+                *self.conf_arguments({**LOCAL_CONF, **self.cluster_conf()})]
 
     def command(self, step: str) -> list[str]:
-        return [spark_submit(), "--master", self.lake.spark_master, "--driver-memory", self.lake.driver_memory,
-                *self.conf_arguments(LOCAL_CONF), ENTRY_POINT, *self.job_arguments(step)]
+        return [*self.submit_command(), ENTRY_POINT, *self.job_arguments(step)]
+
+    def environment(self) -> dict[str, str]:
+        """spark-submit's environment beyond this process's: the driver's Python and address."""
+        return {"PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
+                "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
 
     def launch(self, context: AssetExecutionContext, step: str, extras: dict) -> PipesClientCompletedInvocation:
-        env = {"PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
-               "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
-        return PipesSubprocessClient(env=env).run(context=context, command=self.command(step), extras=extras)
+        return PipesSubprocessClient(env=self.environment()).run(context=context, command=self.command(step),
+                                                                 extras=extras)
 
 
 class EmrEngine(PipesEngine):

@@ -69,8 +69,11 @@ def resources_for(env: str | None = None, raw_dir: str | None = None, lake_dir: 
             spark_master=os.getenv("LAKE_SPARK_MASTER", "local[*]"),
             driver_memory=os.getenv("LAKE_SPARK_DRIVER_MEMORY", "4g"),
         )
-        engine = engines.LocalEngine if env == "local" else engines.SubmitEngine
-        return {"lake": lake, "engine": engine(lake=lake)}
+        if env == "local":
+            return {"lake": lake, "engine": engines.LocalEngine(lake=lake)}
+        return {"lake": lake, "engine": engines.SubmitEngine(
+            lake=lake, deps_archive=os.getenv("LAKE_DEPS_ARCHIVE") or None,
+            executor_python=os.getenv("LAKE_EXECUTOR_PYTHON", "python3"))}
 
     # On EMR the raw landing zone, the lake and the job's artifacts are on S3.
     need = ["LAKE_S3_BUCKET", "LAKE_EMR_ARTIFACTS_SHA256"] + (

@@ -246,8 +246,9 @@ def spark_s3a_conf() -> dict[str, str]:
 
 
 def configure_spark(spark) -> None:
-    """Apply the environment's S3 settings to a local Spark session (EMR brings its own)."""
-    if not spark.sparkContext.master.startswith("local"):
+    """Apply the environment's S3 settings to a Spark session, local or on a standalone cluster
+    (its executors get them with each job); EMR brings its own."""
+    if not spark.sparkContext.master.startswith(("local", "spark://")):
         return
     hadoop = spark._jsc.hadoopConfiguration()
     for key, value in spark_s3a_conf().items():

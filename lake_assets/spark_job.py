@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         spark = SparkSession.builder.appName(f"lake_assets {args.step}").getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
         if is_s3(args.raw) or is_s3(args.lake):
-            configure_spark(spark)  # s3a settings on a local master; EMR's own S3 otherwise
+            configure_spark(spark)  # s3a settings on local or standalone Spark; EMR's own S3 otherwise
         lake = Lake(spark, args.lake, Catalog.for_lake(args.lake, args.catalog, args.namespace), pipes.run_id)
         if args.step == "maintenance":
             maintain(lake, pipes.extras["retain_days"], pipes.extras["retain_last"], log=pipes.log.info)
