@@ -46,11 +46,24 @@ class Snapshot:
     schema: object  # pyarrow schema, for a table with no files
 
     def select(self) -> str:
-        """SQL reading the snapshot's files (columns by name: older files may lack newer columns)."""
+        """SQL reading the snapshot's files (columns by name: older files may lack newer columns);
+        for a table with no rows, its columns with no row."""
         if not self.files:
-            return f'select * from "{self.name}__empty"'
+            columns = ", ".join(f'cast(null as {_duckdb_type(f.type)}) as "{f.name}"' for f in self.schema)
+            return f"select {columns} where false"
         paths = ", ".join("'" + f.removeprefix("file:").replace("'", "''") + "'" for f in self.files)
         return f"select * from read_parquet([{paths}], union_by_name = true, hive_partitioning = false)"
+
+
+def _duckdb_type(arrow_type) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return _duckdb_type(arrow_type.value_type) + "[]"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP"
+    return {"int32": "INTEGER", "int64": "BIGINT", "double": "DOUBLE", "float": "FLOAT", "string": "VARCHAR",
+            "large_string": "VARCHAR", "bool": "BOOLEAN", "date32[day]": "DATE"}[str(arrow_type)]
 
 
 def default_lake() -> Path | str:
@@ -133,10 +146,6 @@ def connect(lake: str | Path | None = None, only: Iterable[str] | None = None,
     lake = lake or default_lake()
     con = duckdb.connect()
     for table in snapshots(lake, only, as_of):
-        if not table.files:
-            import pyarrow as pa
-
-            con.register(f"{table.name}__empty", pa.Table.from_batches([], table.schema))
         if is_s3(lake) and table.files:  # DuckDB scans a pyarrow dataset of the snapshot's files
             import pyarrow.dataset as ds
 
