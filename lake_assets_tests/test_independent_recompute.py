@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lake_assets_tests.conftest import APRIL_ROWS
+from lake_assets_tests.conftest import APRIL_ROWS, table_sql
 
 pytestmark = pytest.mark.slow
 
