@@ -9,7 +9,7 @@ Dagster events by `assets.publishing` or sent as Pipes messages by `spark_job`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Callable, Iterator
 

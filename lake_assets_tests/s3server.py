@@ -94,10 +94,10 @@ class S3Server:
                 client.put_object(Bucket=self.bucket, Key="_ready", Body=b"ok")
                 client.delete_object(Bucket=self.bucket, Key="_ready")
                 return
-            except Exception:
+            except Exception as exc:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"SeaweedFS S3 not ready after {timeout:.0f}s: see {self.workdir / 'weed.log'}")
+                    raise RuntimeError(f"SeaweedFS S3 not ready after {timeout:.0f}s: see {self.workdir / 'weed.log'}") from exc
                 time.sleep(0.2)
 
     def stop(self) -> None:

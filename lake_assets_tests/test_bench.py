@@ -4,7 +4,6 @@ dangling values in the writing pass."""
 
 import json
 
-from pyspark.sql import Observation
 
 
 def test_bench_tiny_scale_prints_json_figures(spark, capsys):

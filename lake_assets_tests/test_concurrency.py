@@ -141,7 +141,7 @@ def test_concurrent_runs_on_one_month_leave_one_whole_version_after_a_killed_one
     first, second = start(raw, lake_dir, "2016-04", cache), start(raw, lake_dir, "2016-04", cache)
     results = {run_id: finish(proc) for proc, run_id in (first, second)}
     landed = [run_id for run_id, (code, _, _) in results.items() if code == 0]
-    for run_id, (code, out, err) in results.items():
+    for code, _, err in results.values():
         if code != 0:  # the loser: one line, what happened and what to do
             lines = err.strip().splitlines()
             assert code == 3 and len(lines) == 1 and "another run committed it" in lines[0], err[-2000:]

@@ -162,7 +162,7 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
         click(f"//*[normalize-space()='{month}']")
         see(f"{month}\nMaterialized")
         assert rows[month] > 0
-        wait.until(lambda b: b.find_element(By.XPATH, count).text.replace(",", "") == str(rows[month]),
+        wait.until(lambda b, month=month: b.find_element(By.XPATH, count).text.replace(",", "") == str(rows[month]),
                    f"{month}: the UI does not show its {rows[month]} rows")
         shot(f"partition_{month}")
 
