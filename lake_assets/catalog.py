@@ -28,12 +28,15 @@ SPARK_CATALOG = "lake"  # the catalog's name in Spark SQL: lake.<namespace>.<tab
 GLUE = "glue"
 EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 # Every table: format v2, write-audit-publish (writes with a wap.id stay off `main` until
-# cherry-picked), one file per task (a month is one partition: no shuffle before the write),
+# cherry-picked), one file per task with neither a shuffle nor a sort before the write (a
+# write is one month, one partition: fanout costs nothing), snappy as Spark writes parquet,
 # and new columns of a transform accepted as schema evolution.
 TABLE_PROPERTIES = {
     "format-version": "2",
     "write.wap.enabled": "true",
     "write.distribution-mode": "none",
+    "write.spark.fanout.enabled": "true",
+    "write.parquet.compression-codec": "snappy",
     "write.spark.accept-any-schema": "true",
 }
 
