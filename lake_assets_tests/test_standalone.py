@@ -40,8 +40,9 @@ def standalone(s3, tmp_path_factory):
     generated April on S3, and the engine that submits to the cluster (`.engine`, `.engine_for(raw)`)."""
     tmp = tmp_path_factory.mktemp("standalone")
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    archive = package.build(tmp / "package", python=python, arch=platform.machine(),
-                            requirements=package.cluster_requirements(EXECUTOR_PACKAGES))[package.DEPS_ARCHIVE]
+    artifacts, _ = package.build(tmp / "package", python=python, arch=platform.machine(),
+                                 requirements=package.cluster_requirements(EXECUTOR_PACKAGES))
+    archive = artifacts[package.DEPS_ARCHIVE]
     raw_dir = tmp / "raw"
     manifest = generate_raw(raw_dir, scale=0.0002, months=["2016-04"])
     with pytest.MonkeyPatch.context() as mp, SparkCluster(tmp / "cluster", cores=1, memory="1g") as cluster:
