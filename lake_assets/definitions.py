@@ -18,12 +18,13 @@ from lake_assets.assets.analytics import analytics_assets
 from lake_assets.assets.dimensions import dimension_assets
 from lake_assets.assets.immigration import immigration_assets
 from lake_assets.assets.raw import raw_specs
+from lake_assets.automation import automation_sensor
 from lake_assets.console import compact_console_logger
 from lake_assets.engines import SparkEngine
 from lake_assets.maintenance import RETAIN_DAYS, RETAIN_LAST
 from lake_assets.resources import resources_for
 from lake_assets.s3 import is_s3
-from lake_assets.sensors import AUTOMATION_ON, refresh_job, schedules, sensors
+from lake_assets.sensors import AUTOMATION_ON, observe_sources_job, schedules, sensors
 
 dimensions_job = define_asset_job("dimensions_job", AssetSelection.groups("dimensions"),
                                   description="Build every dimension table")
@@ -62,8 +63,8 @@ def build_definitions(resources: dict | None = None) -> Definitions:
         tables = map_asset_specs(lambda spec: spec.merge_attributes(kinds={"s3"}), tables)
     return Definitions(
         assets=[*raw_specs, *tables],
-        jobs=[dimensions_job, immigration_job, analytics_job, refresh_job, lake_maintenance],
-        sensors=sensors,
+        jobs=[dimensions_job, immigration_job, analytics_job, observe_sources_job, lake_maintenance],
+        sensors=[*sensors, automation_sensor],
         schedules=[*schedules, maintenance_schedule],
         resources=resources,
         loggers={"console": compact_console_logger},
