@@ -21,6 +21,7 @@ from lake_assets.assets.raw import raw_specs
 from lake_assets.automation import automation_sensor
 from lake_assets.console import compact_console_logger
 from lake_assets.engines import SparkEngine
+from lake_assets.freshness import freshness_checks, freshness_sensor
 from lake_assets.maintenance import RETAIN_DAYS, RETAIN_LAST
 from lake_assets.resources import resources_for
 from lake_assets.s3 import is_s3
@@ -28,7 +29,9 @@ from lake_assets.sensors import AUTOMATION_ON, observe_sources_job, schedules, s
 
 dimensions_job = define_asset_job("dimensions_job", AssetSelection.groups("dimensions"),
                                   description="Build every dimension table")
-immigration_job = define_asset_job("immigration_job", AssetSelection.groups("immigration"),
+# The freshness checks are freshness_sensor's: a run of the fact's months does not evaluate them.
+immigration_job = define_asset_job("immigration_job",
+                                   AssetSelection.groups("immigration") - AssetSelection.checks(*freshness_checks),
                                    description="Build one month of the fact table and its rejects")
 analytics_job = define_asset_job("analytics_job", AssetSelection.groups("analytics"),
                                  description="Build the analytics tables from every month in the lake")
@@ -64,7 +67,8 @@ def build_definitions(resources: dict | None = None) -> Definitions:
     return Definitions(
         assets=[*raw_specs, *tables],
         jobs=[dimensions_job, immigration_job, analytics_job, observe_sources_job, lake_maintenance],
-        sensors=[*sensors, automation_sensor],
+        asset_checks=freshness_checks,
+        sensors=[*sensors, automation_sensor, freshness_sensor],
         schedules=[*schedules, maintenance_schedule],
         resources=resources,
         loggers={"console": compact_console_logger},

@@ -30,6 +30,7 @@ import ssl
 from email.message import EmailMessage
 
 from dagster import (
+    AssetCheckSeverity,
     AssetObservation,
     AssetSelection,
     DagsterEventType,
@@ -38,6 +39,7 @@ from dagster import (
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
+    EventRecordsFilter,
     RunFailureSensorContext,
     RunRequest,
     RunsFilter,
@@ -289,5 +291,50 @@ def failure_metric_sensor(context: RunFailureSensorContext):
         Namespace=namespace, MetricData=[{"MetricName": FAILED_RUNS_METRIC, "Value": 1, "Unit": "Count"}])
 
 
-sensors = [raw_i94_sensor, failure_email_sensor, failure_metric_sensor]
+# ---------------------------------------------------------------- warning checks
+
+
+def check_warnings(instance: DagsterInstance, after: int | None, failing: dict) -> tuple[int | None, dict, dict]:
+    """Read the check evaluations recorded after storage id `after`: the last id read, the warnings
+    failing then (check -> description), and those among them that were not failing before."""
+    failing, new = dict(failing), {}
+    while records := instance.event_log_storage.get_event_records(
+            EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after), limit=1000, ascending=True):
+        for record in records:
+            evaluation = record.event_log_entry.dagster_event.event_specific_data
+            check = " ".join(filter(None, [evaluation.asset_key.to_user_string(), evaluation.partition and
+                                           evaluation.partition[:7], evaluation.check_name]))
+            if evaluation.passed:
+                failing.pop(check, None)
+                new.pop(check, None)
+            elif evaluation.severity == AssetCheckSeverity.WARN and check not in failing:
+                failing[check] = new[check] = evaluation.description or ""
+        after = records[-1].storage_id
+    return after, failing, new
+
+
+@sensor(name="check_warning_sensor", minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
+        description="Mail the operators when a warning check fails (a coverage floor, a freshness check), "
+                    "once until it passes again")
+def check_warning_sensor(context: SensorEvaluationContext):
+    """Failed blocking checks fail their run, which `failure_email_sensor` mails; this mails the
+    warnings. The cursor holds the last evaluation read and the warnings failing (mailed)."""
+    state = json.loads(context.cursor) if context.cursor else {"after": None, "failing": {}}
+    after, failing, new = check_warnings(context.instance, state["after"], state["failing"])
+    settings = smtp_settings()
+    if new and settings is None:
+        context.log.warning("check warnings not mailed: set LAKE_SMTP_HOST and LAKE_ALERT_TO")
+    elif new:
+        body = "\n".join(["These warning checks failed (mailed again only after they pass):",
+                          *(f"- {check}: {description}" for check, description in new.items())])
+        try:
+            send_mail(settings, f"[lake] {len(new)} check warning(s)", body)
+        except (OSError, smtplib.SMTPException, MailError) as exc:
+            context.log.error(f"cannot mail the check warnings (again at the next tick): {exc}")
+            return SkipReason(f"{len(new)} check warning(s) not mailed: {exc}")
+    return SensorResult(cursor=json.dumps({"after": after, "failing": failing}, sort_keys=True))
+
+
+sensors = [raw_i94_sensor, failure_email_sensor, failure_metric_sensor, check_warning_sensor]
 schedules = [daily_refresh_schedule]
