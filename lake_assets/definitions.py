@@ -29,7 +29,7 @@ from lake_assets.sensors import AUTOMATION_ON, observe_sources_job, schedules, s
 
 dimensions_job = define_asset_job("dimensions_job", AssetSelection.groups("dimensions"),
                                   description="Build every dimension table")
-# The freshness checks are freshness_sensor's: a run of the fact's months does not evaluate them.
+# A run of months leaves the fact's (unpartitioned) freshness check to freshness_sensor.
 immigration_job = define_asset_job("immigration_job",
                                    AssetSelection.groups("immigration") - AssetSelection.checks(*freshness_checks),
                                    description="Build one month of the fact table and its rejects")

@@ -57,7 +57,7 @@ def _latest(fetch, key: str, partition: str | None = None):
 
 
 def months_not_built(instance: DagsterInstance, now: float) -> str | None:
-    """Months whose extract landed more than FACT_BOUND ago and are not built since."""
+    """The months whose extract landed more than FACT_BOUND ago and are not built since."""
     late = []
     for month in monthly_partitions.get_partition_keys():
         landed = _latest(instance.fetch_observations, "raw_i94", month)
@@ -69,8 +69,9 @@ def months_not_built(instance: DagsterInstance, now: float) -> str | None:
 
 
 def behind_the_fact(table: str) -> Rule:
+    """The table, if older than the newest fact month and that month is more than ANALYTICS_BOUND old."""
+
     def rule(instance: DagsterInstance, now: float) -> str | None:
-        """The table is older than the newest fact month, built more than ANALYTICS_BOUND ago."""
         fact = _latest(instance.fetch_materializations, "fact_immigration")
         if fact is None or now - fact.timestamp <= ANALYTICS_BOUND.total_seconds():
             return None
@@ -83,8 +84,9 @@ def behind_the_fact(table: str) -> Rule:
 
 
 def not_observed(source: str) -> Rule:
+    """The source, if last observed more than OBSERVED_BOUND ago (never observed: not yet due)."""
+
     def rule(instance: DagsterInstance, now: float) -> str | None:
-        """Last observed more than OBSERVED_BOUND ago (never observed: not yet due)."""
         seen = _latest(instance.fetch_observations, source)
         if seen and now - seen.timestamp > OBSERVED_BOUND.total_seconds():
             return f"last observed {_when(seen.timestamp)}: did the 07:00 schedule run?"
@@ -93,21 +95,27 @@ def not_observed(source: str) -> Rule:
     return rule
 
 
-RULES: dict[AssetCheckKey, Rule] = {
-    AssetCheckKey(AssetKey("fact_immigration"), "months_built_in_time"): months_not_built,
-    **{AssetCheckKey(a.key, "follows_the_fact"): behind_the_fact(a.key.to_user_string()) for a in analytics_assets},
-    **{AssetCheckKey(s.key, "observed_daily"): not_observed(s.key.to_user_string()) for s in observed_sources},
+# check -> (what is late, what the check asserts)
+RULES: dict[AssetCheckKey, tuple[Rule, str]] = {
+    AssetCheckKey(AssetKey("fact_immigration"), "months_built_in_time"): (
+        months_not_built, f"Every extract that landed is in the fact within {_hours(FACT_BOUND)}"),
+    **{AssetCheckKey(a.key, "follows_the_fact"): (
+        behind_the_fact(a.key.to_user_string()),
+        f"Rebuilt within {_hours(ANALYTICS_BOUND)} of the newest fact month") for a in analytics_assets},
+    **{AssetCheckKey(s.key, "observed_daily"): (
+        not_observed(s.key.to_user_string()),
+        f"Observed in the last {_hours(OBSERVED_BOUND)} (by the 07:00 schedule)") for s in observed_sources},
 }
 
 
 def outcome(key: AssetCheckKey, instance: DagsterInstance) -> dict:
     """The check's evaluation now, as AssetCheckResult / AssetCheckEvaluation arguments."""
-    late = RULES[key](instance, get_current_timestamp())
+    late = RULES[key][0](instance, get_current_timestamp())
     return {"passed": late is None, "severity": AssetCheckSeverity.WARN, "description": late or "in time"}
 
 
 def _check(key: AssetCheckKey):
-    @asset_check(asset=key.asset_key, name=key.name, blocking=False, description=RULES[key].__doc__)
+    @asset_check(asset=key.asset_key, name=key.name, blocking=False, description=RULES[key][1])
     def _freshness(context) -> AssetCheckResult:
         return AssetCheckResult(**outcome(key, context.instance))
 
