@@ -4,7 +4,7 @@ steps it is asked for and reports every table built and every check passed."""
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterInstance, build_sensor_context, evaluate_automation_conditions
+from dagster import DagsterInstance, build_sensor_context, evaluate_automation_conditions
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
 

@@ -144,7 +144,7 @@ def test_lake_ui_shows_lineage_and_partitions_runs_a_month_and_stops_on_sigterm(
         assetPartitionStatuses { ... on TimePartitionStatuses { ranges { status startKey endKey } } } } } }""")
     ranges = status["assetNodeOrError"]["assetPartitionStatuses"]["ranges"]
     assert ranges == [{"status": "MATERIALIZED", "startKey": "2016-04-01", "endKey": "2016-04-01"}]
-    assert any((tmp_path / "lake" / "fact_immigration" / "i94yr=2016" / "i94mon=4").iterdir())
+    assert any((tmp_path / "lake" / "fact_immigration" / "data" / "i94yr=2016" / "i94mon=4").iterdir())  # Iceberg data files
     assert (tmp_path / "home" / "dagster" / "dagster.yaml").is_file()  # the persistent instance
 
     # SIGTERM stops it, and everything it started.
