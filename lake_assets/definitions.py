@@ -18,16 +18,20 @@ from lake_assets.assets.analytics import analytics_assets
 from lake_assets.assets.dimensions import dimension_assets
 from lake_assets.assets.immigration import immigration_assets
 from lake_assets.assets.raw import raw_specs
+from lake_assets.automation import automation_sensor
 from lake_assets.console import compact_console_logger
 from lake_assets.engines import SparkEngine
+from lake_assets.freshness import freshness_checks, freshness_sensor
 from lake_assets.maintenance import RETAIN_DAYS, RETAIN_LAST
 from lake_assets.resources import resources_for
 from lake_assets.s3 import is_s3
-from lake_assets.sensors import AUTOMATION_ON, refresh_job, schedules, sensors
+from lake_assets.sensors import AUTOMATION_ON, observe_sources_job, schedules, sensors
 
 dimensions_job = define_asset_job("dimensions_job", AssetSelection.groups("dimensions"),
                                   description="Build every dimension table")
-immigration_job = define_asset_job("immigration_job", AssetSelection.groups("immigration"),
+# A run of months leaves the fact's (unpartitioned) freshness check to freshness_sensor.
+immigration_job = define_asset_job("immigration_job",
+                                   AssetSelection.groups("immigration") - AssetSelection.checks(*freshness_checks),
                                    description="Build one month of the fact table and its rejects")
 analytics_job = define_asset_job("analytics_job", AssetSelection.groups("analytics"),
                                  description="Build the analytics tables from every month in the lake")
@@ -62,8 +66,9 @@ def build_definitions(resources: dict | None = None) -> Definitions:
         tables = map_asset_specs(lambda spec: spec.merge_attributes(kinds={"s3"}), tables)
     return Definitions(
         assets=[*raw_specs, *tables],
-        jobs=[dimensions_job, immigration_job, analytics_job, refresh_job, lake_maintenance],
-        sensors=sensors,
+        jobs=[dimensions_job, immigration_job, analytics_job, observe_sources_job, lake_maintenance],
+        asset_checks=freshness_checks,
+        sensors=[*sensors, automation_sensor, freshness_sensor],
         schedules=[*schedules, maintenance_schedule],
         resources=resources,
         loggers={"console": compact_console_logger},

@@ -1,4 +1,5 @@
-"""The pipeline that runs itself: a sensor on the raw landing zone, a daily refresh, failure mail.
+"""The pipeline that runs itself: a sensor on the raw landing zone, a daily observation of the
+sources, failure and check-warning mail (the rebuilds: `lake_assets.automation`).
 
 - `raw_i94_sensor` looks at `<raw>/i94/` (a folder or an S3 prefix) and asks for one
   `immigration_job` run per new or changed monthly extract, for that month's partition. An
@@ -8,10 +9,11 @@
   run again, up to `MAX_RUNS` runs, then the operators are mailed. Extracts that cannot be
   read or placed, or that hold a month outside the partitions, are logged at every tick and
   mailed once; the others go on. The cursor keeps this state; run keys (path@version) make
-  Dagster drop a repeated request too.
-- `daily_refresh_schedule` runs `refresh_job` at 07:00 (`$LAKE_SCHEDULE_TIMEZONE`, default
-  UTC): the dimensions and the analytics are rebuilt from the sources and every month in
-  the lake, so they catch up with the months the sensor brought in, and their checks run again.
+  Dagster drop a repeated request too. Each new version is recorded as the data version of
+  the month of `raw_i94` (an observation) before its run.
+- `daily_refresh_schedule` runs `observe_sources_job` at 07:00 (`$LAKE_SCHEDULE_TIMEZONE`,
+  default UTC): the data version of each source file; `automation_sensor` rebuilds what a
+  changed one feeds, nothing when none changed.
 - `failure_email_sensor` mails the operators when a run fails, including a run stopped by a
   failed blocking check (which publishes nothing: the tables keep their last good version).
 - `failure_metric_sensor` counts each failed run in CloudWatch (`FailedRuns` in
@@ -21,15 +23,15 @@ Sensors and the schedule start stopped unless `LAKE_AUTOMATION=on` (then `dagste
 the daemon runs them at once); they can be switched on in the UI either way.
 """
 
-import hashlib
 import json
 import os
 import smtplib
 import ssl
 from email.message import EmailMessage
-from pathlib import Path
 
 from dagster import (
+    AssetCheckSeverity,
+    AssetObservation,
     AssetSelection,
     DagsterEventType,
     DagsterInstance,
@@ -37,6 +39,7 @@ from dagster import (
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
+    EventRecordsFilter,
     RunFailureSensorContext,
     RunRequest,
     RunsFilter,
@@ -48,37 +51,22 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
+from dagster._core.definitions.data_version import DATA_VERSION_TAG  # no public name in 1.13
 
+from lake_assets.assets.raw import observed_sources
 from lake_assets.partitions import monthly_partitions
 from lake_assets.resources import LakeResource
-from lake_assets.s3 import S3Path, object_stamps
-from lake_assets.sources import I94Month, SourceError, scan_i94_months
+from lake_assets.sources import DONE_MARKER, I94Month, SourceError, file_stamps, scan_i94_months, stamps_version
 
 AUTOMATION_ON = os.getenv("LAKE_AUTOMATION", "off") == "on"
 FAILED_RUNS_METRIC = "FailedRuns"
 
-refresh_job = define_asset_job(
-    "refresh_job", AssetSelection.groups("dimensions", "analytics"),
-    description="Rebuild the dimensions and the analytics (with their checks) from the lake's months")
+observe_sources_job = define_asset_job(
+    "observe_sources_job", AssetSelection.assets(*(source.key for source in observed_sources)),
+    description="Observe the label, demographics, airport and temperature files: their data versions (no Spark)")
 
 
 MAX_RUNS = 3  # runs of one version of an extract (the first and two retries) before an alert
-DONE_MARKER = "_SUCCESS"  # a folder of parquet parts holding it is complete
-
-
-def extract_stamps(path: Path | S3Path) -> dict[str, str]:
-    """Name -> size and modification time (locally) or size and ETag (on S3) of the extract's
-    file, or of each entry of its folder."""
-    if isinstance(path, S3Path):
-        return object_stamps(path)
-    entries = [path] if path.is_file() else sorted(path.iterdir())
-    return {p.name: f"{st.st_size}:{st.st_mtime_ns}" for p in entries for st in [p.stat()]}
-
-
-def extract_version(stamps: dict[str, str]) -> str:
-    """What changes when an extract is replaced: a hash of its stamps (the marker aside)."""
-    text = ";".join(f"{name}:{stamp}" for name, stamp in sorted(stamps.items()) if name != DONE_MARKER)
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def run_request(extract: I94Month, version: str, attempt: int) -> RunRequest:
@@ -99,7 +87,7 @@ def last_run(instance: DagsterInstance, path: str, version: str, requested: int)
 def advance(context: SensorEvaluationContext, extract: I94Month, stamps: dict[str, str],
             entry: dict | None) -> tuple[dict, RunRequest | None, str | None]:
     """The extract's next cursor entry, the run to ask for, and what to mail if its runs all failed."""
-    path, version = str(extract.path), extract_version(stamps)
+    path, version = str(extract.path), stamps_version(stamps)
     if entry is None or entry["version"] != version:
         entry = {"version": version, "runs": 0}
         # a folder of parts may still be uploading: complete with its marker, or unchanged at the next tick
@@ -152,20 +140,23 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
         return SkipReason(f"cannot read the landing zone: {exc}")
     problems = {exc.path: str(exc) for exc in unreadable}
     months = monthly_partitions.get_partition_keys()
-    current, requests, gave_up = {}, [], {}
+    current, requests, observations, gave_up = {}, [], [], {}
     for month, extract in sorted(extracts.items()):
         path = str(extract.path)
         if f"{month}-01" not in months:
             problems[path] = f"{path}: holds {month}, outside the lake's months {months[0][:7]}..{months[-1][:7]}: not built"
             continue
         try:
-            stamps = extract_stamps(extract.path)
+            stamps = file_stamps(extract.path)
         except OSError as exc:
             problems[path] = f"{path}: cannot be read: {exc}"
             continue
         current[path], request, failed = advance(context, extract, stamps, before.get(path))
         if request:
             requests.append(request)
+            if current[path]["runs"] == 1:  # a new version: raw_i94's data version for the month
+                observations.append(AssetObservation("raw_i94", partition=request.partition_key,
+                                                     tags={DATA_VERSION_TAG: current[path]["version"]}))
         if failed:
             gave_up[path] = failed
     for message in problems.values():
@@ -178,14 +169,14 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
             current[path]["gave_up"] = True
     cursor = json.dumps({"extracts": current, "problems": problems}, sort_keys=True)
     skip = "; ".join(problems.values()) if problems and not requests else None
-    return SensorResult(run_requests=requests, cursor=cursor, skip_reason=skip)
+    return SensorResult(run_requests=requests, asset_events=observations, cursor=cursor, skip_reason=skip)
 
 
 daily_refresh_schedule = ScheduleDefinition(
-    name="daily_refresh_schedule", job=refresh_job, cron_schedule="0 7 * * *",
+    name="daily_refresh_schedule", job=observe_sources_job, cron_schedule="0 7 * * *",
     execution_timezone=os.getenv("LAKE_SCHEDULE_TIMEZONE", "UTC"),
     default_status=DefaultScheduleStatus.RUNNING if AUTOMATION_ON else DefaultScheduleStatus.STOPPED,
-    description="07:00 every day: dimensions and analytics brought up to date, their checks run again")
+    description="07:00 every day: observe the source files; automation_sensor rebuilds what a changed one feeds")
 
 
 # ---------------------------------------------------------------- failure mail
@@ -300,5 +291,50 @@ def failure_metric_sensor(context: RunFailureSensorContext):
         Namespace=namespace, MetricData=[{"MetricName": FAILED_RUNS_METRIC, "Value": 1, "Unit": "Count"}])
 
 
-sensors = [raw_i94_sensor, failure_email_sensor, failure_metric_sensor]
+# ---------------------------------------------------------------- warning checks
+
+
+def check_warnings(instance: DagsterInstance, after: int | None, failing: dict) -> tuple[int | None, dict, dict]:
+    """Read the check evaluations recorded after storage id `after`: the last id read, the warnings
+    failing then (check -> description), and those among them that were not failing before."""
+    failing, new = dict(failing), {}
+    while records := instance.event_log_storage.get_event_records(
+            EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after), limit=1000, ascending=True):
+        for record in records:
+            evaluation = record.event_log_entry.dagster_event.event_specific_data
+            check = " ".join(filter(None, [evaluation.asset_key.to_user_string(), evaluation.partition and
+                                           evaluation.partition[:7], evaluation.check_name]))
+            if evaluation.passed:
+                failing.pop(check, None)
+                new.pop(check, None)
+            elif evaluation.severity == AssetCheckSeverity.WARN and check not in failing:
+                failing[check] = new[check] = evaluation.description or ""
+        after = records[-1].storage_id
+    return after, failing, new
+
+
+@sensor(name="check_warning_sensor", minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
+        description="Mail the operators when a warning check fails (a coverage floor, a freshness check), "
+                    "once until it passes again")
+def check_warning_sensor(context: SensorEvaluationContext):
+    """Failed blocking checks fail their run, which `failure_email_sensor` mails; this mails the
+    warnings. The cursor holds the last evaluation read and the warnings failing (mailed)."""
+    state = json.loads(context.cursor) if context.cursor else {"after": None, "failing": {}}
+    after, failing, new = check_warnings(context.instance, state["after"], state["failing"])
+    settings = smtp_settings()
+    if new and settings is None:
+        context.log.warning("check warnings not mailed: set LAKE_SMTP_HOST and LAKE_ALERT_TO")
+    elif new:
+        body = "\n".join(["These warning checks failed (mailed again only after they pass):",
+                          *(f"- {check}: {description}" for check, description in new.items())])
+        try:
+            send_mail(settings, f"[lake] {len(new)} check warning(s)", body)
+        except (OSError, smtplib.SMTPException, MailError) as exc:
+            context.log.error(f"cannot mail the check warnings (again at the next tick): {exc}")
+            return SkipReason(f"{len(new)} check warning(s) not mailed: {exc}")
+    return SensorResult(cursor=json.dumps({"after": after, "failing": failing}, sort_keys=True))
+
+
+sensors = [raw_i94_sensor, failure_email_sensor, failure_metric_sensor, check_warning_sensor]
 schedules = [daily_refresh_schedule]

@@ -20,7 +20,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lake_assets.s3 import S3Path, as_path, download
+from lake_assets.s3 import S3Path, as_path, download, object_stamps
 
 LABELS_FILE = "I94_SAS_Labels_Descriptions.SAS"
 DEMOGRAPHICS_FILE = "us-cities-demographics.csv"
@@ -189,6 +189,24 @@ def find_temperature_files(raw_dir: str | Path | S3Path) -> list[Path | S3Path]:
         raise SourceError(raw / "temperature", "no GlobalLandTemperaturesBy*.csv[.gz] file found",
                           "put the Berkeley Earth temperature CSVs in the raw folder or its temperature/")
     return found
+
+
+DONE_MARKER = "_SUCCESS"  # a folder of parquet parts holding it is complete
+
+
+def file_stamps(path: Path | S3Path) -> dict[str, str]:
+    """Name -> size and modification time (locally) or size and ETag (on S3) of the file, or of
+    each entry of the folder."""
+    if isinstance(path, S3Path):
+        return object_stamps(path)
+    entries = [path] if path.is_file() else sorted(path.iterdir())
+    return {p.name: f"{st.st_size}:{st.st_mtime_ns}" for p in entries for st in [p.stat()]}
+
+
+def stamps_version(stamps: dict[str, str]) -> str:
+    """What changes when a source is replaced: a hash of its stamps (the marker aside)."""
+    text = ";".join(f"{name}:{stamp}" for name, stamp in sorted(stamps.items()) if name != DONE_MARKER)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- I94 months

@@ -125,12 +125,22 @@ def test_sensor_sees_an_s3_reupload_of_the_same_size(s3_env, tmp_path):
     assert [r.partition_key for r in evaluate(raw, first.cursor).run_requests] == ["2016-04-01"]
 
 
-def test_daily_schedule_refreshes_dimensions_and_analytics_at_seven():
+def test_daily_schedule_observes_the_source_files_at_seven():
+    """Observations only: what a changed file feeds is rebuilt by automation_sensor (test_automation)."""
     from lake_assets.definitions import defs
 
     assert daily_refresh_schedule.cron_schedule == "0 7 * * *"
     job = defs.resolve_job_def(daily_refresh_schedule.job_name)
-    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
-    assert {"dim_city", "dim_temperature", "metro_arrivals_monthly", "tourism_by_season",
-            "arrivals_temperature_correlation"} <= keys
-    assert not any(k.startswith("fact_") for k in keys)
+    keys = job.asset_layer.executable_asset_keys
+    assert {k.to_user_string() for k in keys} == {"raw_labels", "raw_demographics", "raw_airports", "raw_temperatures"}
+    assert all(defs.resolve_asset_graph().get(k).is_observable for k in keys)
+
+
+def test_sensor_records_the_version_of_each_extract_it_asks_for(tmp_path):
+    raw = str(tmp_path / "raw")
+    write_month(raw, "i94_apr16_sub.parquet", rows=3)
+    first = evaluate(raw, None)
+    (observation,) = first.asset_events
+    assert (observation.asset_key.to_user_string(), observation.partition) == ("raw_i94", "2016-04-01")
+    assert observation.tags["dagster/data_version"] == first.run_requests[0].tags["lake/extract_version"]
+    assert evaluate(raw, first.cursor).asset_events == []

@@ -1,0 +1,131 @@
+"""Declarative automation and staleness, without Spark: the engine is a stub that records the
+steps it is asked for and reports every table built and every check passed."""
+
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, build_sensor_context, evaluate_automation_conditions
+from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._core.loader import LoadingContextForTest
+
+from lake_assets.definitions import build_definitions
+from lake_assets.engines import SparkEngine, dagster_results_of, partition_keys
+from lake_assets.quality import TABLES
+from lake_assets.resources import LakeResource
+from lake_assets.sensors import raw_i94_sensor
+from lake_assets.sources import AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE
+from lake_assets.steps import CheckOutcome, TableOutcome, typed
+from lake_assets_tests.test_sensors import write_month
+
+SPARK_STEPS: list[str] = []  # the steps the stub engine was asked for: each would be a Spark job
+FAILING_CHECKS: set[str] = set()  # checks the stub engine reports failed
+LABEL_READERS = {"dim_country", "dim_state", "dim_visa", "dim_travel_mode", "dim_city", "dim_port"}
+ANALYTICS = {"metro_arrivals_monthly", "tourism_by_season", "arrivals_temperature_correlation"}
+
+
+class StubEngine(SparkEngine):
+    """Records the step; every table of it published, every check passed but FAILING_CHECKS."""
+
+    def materialize(self, context, step):
+        SPARK_STEPS.append(step)
+        tables = ["fact_immigration", "fact_immigration_rejects"] if step == "immigration" else [step]
+        outcomes = lambda: [TableOutcome(t, [  # noqa: E731
+            CheckOutcome(t, c.name, c.name not in FAILING_CHECKS, c.blocking, c.description, {"share": typed(0.72)})
+            for c in TABLES[t].all_checks()], {"rows": typed(1)}) for t in tables]
+        keys = partition_keys(context)
+        yield from dagster_results_of(context, [(k, outcomes()) for k in keys] if keys else [(None, outcomes())])
+
+
+class Lake:
+    """Definitions over a raw folder with the four source files, on an ephemeral instance, with
+    the automation sensor's cursor carried from tick to tick."""
+
+    def __init__(self, tmp_path: Path):
+        self.raw = tmp_path / "raw"
+        self.raw.mkdir()
+        for name in (LABELS_FILE, DEMOGRAPHICS_FILE, AIRPORTS_GLOB.replace("*", ""),
+                     "GlobalLandTemperaturesByCity.csv"):
+            (self.raw / name).write_text("v1")
+        lake = LakeResource(raw_dir=str(self.raw), lake_dir=str(tmp_path / "lake"))
+        self.defs = build_definitions({"lake": lake, "engine": StubEngine(lake=lake)})
+        self.instance = DagsterInstance.ephemeral()
+        self.cursor, self.sensor_cursor = None, None
+
+    def run(self, job: str, partition_key: str | None = None) -> None:
+        assert self.defs.resolve_job_def(job).execute_in_process(
+            instance=self.instance, partition_key=partition_key).success
+
+    def land(self, month: str, build: bool = True) -> str:
+        """An extract of `month` ('apr') lands and raw_i94_sensor ticks, as the daemon would: its
+        observation recorded, the month it asks for built (unless not `build`); the partition key."""
+        write_month(str(self.raw), f"i94_{month}16_sub.parquet", rows=3)
+        context = build_sensor_context(cursor=self.sensor_cursor, instance=self.instance,
+                                       resources={"lake": LakeResource(raw_dir=str(self.raw), lake_dir="-")})
+        result = raw_i94_sensor(context)
+        self.sensor_cursor = result.cursor
+        for event in result.asset_events:
+            self.instance.report_runless_asset_event(event)
+        (request,) = result.run_requests
+        if build:
+            self.run("immigration_job", request.partition_key)
+        return request.partition_key
+
+    def tick(self) -> dict[str, set]:
+        """One tick of automation_sensor: the requested partitions by asset."""
+        result = evaluate_automation_conditions(self.defs, self.instance, cursor=self.cursor)
+        self.cursor = result.cursor
+        return {key.to_user_string(): result.get_requested_partitions(key)
+                for key in self.defs.resolve_asset_graph().materializable_asset_keys
+                if result.get_num_requested(key)}
+
+    def stale(self) -> set[str]:
+        """The tables (and fact months) Dagster shows stale."""
+        graph = self.defs.resolve_asset_graph()
+        resolver = CachingStaleStatusResolver(self.instance, graph, LoadingContextForTest(self.instance))
+        return {f"{key.to_user_string()}{'@' + p[:7] if p else ''}"
+                for key in graph.materializable_asset_keys
+                for p in (graph.get(key).partitions_def.get_partition_keys() if graph.get(key).is_partitioned else [None])
+                if resolver.get_status(key, p) == StaleStatus.STALE}
+
+
+@pytest.fixture
+def built(tmp_path) -> Lake:
+    """Sources observed, dimensions, April and the analytics built; the automation ticked once."""
+    lake = Lake(tmp_path)
+    lake.run("observe_sources_job")
+    lake.run("dimensions_job")
+    lake.land("apr")
+    lake.run("analytics_job")
+    assert lake.tick() == {} and lake.stale() == set()
+    SPARK_STEPS.clear()
+    return lake
+
+
+def test_automation_brings_a_landed_month_to_the_analytics(built):
+    assert built.land("may") == "2016-05-01"
+    SPARK_STEPS.clear()
+    assert built.tick() == {t: {None} for t in ANALYTICS}  # at the next tick, not at 07:00
+    assert built.stale() == set()
+
+
+def test_noop_daily_refresh_starts_no_spark_job_and_leaves_nothing_stale(built):
+    built.run("observe_sources_job")  # 07:00: nothing changed
+    assert built.tick() == {} and SPARK_STEPS == []
+    assert built.stale() == set()
+
+
+def test_automation_rebuilds_what_a_changed_label_file_feeds(built):
+    (built.raw / LABELS_FILE).write_text("v2, corrected")
+    built.run("observe_sources_job")
+    assert built.stale() == LABEL_READERS  # dim_temperature, the fact, the analytics: once those are rebuilt
+    # the dimensions and what is built with them in one run; the fact months (another partitioning) once they are
+    assert built.tick() == {d: {None} for d in LABEL_READERS | {"dim_temperature"} | ANALYTICS}
+    built.run("dimensions_job")
+    built.run("analytics_job")
+    assert built.stale() == {"fact_immigration@2016-04"}
+    assert built.tick() == {"fact_immigration": {"2016-04-01"}, "fact_immigration_rejects": {"2016-04-01"}}
+    built.run("immigration_job", "2016-04-01")
+    assert built.tick() == {t: {None} for t in ANALYTICS}
+    built.run("analytics_job")
+    assert built.stale() == set() and built.tick() == {}
+
