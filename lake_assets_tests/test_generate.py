@@ -159,12 +159,14 @@ def _verdicts(spark, lake: Path, month: int) -> tuple[dict, list]:
     """cicid -> what the build said of that row; and the reasons of rejects without a cicid."""
     from pyspark.sql import functions as F
 
-    countries = spark.read.parquet(str(lake / "dim_country")).select(
-        F.col("country_code").alias("citizenship_country_code"), "is_valid")
-    fact = (spark.read.parquet(str(lake / "fact_immigration")).where(F.col("i94mon") == month)
+    from lake_assets.storage import Lake
+
+    tables = Lake(spark, str(lake))
+    countries = tables.read("dim_country").select(F.col("country_code").alias("citizenship_country_code"), "is_valid")
+    fact = (tables.read("fact_immigration").where(F.col("i94mon") == month)
             .join(countries, "citizenship_country_code", "left")
             .select("cicid", "data_issues", "admitted_duration_of_status", "is_valid").collect())
-    rejects = (spark.read.parquet(str(lake / "fact_immigration_rejects")).where(F.col("i94mon") == month)
+    rejects = (tables.read("fact_immigration_rejects").where(F.col("i94mon") == month)
                .select("raw_cicid", "reject_reason").collect())
     verdicts = {float(r.cicid): {i.split(":")[0] for i in r.data_issues}
                 | ({"duration_of_status"} if r.admitted_duration_of_status else set())

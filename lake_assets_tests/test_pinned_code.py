@@ -14,7 +14,7 @@ from lake_assets import engines, package
 from lake_assets.resources import LakeResource
 from lake_assets.spark_job import tree_sha256
 
-JOB_ARGS = ["dim_visa", "--raw", "r", "--lake", "l", "--cache", "c"]
+JOB_ARGS = ["dim_visa", "--raw", "r", "--lake", "l", "--cache", "c", "--catalog", "glue"]
 
 
 def unpacked_release(root: Path) -> str:
