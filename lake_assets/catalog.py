@@ -80,14 +80,32 @@ class Catalog:
         conf = {prefix: "org.apache.iceberg.spark.SparkCatalog", f"{prefix}.warehouse": self.warehouse}
         if self.glue:  # on EMR: Iceberg's own S3 client, as AWS documents
             return conf | {f"{prefix}.type": "glue", f"{prefix}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO"}
-        Path(self.location).parent.mkdir(parents=True, exist_ok=True)
+        self.create()
         return conf | {
             f"{prefix}.type": "jdbc",
             f"{prefix}.uri": f"jdbc:sqlite:{self.location}",
-            f"{prefix}.jdbc.schema-version": "V1",
-            # Concurrent commits from other processes wait for SQLite's lock instead of failing.
+            # Iceberg's JDBC catalog checks for its tables with a metadata query whose result
+            # it never closes: on SQLite that holds a read lock for the life of the process,
+            # and every other process's commit then fails with SQLITE_BUSY. `create()` made
+            # the tables, so the check is skipped.
+            f"{prefix}.jdbc.init-catalog-tables": "false",
+            # A commit of another process holds the lock for milliseconds: wait for it.
             f"{prefix}.jdbc.busy_timeout": "60000",
         }
+
+    def create(self) -> None:
+        """Create the SQLite catalog's tables if they are missing (pyiceberg's, which Iceberg's
+        JDBC catalog shares); safe when several processes start a new lake at once."""
+        from sqlalchemy.exc import OperationalError
+
+        Path(self.location).parent.mkdir(parents=True, exist_ok=True)
+        for attempt in range(3):
+            try:
+                self._sqlite()
+                return
+            except OperationalError as exc:  # another process created a table between check and create
+                if "already exists" not in str(exc) or attempt == 2:
+                    raise
 
     @property
     def key(self) -> str:
@@ -105,6 +123,12 @@ class Catalog:
         if not Path(self.location).is_file():
             elsewhere = "" if self.location == f"{self.warehouse}/catalog.db" else f" (no catalog {self.location})"
             raise CatalogError(f"no lake at {self.warehouse}{elsewhere}: build one with `lake build` or pass --lake")
+        return self._sqlite()
+
+    def _sqlite(self):
+        from pyiceberg.catalog import load_catalog
+
+        props = {"warehouse": self.warehouse, **_s3_properties()}
         return load_catalog(SPARK_CATALOG, type="sql", uri=f"sqlite:///{self.location}", **props)
 
     def tables(self) -> list[str]:

@@ -5,8 +5,9 @@ table's `main` branch (`spark.wap.id`), with its row count and quality metrics o
 that same writing pass. Readers of `main` do not see it. Once its checks pass it is published
 by cherry-picking it onto `main`: one atomic commit in the catalog, which either lands whole
 or not at all. A month's rewrite is a dynamic partition overwrite, so it replaces exactly that
-month, and two runs committing different months both land; two runs committing the same month
-cannot both: the second fails validation and stops with `PublishConflict`. A snapshot that
+month, and two runs committing different months both land. Of two runs committing the same
+table or month, the second's cherry-pick fails validation: if the first committed the same rows
+the second has nothing to add and succeeds, else it stops with `PublishConflict`. A snapshot that
 failed a check stays in the table's metadata, inspectable by its id, until maintenance expires it.
 """
 
@@ -159,8 +160,9 @@ class Lake:
 
     def publish(self, staged: Staged) -> int:
         """Make a staged snapshot the table's (or partition's) content on `main`; return the
-        snapshot `main` then points at. Raises PublishConflict if another run committed the
-        same table or month since this one was staged."""
+        snapshot `main` then points at. If another run committed the same table or month since
+        this one was staged, its version stands: when it holds the same rows this run's is
+        published as it (the runs did the same work), else PublishConflict."""
         self._use()
         try:
             if staged.rows == 0:  # an empty overwrite replaces nothing: empty the partition instead
@@ -170,14 +172,23 @@ class Lake:
                                f"'{self.name(staged.table)}', {staged.snapshot_id})")
         except Exception as exc:  # noqa: BLE001
             text = str(exc)
-            if "Cannot cherry-pick" in text or "CommitFailedException" in text:
+            if "Cannot cherry-pick" not in text and "CommitFailedException" not in text:
+                raise
+            if not self._same_rows(staged):
                 where = f" [{', '.join(f'{k}={v}' for k, v in staged.partition.items())}]" if staged.partition else ""
                 raise PublishConflict(
-                    f"{staged.table}{where}: another run committed it while this run was checking its own "
-                    f"version (snapshot {staged.snapshot_id}, not published); the table holds the other "
-                    "run's complete version: build it again if this run's should win") from None
-            raise
+                    f"{staged.table}{where}: another run committed a different version of it while this run "
+                    f"was checking its own (snapshot {staged.snapshot_id}, not published); the table holds the "
+                    "other run's complete version: build it again if this run's should win") from None
         return self.current_snapshot(staged.table)
+
+    def _same_rows(self, staged: Staged) -> bool:
+        """Whether `main` holds exactly the staged rows in the staged table or partition."""
+        mine = self._staged_rows(staged)
+        current = self.read(staged.table).where(staged.where())
+        if sorted(current.columns) != sorted(mine.columns) or current.count() != staged.rows:
+            return False
+        return mine.exceptAll(current.select(*mine.columns)).isEmpty()
 
     # ------------------------------------------------------------ audits of a staged snapshot
 

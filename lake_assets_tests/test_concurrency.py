@@ -27,13 +27,6 @@ from lake_assets.generate import generate_raw
 from lake_assets.query import connect, month_runs
 
 pytestmark = pytest.mark.slow
-# Known to fail on the SQLite catalog: when two processes commit at once, the later commit
-# fails with SQLITE_BUSY from Iceberg's JDBC catalog (no wait, and trying the write again in
-# the same process fails the same way), where it should wait or retry. Run them with
-# `--runxfail`; the remedy (a PostgreSQL JDBC catalog for concurrent writers, or a fix of the
-# SQLite connection handling) is still open.
-SQLITE_BUSY = pytest.mark.xfail(run=False, reason="concurrent commits to a SQLite catalog fail with SQLITE_BUSY")
-
 MONTHS = ["2016-04", "2016-05"]
 WORKER = """
 import sys
@@ -120,7 +113,6 @@ def lake(request, spark, tmp_path_factory):
     lake_s3.reset()
 
 
-@SQLITE_BUSY
 def test_concurrent_runs_on_different_months_both_land(lake):
     raw, lake_dir, raw_rows, cache = lake
     (april, april_run), (may, may_run) = (start(raw, lake_dir, m, cache) for m in MONTHS)
@@ -131,7 +123,6 @@ def test_concurrent_runs_on_different_months_both_land(lake):
     assert runs == {"2016-04": april_run, "2016-05": may_run}
 
 
-@SQLITE_BUSY
 def test_concurrent_runs_on_one_month_leave_one_whole_version_after_a_killed_one(lake):
     raw, lake_dir, raw_rows, cache = lake
     # A run killed with its files written, not committed: the lake shows nothing of it.
@@ -152,7 +143,7 @@ def test_concurrent_runs_on_one_month_leave_one_whole_version_after_a_killed_one
     for code, _, err in results.values():
         if code != 0:  # the loser: one line, what happened and what to do
             lines = err.strip().splitlines()
-            assert code == 3 and len(lines) == 1 and "another run committed it" in lines[0], err[-2000:]
+            assert code == 3 and len(lines) == 1 and "another run committed a different version" in lines[0], err[-2000:]
             assert "Traceback" not in err
     assert landed, json.dumps({k: v[2][-1500:] for k, v in results.items()})
     assert_whole(lake_dir, raw_rows)

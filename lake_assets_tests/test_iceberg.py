@@ -8,7 +8,7 @@ import pytest
 from lake_assets.cli import main
 from lake_assets.maintenance import RollbackError, maintain, rollback
 from lake_assets.query import connect, history, parse_as_of
-from lake_assets.storage import Lake
+from lake_assets.storage import Lake, PublishConflict
 
 APRIL = {"i94yr": 2016, "i94mon": 4}
 
@@ -42,6 +42,20 @@ def test_staged_snapshot_is_invisible_until_published_and_history_says_what_each
     assert by_id[rejected.snapshot_id]["state"] == "staged, not published"
     assert {(r["run"], r["month"]) for r in by_id.values()} == {("run-1", "2016-04")}
     assert (by_id[v2]["rows_added"], by_id[v2]["rows_removed"]) == (1, 2)  # the month replaced whole
+
+
+def test_a_month_staged_by_two_runs_lands_once_the_same_rows_or_the_second_stops(lake):
+    """Two runs stage the same month from one `main`: the first publishes; the second's
+    cherry-pick fails validation. Same rows: it succeeds as the first's; other rows: one line."""
+    write(lake, [1])
+    first, _ = write(lake, [2, 3], publish=False)
+    same, _ = write(lake, [3, 2], publish=False)
+    other, _ = write(lake, [4], publish=False)
+    published = lake.publish(first)
+    assert lake.publish(same) == published
+    with pytest.raises(PublishConflict, match=r"^t \[i94yr=2016, i94mon=4\]: another run committed a different"):
+        lake.publish(other)
+    assert values(lake.root) == [2, 3]
 
 
 def test_time_travel_and_rollback(lake, capsys):
