@@ -2,7 +2,7 @@
 
 A table is rebuilt when something it is built from changed, never on a clock: a source's
 observed data version (the 07:00 schedule observes the files), a table upstream rebuilt, or
-its own code version (`lake_assets.assets.tables.CODE_VERSIONS`). So a month whose extract lands
+its own code version (`Table.code_version` in `lake_assets.tables`). So a month whose extract lands
 reaches the analytics within minutes of its fact partition, and a day where nothing changed
 starts nothing. New fact months come from `raw_i94_sensor`, not from here.
 """

@@ -190,7 +190,7 @@ def duckdb_fact(extract, cache_dir: str, lake_root: str, year: int, month: int, 
 
 def _build_once(raw: str, lake: str, months_spec: str | None) -> tuple[object, float, int]:
     """One `lake build` (its summary swallowed): (report, wall seconds, peak tree RSS bytes)."""
-    from lake_assets.cli import UsageError, build
+    from lake_assets.build import UsageError, build
 
     sampler = PeakMemory()
     sampler.start()
@@ -209,8 +209,8 @@ def bench(raw: str | None, scale: float | None, months_spec: str | None, repeat:
     """Build the lake `repeat` times (from `raw`, or from a raw folder generated at `scale`
     into a temporary folder) and each month's fact with DuckDB as often; print the per-asset
     table (best of the repeats) and, last, one JSON line with every figure. Returns the figures."""
-    from lake_assets.cli import UsageError, _absolute, parse_months
-    from lake_assets.resources import lake_home
+    from lake_assets.build import UsageError, absolute, parse_months
+    from lake_assets.settings import lake_home
     from lake_assets.sources import find_i94_months
     from lake_assets.spark import get_spark
 
@@ -223,14 +223,14 @@ def bench(raw: str | None, scale: float | None, months_spec: str | None, repeat:
     with tempfile.TemporaryDirectory(prefix="lake_bench_") as tmp:
         generate_s = None
         if raw is None:
-            from lake_assets.cli import generate
+            from lake_assets.build import generate
             from lake_assets.generate import DEFAULT_SCALE
 
             scale = DEFAULT_SCALE if scale is None else scale
             t0 = time.monotonic()
             generate(f"{tmp}/raw", scale, months_spec, 42, out=sys.stderr)
             generate_s, raw = time.monotonic() - t0, f"{tmp}/raw"
-        raw = _absolute(raw)
+        raw = absolute(raw)
         extracts = find_i94_months(raw)
         months = parse_months(months_spec, sorted(extracts))
         t0 = time.monotonic()

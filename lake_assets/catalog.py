@@ -17,11 +17,11 @@ No Spark and no Dagster here.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from lake_assets import settings
 from lake_assets.s3 import is_s3
 
 SPARK_CATALOG = "lake"  # the catalog's name in Spark SQL: lake.<namespace>.<table>
@@ -58,10 +58,10 @@ class Catalog:
         """The catalog of the lake at `lake`: `location`, else `$LAKE_CATALOG`, else `<lake>/catalog.db`
         for a local lake and Glue for a lake on S3."""
         warehouse = str(lake).rstrip("/") if is_s3(lake) else str(Path(lake).absolute())
-        location = location or os.getenv("LAKE_CATALOG") or (GLUE if is_s3(lake) else f"{warehouse}/catalog.db")
+        location = location or settings.CATALOG.value() or (GLUE if is_s3(lake) else f"{warehouse}/catalog.db")
         if location != GLUE:
             location = str(Path(location).absolute())
-        return cls(warehouse, location, namespace or os.getenv("LAKE_NAMESPACE", "lake"))
+        return cls(warehouse, location, namespace or settings.NAMESPACE.value())
 
     @property
     def glue(self) -> bool:
@@ -153,14 +153,11 @@ class Catalog:
 
 def _s3_properties() -> dict[str, str]:
     """pyiceberg's S3 settings from the environment `lake_assets.s3` reads."""
-    props = {"s3.region": os.getenv("AWS_REGION") or os.getenv("AWS_DEFAULT_REGION") or "us-east-1"}
-    if os.getenv("LAKE_S3_ENDPOINT"):
-        props |= {"s3.endpoint": os.environ["LAKE_S3_ENDPOINT"], "s3.force-virtual-addressing": "false"}
-    for key, env in (("access-key-id", "AWS_ACCESS_KEY_ID"), ("secret-access-key", "AWS_SECRET_ACCESS_KEY"),
-                     ("session-token", "AWS_SESSION_TOKEN")):
-        if os.getenv(env):
-            props[f"s3.{key}"] = os.environ[env]
-    return props
+    props = {"s3.region": settings.aws_region() or "us-east-1"}
+    if settings.S3_ENDPOINT.value():
+        props |= {"s3.endpoint": settings.S3_ENDPOINT.value(), "s3.force-virtual-addressing": "false"}
+    names = {"access_key": "access-key-id", "secret_key": "secret-access-key", "session_token": "session-token"}
+    return props | {f"s3.{names[key]}": value for key, value in settings.aws_credentials().items()}
 
 
 # ---------------------------------------------------------------- write-audit-publish ids

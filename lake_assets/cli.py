@@ -3,148 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from lake_assets.console import user_error_message
-
-PARTITION_MONTHS = [f"2016-{m:02d}" for m in range(1, 13)]
-MONTHLY_TABLE = "fact_immigration"  # each of its months carries the seconds the month took
-
-
-class UsageError(Exception):
-    """A wrong argument: printed as one line, exit code 2."""
-
-
-def parse_months(spec: str | None, available: list[str]) -> list[str]:
-    """'2016-04', '2016-01..2016-03', '2016-01,2016-05' or None (every month found in raw)."""
-    if not spec:
-        months = [m for m in available if m in PARTITION_MONTHS]
-        if not months:
-            raise UsageError("no 2016 I94 extract found in the raw folder's i94/")
-        return months
-    months: list[str] = []
-    for part in spec.split(","):
-        first, _, last = part.strip().partition("..")
-        for m in (first, last or first):
-            if m not in PARTITION_MONTHS:
-                raise UsageError(f"month {m!r} is not one of 2016-01 … 2016-12")
-        months += PARTITION_MONTHS[PARTITION_MONTHS.index(first):PARTITION_MONTHS.index(last or first) + 1]
-    missing = [m for m in months if m not in available]
-    if missing:
-        raise UsageError(f"no I94 extract for {', '.join(missing)} in the raw folder's i94/ "
-                         f"(found: {', '.join(available) or 'none'})")
-    return sorted(set(months))
-
-
-@dataclass
-class BuildReport:
-    """What the runs of a build materialized and how their checks went."""
-
-    tables: list[tuple[str, str, int | None]] = field(default_factory=list)  # (table, partition, rows)
-    checks: list[tuple[str, str, bool, bool]] = field(default_factory=list)  # (table, check, passed, blocking)
-    errors: list[str] = field(default_factory=list)
-    steps: list[tuple[str, str, float]] = field(default_factory=list)  # (step, partition, seconds)
-    bytes_written: dict[tuple[str, str], int] = field(default_factory=dict)  # (table, partition) -> bytes
-
-    def add_run(self, result) -> None:
-        for event in result.all_events:
-            if event.event_type_value == "ASSET_MATERIALIZATION":
-                mat = event.event_specific_data.materialization
-                rows, size = mat.metadata.get("rows"), mat.metadata.get("bytes_written")
-                self.tables.append((mat.asset_key.to_user_string(), mat.partition or "",
-                                    rows.value if rows is not None else None))
-                if size is not None:
-                    self.bytes_written[(mat.asset_key.to_user_string(), mat.partition or "")] = size.value
-                if "month_seconds" in mat.metadata and mat.asset_key.to_user_string() == MONTHLY_TABLE:
-                    self.steps.append(("immigration", mat.partition, mat.metadata["month_seconds"].value))
-            elif event.event_type_value == "STEP_SUCCESS" and event.step_key != "immigration":
-                self.steps.append((event.step_key, result.dagster_run.tags.get("dagster/partition", ""),
-                                   event.event_specific_data.duration_ms / 1000))
-            elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-                ev = event.event_specific_data
-                self.checks.append((ev.asset_key.to_user_string(), ev.check_name, ev.passed,
-                                    ev.severity.value == "ERROR"))
-            elif event.event_type_value == "STEP_FAILURE":
-                self.errors.append(user_error_message(event.step_failure_data.error))
-
-    @property
-    def failed_blocking(self) -> list[str]:
-        return [f"{t}.{c}" for t, c, passed, blocking in self.checks if blocking and not passed]
-
-    def print(self, out=sys.stdout) -> None:
-        print("\ntable                              partition   rows", file=out)
-        for table, partition, rows in self.tables:
-            print(f"  {table:<33}{partition:<12}{rows if rows is None else f'{rows:,}':>12}", file=out)
-        passed = sum(1 for c in self.checks if c[2])
-        print(f"\nchecks: {passed}/{len(self.checks)} passed", file=out)
-        for table, check, ok, blocking in self.checks:
-            if not ok:
-                print(f"  FAILED {'(blocking) ' if blocking else '(warning)  '}{table}.{check}", file=out)
-        for error in dict.fromkeys(self.errors):  # once each, in order
-            print(f"ERROR {error}", file=out)
-
-
-def month_ranges(months: list[str]) -> list[tuple[str, str]]:
-    """Sorted months as runs of consecutive ones: ['2016-01', '2016-02', '2016-05'] ->
-    [('2016-01', '2016-02'), ('2016-05', '2016-05')]."""
-    ranges: list[list[str]] = []
-    for month in months:
-        if ranges and PARTITION_MONTHS.index(month) == PARTITION_MONTHS.index(ranges[-1][1]) + 1:
-            ranges[-1][1] = month
-        else:
-            ranges.append([month, month])
-    return [tuple(r) for r in ranges]
-
-
-def _absolute(path: str) -> str:
-    return path if "://" in path else str(Path(path).absolute())
-
-
-def build(raw: str, lake: str, months_spec: str | None, out=None) -> BuildReport:
-    """Materialize the dimensions, the chosen months and the analytics, one Dagster run each;
-    print the summary to `out` (default: the current sys.stdout)."""
-    out = out or sys.stdout
-    from lake_assets.sources import check_sources, find_i94_months
-
-    months = parse_months(months_spec, sorted(find_i94_months(raw)))
-    raw, lake = _absolute(raw), _absolute(lake)
-    check_sources(raw, months)  # a bad source stops the build here, before any Spark work
-
-    from dagster import DagsterInstance
-
-    from lake_assets.definitions import build_definitions
-    from lake_assets.resources import resources_for
-
-    defs = build_definitions(resources_for(raw_dir=raw, lake_dir=lake))
-    instance = DagsterInstance.get() if os.getenv("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    report = BuildReport()
-    # The months of a contiguous range are one run (one Spark session, the dimensions' keys
-    # collected once), as the fact's single-run backfill policy makes a backfill.
-    runs = [("dimensions_job", None)] + [("immigration_job", r) for r in month_ranges(months)] + [("analytics_job", None)]
-    started = time.monotonic()
-    for i, (job_name, (first, last)) in enumerate(((j, r or (None, None)) for j, r in runs), 1):
-        label = job_name + (f" {first}" if first == last and first else f" {first}..{last}" if first else "")
-        print(f"[{i}/{len(runs)}] {label} …", file=sys.stderr, flush=True)
-        t0 = time.monotonic()
-        ranged = first and first != last
-        tags = {"dagster/asset_partition_range_start": f"{first}-01",
-                "dagster/asset_partition_range_end": f"{last}-01"} if ranged else None
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, tags=tags, partition_key=None if ranged or not first else f"{first}-01",
-            raise_on_error=False,
-            run_config={"loggers": {"console": {}}})  # the compact logger of the definitions
-        report.add_run(result)
-        print(f"[{i}/{len(runs)}] {label} {'done' if result.success else 'FAILED'} in {time.monotonic() - t0:.1f}s",
-              file=sys.stderr, flush=True)
-        if not result.success:
-            break
-    report.print(out)
-    print(f"\nlake: {lake}  ({time.monotonic() - started:.0f}s)", file=out)
-    return report
+from lake_assets import settings
+from lake_assets.build import UsageError, build, generate
 
 
 def _spark_lake(lake: str):
@@ -153,37 +16,12 @@ def _spark_lake(lake: str):
     from lake_assets.spark import get_spark
     from lake_assets.storage import Lake
 
-    if not is_s3(lake) and not Path(lake, "catalog.db").is_file() and not os.getenv("LAKE_CATALOG"):
+    if not is_s3(lake) and not Path(lake, "catalog.db").is_file() and not settings.CATALOG.value():
         raise UsageError(f"no lake at {lake}: build one with `lake build` or pass --lake")
     spark = get_spark()
     if is_s3(lake):
         configure_spark(spark)
     return Lake(spark, lake)
-
-
-def generate(out_dir: str, scale: float | None, months_spec: str | None, seed: int, out=None) -> dict:
-    """Write a synthetic raw folder (lake_assets.generate), following its progress on stderr."""
-    from lake_assets.generate import DEFAULT_SCALE, generate_raw
-
-    scale = DEFAULT_SCALE if scale is None else scale
-    if not scale > 0:
-        raise UsageError(f"--scale must be a positive number, not {scale}")
-    months = parse_months(months_spec, PARTITION_MONTHS)
-    started = time.monotonic()
-
-    def progress(message: str) -> None:
-        print(f"  {time.monotonic() - started:6.1f}s {message}", file=sys.stderr, flush=True)
-
-    print(f"generating {len(months)} month(s) at scale {scale} (seed {seed}) into {_absolute(out_dir)} …",
-          file=sys.stderr, flush=True)
-    try:
-        manifest = generate_raw(out_dir, scale, months, seed, progress)
-    except OSError as exc:
-        raise UsageError(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}") from exc
-    rows = sum(m["rows"] for m in manifest["months"].values())
-    print(f"raw: {_absolute(out_dir)}  ({rows:,} I94 rows written in {len(months)} month(s), "
-          f"{time.monotonic() - started:.0f}s)", file=out or sys.stdout)
-    return manifest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,16 +14,15 @@ from dagster import (
     op,
 )
 
-from lake_assets.assets.analytics import analytics_assets
-from lake_assets.assets.dimensions import dimension_assets
-from lake_assets.assets.immigration import immigration_assets
+from lake_assets.assets.factory import table_assets
+from lake_assets.assets.immigration import immigration
 from lake_assets.assets.raw import raw_specs
 from lake_assets.automation import automation_sensor
 from lake_assets.console import compact_console_logger
 from lake_assets.engines import SparkEngine
 from lake_assets.freshness import freshness_checks, freshness_sensor
 from lake_assets.maintenance import RETAIN_DAYS, RETAIN_LAST
-from lake_assets.resources import resources_for
+from lake_assets.environments import resources_for
 from lake_assets.s3 import is_s3
 from lake_assets.sensors import AUTOMATION_ON, observe_sources_job, schedules, sensors
 
@@ -61,7 +60,7 @@ maintenance_schedule = ScheduleDefinition(
 def build_definitions(resources: dict | None = None) -> Definitions:
     """The code location, with the resources of `$LAKE_ENV` unless others are given."""
     resources = resources or resources_for()
-    tables = [*dimension_assets, *immigration_assets, *analytics_assets]
+    tables = [*table_assets, immigration]
     if is_s3(resources["lake"].lake_dir):  # the kind tells where the tables' files are
         tables = map_asset_specs(lambda spec: spec.merge_attributes(kinds={"s3"}), tables)
     return Definitions(

@@ -35,7 +35,8 @@ from dagster._core.pipes.utils import PipesEnvContextInjector, open_pipes_sessio
 from dagster_aws.pipes import PipesEMRServerlessClient, PipesS3MessageReader
 from pydantic import PrivateAttr
 
-from lake_assets.assets.publishing import dagster_results, dagster_results_by_partition
+from lake_assets import settings
+from lake_assets.events import dagster_results, dagster_results_by_partition
 from lake_assets.maintenance import maintain
 from lake_assets.package import BOOTSTRAP_FILE, DEPS_ARCHIVE, JOB_FILE
 from lake_assets.resources import LakeResource
@@ -227,7 +228,7 @@ class EmrEngine(PipesEngine):
         return f"{self.artifacts_uri.rstrip('/')}/{self.artifacts_sha256}"
 
     def message_reader(self) -> PipesS3MessageReader:
-        s3 = boto3.client("s3", endpoint_url=os.getenv("LAKE_S3_ENDPOINT") or None)
+        s3 = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT.value())
         return PipesMessagesUnderPrefix(bucket=self.bucket, client=s3,
                                         interval=self.message_interval_seconds)
 

@@ -30,10 +30,10 @@ from dagster import (
 )
 from dagster._time import get_current_timestamp
 
-from lake_assets.assets.analytics import analytics_assets
 from lake_assets.assets.raw import observed_sources
 from lake_assets.partitions import monthly_partitions
 from lake_assets.sensors import AUTOMATION_ON
+from lake_assets.tables import BUILDS
 
 FACT_BOUND = timedelta(hours=3)  # a landed month's run, retries and queue included
 ANALYTICS_BOUND = timedelta(hours=1)  # automation_sensor asks within a minute; the run takes minutes
@@ -99,9 +99,10 @@ def not_observed(source: str) -> Rule:
 RULES: dict[AssetCheckKey, tuple[Rule, str]] = {
     AssetCheckKey(AssetKey("fact_immigration"), "months_built_in_time"): (
         months_not_built, f"Every extract that landed is in the fact within {_hours(FACT_BOUND)}"),
-    **{AssetCheckKey(a.key, "follows_the_fact"): (
-        behind_the_fact(a.key.to_user_string()),
-        f"Rebuilt within {_hours(ANALYTICS_BOUND)} of the newest fact month") for a in analytics_assets},
+    **{AssetCheckKey(AssetKey(b.name), "follows_the_fact"): (
+        behind_the_fact(b.name),
+        f"Rebuilt within {_hours(ANALYTICS_BOUND)} of the newest fact month") for b in BUILDS.values()
+       if b.layer == "analytics"},
     **{AssetCheckKey(s.key, "observed_daily"): (
         not_observed(s.key.to_user_string()),
         f"Observed in the last {_hours(OBSERVED_BOUND)} (by the 07:00 schedule)") for s in observed_sources},

@@ -26,6 +26,7 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
+from lake_assets import settings
 from lake_assets.spark_job import tree_sha256
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -84,14 +85,13 @@ def build(out_dir: str | Path, python: str = "3.11", arch: str = "x86_64",
 
 def upload(artifacts: dict[str, Path], prefix: str, sha256: str) -> list[str]:
     """Put the artifacts under `<prefix>/<sha256>/` (prefix: what LAKE_EMR_ARTIFACTS points at)."""
-    import os
 
     import boto3
 
     if not prefix.startswith("s3://"):
         raise PackageError(f"--upload needs an s3://bucket/prefix, not {prefix!r}")
     bucket, _, key = prefix[5:].partition("/")
-    s3 = boto3.client("s3", endpoint_url=os.getenv("LAKE_S3_ENDPOINT") or None)
+    s3 = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT.value())
     uris = []
     for name, path in artifacts.items():
         object_key = f"{key.strip('/')}/{sha256}/{name}".lstrip("/")

@@ -24,6 +24,7 @@ from typing import Iterable
 
 import duckdb
 
+from lake_assets import settings
 from lake_assets.catalog import Catalog, CatalogError, snapshot_origin, timestamp
 from lake_assets.s3 import is_s3
 
@@ -68,11 +69,10 @@ def _duckdb_type(arrow_type) -> str:
 
 def default_lake() -> Path | str:
     """`$LAKE_DIR` (a folder or an s3:// URI), else the lake in the project's state folder."""
-    if os.getenv("LAKE_DIR"):
-        return os.environ["LAKE_DIR"] if is_s3(os.environ["LAKE_DIR"]) else Path(os.environ["LAKE_DIR"])
-    from lake_assets.resources import lake_home
-
-    return lake_home() / "lake"
+    lake = settings.LAKE_DIR.value()
+    if lake:
+        return lake if is_s3(lake) else Path(lake)
+    return settings.lake_home() / "lake"
 
 
 def _partition_order(partition: str) -> tuple:

@@ -21,6 +21,7 @@ from typing import Callable
 import matplotlib
 from matplotlib.figure import Figure
 
+from lake_assets import settings
 from lake_assets.s3 import is_s3
 
 CATEGORY_COLORS = {"Business": "#1f6fb2", "Pleasure": "#f28e2b", "Student": "#59a14f"}
@@ -342,9 +343,8 @@ def write_report(lake: str | Path | None = None, out: str | Path | None = None) 
     con = query.connect(lake)
     summary, data = report_data(lambda sql: query.records(con, sql))
     if out is None:
-        from lake_assets.resources import lake_home
 
-        out = lake_home() / "report.html"
+        out = settings.lake_home() / "report.html"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(summary, data, str(lake)), encoding="utf-8")

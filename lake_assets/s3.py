@@ -10,12 +10,13 @@ credentials by the standard chain (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/
 from __future__ import annotations
 
 import io
-import os
 import re
 from fnmatch import fnmatch
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlparse
+
+from lake_assets import settings
 
 SCHEMES = ("s3://", "s3a://")
 
@@ -30,7 +31,7 @@ class S3Error(OSError):
 
 def _explain(uri: str, exc: OSError) -> S3Error:
     text = " ".join(str(exc).split())
-    server = os.getenv("LAKE_S3_ENDPOINT") or "AWS"
+    server = settings.S3_ENDPOINT.value() or "AWS"
     if re.search(r"HTTP status 403|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ACCESS_DENIED", text):
         detail = re.search(r"operation: (.*)", text)
         return S3Error(f"{uri}: access denied by S3 ({server}): {detail.group(1) if detail else text} "
@@ -55,8 +56,8 @@ def filesystem(uri: str | None = None):
     The region is `$AWS_REGION`/`$AWS_DEFAULT_REGION`, else (on AWS) the bucket's own."""
     from pyarrow import fs
 
-    endpoint = os.getenv("LAKE_S3_ENDPOINT")
-    region = os.getenv("AWS_REGION") or os.getenv("AWS_DEFAULT_REGION")
+    endpoint = settings.S3_ENDPOINT.value()
+    region = settings.aws_region()
     bucket = urlparse(uri).netloc if uri and not endpoint and not region else None
     if bucket not in _FILESYSTEMS:
         if bucket:
@@ -178,7 +179,7 @@ def object_stamps(path: S3Path) -> dict[str, str]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, _, key = split(path.uri).partition("/")
-    client = boto3.client("s3", endpoint_url=os.getenv("LAKE_S3_ENDPOINT") or None)
+    client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT.value())
     stamps = {}
     try:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
@@ -231,11 +232,9 @@ def spark_s3a_conf() -> dict[str, str]:
         "fs.s3a.attempts.maximum": "3",
         "fs.s3a.retry.limit": "3",
     }
-    for key, env in (("access.key", "AWS_ACCESS_KEY_ID"), ("secret.key", "AWS_SECRET_ACCESS_KEY"),
-                     ("session.token", "AWS_SESSION_TOKEN")):
-        if os.getenv(env):
-            conf[f"fs.s3a.{key}"] = os.environ[env]
-    endpoint = os.getenv("LAKE_S3_ENDPOINT")
+    for key, value in settings.aws_credentials().items():
+        conf[f"fs.s3a.{key.replace('_', '.')}"] = value
+    endpoint = settings.S3_ENDPOINT.value()
     if endpoint:
         conf.update({
             "fs.s3a.endpoint": endpoint,

@@ -24,7 +24,6 @@ the daemon runs them at once); they can be switched on in the UI either way.
 """
 
 import json
-import os
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -53,12 +52,13 @@ from dagster import (
 )
 from dagster._core.definitions.data_version import DATA_VERSION_TAG  # no public name in 1.13
 
+from lake_assets import settings
 from lake_assets.assets.raw import observed_sources
 from lake_assets.partitions import monthly_partitions
 from lake_assets.resources import LakeResource
 from lake_assets.sources import DONE_MARKER, I94Month, SourceError, file_stamps, scan_i94_months, stamps_version
 
-AUTOMATION_ON = os.getenv("LAKE_AUTOMATION", "off") == "on"
+AUTOMATION_ON = settings.AUTOMATION.flag()
 FAILED_RUNS_METRIC = "FailedRuns"
 
 observe_sources_job = define_asset_job(
@@ -174,7 +174,7 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
 
 daily_refresh_schedule = ScheduleDefinition(
     name="daily_refresh_schedule", job=observe_sources_job, cron_schedule="0 7 * * *",
-    execution_timezone=os.getenv("LAKE_SCHEDULE_TIMEZONE", "UTC"),
+    execution_timezone=settings.SCHEDULE_TIMEZONE.value(),
     default_status=DefaultScheduleStatus.RUNNING if AUTOMATION_ON else DefaultScheduleStatus.STOPPED,
     description="07:00 every day: observe the source files; automation_sensor rebuilds what a changed one feeds")
 
@@ -190,23 +190,19 @@ def smtp_settings() -> dict | None:
     LAKE_SMTP_IMPLICIT_TLS=1 (the default on port 465), LAKE_SMTP_CA_FILE (the CA bundle, PEM,
     that the server's certificate must chain to, instead of the system's).
     """
-    host, to = os.getenv("LAKE_SMTP_HOST"), os.getenv("LAKE_ALERT_TO")
+    host, to = settings.SMTP_HOST.value(), settings.ALERT_TO.value()
     if not host or not to:
         return None
-    port = int(os.getenv("LAKE_SMTP_PORT", "25"))
+    port = int(settings.SMTP_PORT.value())
     return {
         "host": host, "port": port,
         "to": [a.strip() for a in to.split(",") if a.strip()],
-        "from": os.getenv("LAKE_ALERT_FROM", f"lake@{host}"),
-        "user": os.getenv("LAKE_SMTP_USER"), "password": os.getenv("LAKE_SMTP_PASSWORD"),
-        "implicit_tls": _flag("LAKE_SMTP_IMPLICIT_TLS", port == 465),
-        "starttls": _flag("LAKE_SMTP_STARTTLS", False),
-        "ca_file": os.getenv("LAKE_SMTP_CA_FILE"),
+        "from": settings.ALERT_FROM.value() or f"lake@{host}",
+        "user": settings.SMTP_USER.value(), "password": settings.SMTP_PASSWORD.value(),
+        "implicit_tls": settings.SMTP_IMPLICIT_TLS.flag() if settings.SMTP_IMPLICIT_TLS.value() else port == 465,
+        "starttls": settings.SMTP_STARTTLS.flag(),
+        "ca_file": settings.SMTP_CA_FILE.value(),
     }
-
-
-def _flag(name: str, default: bool) -> bool:
-    return os.getenv(name, "1" if default else "0").lower() in ("1", "true", "yes")
 
 
 class MailError(Exception):
@@ -253,7 +249,7 @@ def failure_mail(context: RunFailureSensorContext) -> tuple[str, str]:
     steps = [f"- {e.step_key}: {user_error_message(e.step_failure_data.error).splitlines()[0]}" for e in failures]
     where = f" {partition[:7]}" if partition else f" {first[:7]}..{last[:7]}" if first and last else ""
     subject = f"[lake] {run.job_name}{where} failed"
-    ui = os.getenv("LAKE_UI_URL")
+    ui = settings.UI_URL.value()
     body = "\n".join([
         f"The run {run.run_id} of {run.job_name}{where} failed.",
         "Tables whose blocking checks failed were not published: they keep their last good version.",
@@ -281,7 +277,7 @@ def failure_email_sensor(context: RunFailureSensorContext):
                     default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
                     description="Count each failed run in CloudWatch (FailedRuns in LAKE_METRICS_NAMESPACE)")
 def failure_metric_sensor(context: RunFailureSensorContext):
-    namespace = os.getenv("LAKE_METRICS_NAMESPACE")
+    namespace = settings.METRICS_NAMESPACE.value()
     if not namespace:
         context.log.warning("run failed but not counted: set LAKE_METRICS_NAMESPACE")
         return

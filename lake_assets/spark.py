@@ -1,12 +1,17 @@
-"""The Spark session: one per process, shared by every asset of a run (no Dagster here)."""
+"""The Spark session: one per process, shared by every asset of a run, made by dagster-pyspark.
+
+Its settings are written here once; `engines.JOB_CONF` hands the same ones to spark-submit.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import SparkSession
 
+from lake_assets import settings
 from lake_assets.catalog import EXTENSIONS
 
 LOG4J2 = Path(__file__).with_name("log4j2.properties")
@@ -33,22 +38,20 @@ LOCAL_CONF = {
 }
 
 
-def get_spark(master: str | None = None, driver_memory: str | None = None) -> SparkSession:
-    """Return the process's Spark session, starting it on first use.
+def session_conf(master: str | None = None, driver_memory: str | None = None) -> dict[str, str]:
+    """The settings of a session on this machine: `master` and `driver_memory` default to
+    `$LAKE_SPARK_MASTER` and `$LAKE_SPARK_DRIVER_MEMORY`."""
+    return {"spark.app.name": "lake_assets", "spark.master": master or settings.SPARK_MASTER.value(),
+            "spark.driver.memory": driver_memory or settings.SPARK_DRIVER_MEMORY.value(), **LOCAL_CONF}
 
-    `master` defaults to `$LAKE_SPARK_MASTER` or `local[*]`; `driver_memory` to
-    `$LAKE_SPARK_DRIVER_MEMORY` or 4g. Both only matter for the first call of a process.
-    """
+
+def get_spark(master: str | None = None, driver_memory: str | None = None) -> SparkSession:
+    """Return the process's Spark session, started on first use by dagster-pyspark's resource
+    with `session_conf(master, driver_memory)`; later calls return it as it is."""
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    builder = SparkSession.builder.appName("lake_assets").master(
-        master or os.getenv("LAKE_SPARK_MASTER", "local[*]")
-    )
-    conf = dict(LOCAL_CONF, **{"spark.driver.memory": driver_memory or os.getenv("LAKE_SPARK_DRIVER_MEMORY", "4g")})
-    for key, value in conf.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    spark = LazyPySparkResource(spark_config=session_conf(master, driver_memory)).spark_session
     spark.sparkContext.setLogLevel("ERROR")
     return spark

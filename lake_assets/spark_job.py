@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,7 +89,9 @@ def open_pipes() -> PipesContext:
     if "bucket" in params_loader.load_messages_params():
         import boto3
 
-        s3 = boto3.client("s3", endpoint_url=os.getenv("LAKE_S3_ENDPOINT") or None)
+        from lake_assets import settings
+
+        s3 = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT.value())
         writer = PipesS3MessageWriter(client=s3, interval=MESSAGE_INTERVAL_SECONDS)
     else:
         writer = PipesDefaultMessageWriter()

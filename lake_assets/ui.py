@@ -17,8 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from lake_assets.cli import UsageError
-from lake_assets.resources import lake_home
+from lake_assets.build import UsageError
+from lake_assets.settings import RAW_DIR, lake_home
 
 WORKSPACE = Path(__file__).resolve().parent.parent / "workspace.yaml"
 DAGSTER_YAML = """\
@@ -106,7 +106,7 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
     if not _port_free(port):
         raise UsageError(f"port {port} on 127.0.0.1 is in use: choose another with --port")
     env = ui_env(raw, lake)
-    raw_dir = env.get("LAKE_RAW_DIR", str(lake_home() / "raw"))
+    raw_dir = str(Path(raw).absolute()) if raw else RAW_DIR.value() or str(lake_home() / "raw")
     if not Path(raw_dir).is_dir():
         print(f"lake ui: note: no raw folder at {raw_dir}; runs will fail until there is one (--raw DIR)", file=out)
 

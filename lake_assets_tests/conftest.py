@@ -37,7 +37,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def april_lake(spark, shared_data, tmp_path_factory) -> Path:
     """A lake built by `lake build` from the real April 2016 month (built once per test run)."""
-    from lake_assets.cli import build
+    from lake_assets.build import build
 
     lake = tmp_path_factory.mktemp("april") / "lake"
     report = build(str(shared_data), str(lake), "2016-04")

@@ -13,7 +13,7 @@ _built: dict[str, Path] = {}
 def sample_lake(tmp_path_factory) -> tuple[Path, Path]:
     """(lake, Dagster home holding the build's runs), generated and built on first use."""
     if not _built:
-        from lake_assets.cli import build
+        from lake_assets.build import build
         from lake_assets.generate import generate_raw
 
         root = tmp_path_factory.mktemp("sample")

@@ -7,7 +7,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context, job, op
 
 from lake_assets.definitions import build_definitions
-from lake_assets.resources import resources_for
+from lake_assets.environments import resources_for
 from lake_assets.sensors import (
     FAILED_RUNS_METRIC, MailError, failure_email_sensor, failure_metric_sensor, send_mail, smtp_settings,
 )

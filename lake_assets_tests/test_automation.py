@@ -10,7 +10,7 @@ from dagster._core.loader import LoadingContextForTest
 
 from lake_assets.definitions import build_definitions
 from lake_assets.engines import SparkEngine, dagster_results_of, partition_keys
-from lake_assets.quality import TABLES
+from lake_assets.tables import TABLES
 from lake_assets.resources import LakeResource
 from lake_assets.sensors import raw_i94_sensor
 from lake_assets.sources import AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE

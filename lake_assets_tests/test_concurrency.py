@@ -89,7 +89,7 @@ def assert_whole(lake: str, raw_rows: dict[str, int]) -> None:
 def lake(request, spark, tmp_path_factory):
     """A raw folder of two generated months and the lake to build (folder or S3 prefix);
     the dimensions the fact reads are built first, as `lake build` would."""
-    from lake_assets.cli import build
+    from lake_assets.build import build
 
     root = tmp_path_factory.mktemp(f"concurrent-{request.param}")
     manifest = generate_raw(root / "raw", scale=0.0005, months=MONTHS)

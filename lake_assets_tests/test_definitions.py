@@ -3,7 +3,7 @@
 from dagster import AssetKey, DailyPartitionsDefinition
 
 from lake_assets.definitions import defs
-from lake_assets.quality import TABLES
+from lake_assets.tables import TABLES
 
 LAKE_TABLES = set(TABLES)
 OBSERVED_FILES = {"raw_labels", "raw_demographics", "raw_airports", "raw_temperatures"}

@@ -21,15 +21,18 @@ import pytest
 from dagster import AssetSelection, materialize
 
 from lake_assets import engines
-from lake_assets.assets.dimensions import dimension_assets
+from lake_assets.assets.factory import table_assets
 from lake_assets.assets.immigration import immigration
 from lake_assets.generate import generate_raw
 from lake_assets.query import snapshots
-from lake_assets.resources import LakeResource, resources_for
+from lake_assets.environments import resources_for
+from lake_assets.resources import LakeResource
 from lake_assets.spark_job import tree_sha256
 from lake_assets.sources import find_i94_months
 from lake_assets_tests.recorded import recorded
 from lake_assets_tests.s3server import _free_ports
+
+dimension_assets = [a for a in table_assets if a.key.path[0].startswith("dim_")]
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 ARTIFACTS = "artifacts/lake_assets"

@@ -25,7 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lake_assets.cli import build, main
+from lake_assets.build import build
+from lake_assets.cli import main
 from lake_assets.generate import generate_raw
 from lake_assets.query import connect, snapshots
 

@@ -178,7 +178,7 @@ def _verdicts(spark, lake: Path, month: int) -> tuple[dict, list]:
 
 @pytest.mark.slow
 def test_build_rejects_or_flags_every_planted_trap(spark, sample, tmp_path, monkeypatch, capsys, request):
-    from lake_assets.cli import build
+    from lake_assets.build import build
     from lake_assets.transforms.immigration import REJECT_REASONS
 
     monkeypatch.setenv("LAKE_HOME", str(tmp_path / "home"))  # the .sas7bdat conversion cache

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lake_assets.resources import resources_for
+from lake_assets.environments import resources_for
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
 

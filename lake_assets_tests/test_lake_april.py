@@ -88,7 +88,7 @@ def test_big_cbp_ports_map_to_their_cities_not_to_iata_airports(april_lake):
 def test_rebuild_gives_identical_tables_and_touches_only_its_month(april_lake, spark):
     """April built again into the same lake: every table identical, a month it does not build
     (a March planted in the rejects for the test, then removed) untouched."""
-    from lake_assets.cli import build
+    from lake_assets.build import build
     from lake_assets.storage import Lake
 
     from lake_assets_tests.conftest import SHARED_DATA

@@ -94,7 +94,7 @@ def test_the_release_names_what_the_cluster_unpacks(tmp_path):
 
 
 def test_emr_needs_a_pinned_release(monkeypatch):
-    from lake_assets.resources import resources_for
+    from lake_assets.environments import resources_for
 
     monkeypatch.setenv("LAKE_S3_BUCKET", "lake")
     monkeypatch.delenv("LAKE_EMR_ARTIFACTS_SHA256", raising=False)

@@ -22,7 +22,7 @@ def upload(local_dir, uri: str) -> None:
 def s3_april(s3, spark, tmp_path_factory):
     """A generated April (scale 0.0005) uploaded to S3 and built by `lake build` into a lake on S3,
     its Iceberg catalog a local SQLite file (safe under concurrent commits, unlike a file catalog on S3)."""
-    from lake_assets.cli import build
+    from lake_assets.build import build
     from lake_assets.generate import generate_raw
 
     raw_dir = tmp_path_factory.mktemp("raw-april")
@@ -71,7 +71,7 @@ def test_failed_blocking_check_on_s3_keeps_the_tables_and_mails_the_operators(
         s3_april, s3_env, smtp, tmp_path, monkeypatch):
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-    from lake_assets.cli import build
+    from lake_assets.build import build
     from lake_assets_tests.test_alerts import mail_run_failure
 
     kept = ["dim_temperature", "fact_immigration", "fact_immigration_rejects", "metro_arrivals_monthly",

@@ -17,7 +17,7 @@ from dagster import AssetSelection, materialize
 
 from lake_assets import package
 from lake_assets import s3 as lake_s3
-from lake_assets.assets.dimensions import dimension_assets
+from lake_assets.assets.factory import table_assets
 from lake_assets.assets.immigration import immigration
 from lake_assets.engines import LocalEngine, SubmitEngine
 from lake_assets.generate import generate_raw
@@ -25,6 +25,8 @@ from lake_assets.query import connect, run, snapshots
 from lake_assets.resources import LakeResource
 from lake_assets_tests.spark_cluster import SparkCluster, bare_python
 from lake_assets_tests.test_s3 import upload
+
+dimension_assets = [a for a in table_assets if a.key.path[0].startswith("dim_")]
 
 pytestmark = pytest.mark.slow
 

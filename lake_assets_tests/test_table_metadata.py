@@ -7,7 +7,7 @@ import pytest
 from dagster import AssetKey
 
 from lake_assets.definitions import defs
-from lake_assets.quality import TABLES
+from lake_assets.tables import TABLES
 from lake_assets_tests.conftest import SHARED_DATA
 
 CONTRACT = SHARED_DATA.parent / "docs" / "LAKE_CONTRACT.md"
@@ -95,7 +95,7 @@ def test_each_schema_is_what_the_transforms_produce(spark, tmp_path, monkeypatch
 
 def test_tables_on_s3_have_the_s3_kind():
     from lake_assets.definitions import build_definitions
-    from lake_assets.resources import resources_for
+    from lake_assets.environments import resources_for
 
     on_s3 = build_definitions(resources_for("local", "s3://bucket/raw", "s3://bucket/lake")).resolve_asset_graph()
     for table in TABLES:

@@ -120,7 +120,7 @@ def _wait_run(port: int, run_id: str, timeout: float = 600) -> str:
 
 def test_lake_ui_shows_lineage_and_partitions_runs_a_month_and_stops_on_sigterm(lake_ui, tmp_path):
     from lake_assets.definitions import defs
-    from lake_assets.quality import TABLES
+    from lake_assets.tables import TABLES
 
     port, proc, log = lake_ui
     _wait_ready(port, proc, log)
@@ -163,7 +163,7 @@ def march_april(spark, tmp_path_factory):
 
     from lake_assets.definitions import build_definitions
     from lake_assets.generate import generate_raw
-    from lake_assets.resources import resources_for
+    from lake_assets.environments import resources_for
 
     root = tmp_path_factory.mktemp("backfill")
     generate_raw(root / "raw", scale=0.0005, months=["2016-03", "2016-04"])
@@ -215,9 +215,10 @@ def test_a_month_failing_a_blocking_check_ends_the_backfill_after_recording_the_
     from dagster import AssetSpec, DagsterInstance, materialize, multi_asset
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-    from lake_assets.assets.publishing import check_specs, dagster_results_by_partition
+    from lake_assets.assets.factory import check_specs
+    from lake_assets.events import dagster_results_by_partition
     from lake_assets.partitions import monthly_partitions
-    from lake_assets.quality import TABLES
+    from lake_assets.tables import TABLES
     from lake_assets.steps import CheckOutcome, TableOutcome, typed
 
     def month(key: str) -> list[TableOutcome]:

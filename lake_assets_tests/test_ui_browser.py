@@ -95,7 +95,7 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from lake_assets.columns import COLUMNS
+    from lake_assets.tables import TABLES
     from lake_assets.definitions import defs
 
     port, lake = ui_with_dimensions
@@ -171,7 +171,7 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
     see("Column name")
     shot("overview")
     body = browser.find_element(By.TAG_NAME, "body").text
-    for name, type_, description in COLUMNS["fact_immigration"]:
+    for name, type_, description in TABLES["fact_immigration"].columns:
         assert re.search(rf"^{name}\n{re.escape(type_)}\n{re.escape(description)}$", body, re.MULTILINE), name
 
     # Automation: the schedule and the sensors.

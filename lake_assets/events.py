@@ -1,7 +1,6 @@
 """Step outcomes as Dagster events: the one way every asset reports what it wrote."""
 
 
-import warnings
 from typing import Iterable, Iterator
 
 from dagster import (
@@ -9,7 +8,6 @@ from dagster import (
     AssetKey,
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetMaterialization,
     AssetRecordsFilter,
@@ -17,28 +15,16 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     Output,
-    PartitionsDefinition,
-    PreviewWarning,
 )
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # no public name in 1.13
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-from lake_assets.quality import TABLES
 from lake_assets.steps import CheckOutcome, TableOutcome
 
 _KINDS = {"md": MetadataValue.md, "path": MetadataValue.path, "json": MetadataValue.json,
           "float": MetadataValue.float, "int": MetadataValue.int, "text": MetadataValue.text,
           "bool": MetadataValue.bool, "null": lambda _: MetadataValue.null()}
-
-
-def check_specs(table: str, partitions_def: PartitionsDefinition | None = None) -> list[AssetCheckSpec]:
-    """The table's checks; with `partitions_def`, evaluated and shown per partition."""
-    with warnings.catch_warnings():  # partitioned check specs are a preview feature of dagster 1.13
-        warnings.simplefilter("ignore", PreviewWarning)
-        return [AssetCheckSpec(c.name, asset=table, blocking=c.blocking, description=c.description,
-                               partitions_def=partitions_def)
-                for c in TABLES[table].all_checks()]
 
 
 def metadata_values(metadata: dict) -> dict:

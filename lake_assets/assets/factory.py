@@ -1,0 +1,83 @@
+"""One declaration (`lake_assets.tables`) -> its Dagster asset: deps, checks, schema, kinds,
+owner, layer, code version, automation; the engine runs the build."""
+
+import warnings
+from typing import Iterator
+
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    PreviewWarning,
+    TableColumn,
+    TableSchema,
+    asset,
+)
+
+from lake_assets import query, report
+from lake_assets.automation import ANALYTICS, DIMENSION, FACT_MONTH
+from lake_assets.engines import SparkEngine
+from lake_assets.tables import BUILDS, TABLES
+from lake_assets.tables.table import Build, Table
+
+CATALOG = "lake"
+OWNER = "team:data-engineering"
+KINDS = {"spark", "iceberg"}
+AUTOMATION = {"dimension": DIMENSION, "fact": FACT_MONTH, "analytics": ANALYTICS}
+
+
+def check_specs(table: str, partitions_def: PartitionsDefinition | None = None) -> list[AssetCheckSpec]:
+    """The table's checks; with `partitions_def`, evaluated and shown per partition."""
+    with warnings.catch_warnings():  # partitioned check specs are a preview feature of dagster 1.13
+        warnings.simplefilter("ignore", PreviewWarning)
+        return [AssetCheckSpec(c.name, asset=table, blocking=c.blocking, description=c.description,
+                               partitions_def=partitions_def)
+                for c in TABLES[table].all_checks()]
+
+
+def table_attributes(table: Table, layer: str) -> dict:
+    """The arguments of `table`'s @asset or AssetSpec: description, column schema and catalog
+    name, kinds, owner, `layer` tag, code version and automation condition."""
+    schema = TableSchema(columns=[TableColumn(name, type_, description) for name, type_, description in table.columns])
+    metadata = {"dagster/table_name": f"{CATALOG}.{table.name}", "dagster/column_schema": schema}
+    return {"description": table.description, "metadata": metadata, "kinds": KINDS, "owners": [OWNER],
+            "tags": {"layer": layer}, "code_version": table.code_version, "automation_condition": AUTOMATION[layer]}
+
+
+def chart_metadata(lake_dir: str, sections: tuple[str, ...]) -> dict:
+    """`chart_<section>` Markdown values for the report's `sections`, read from the lake with DuckDB."""
+    wanted = [report.section(key) for key in sections]
+    try:
+        con = query.connect(lake_dir, only={t for sec in wanted for t in sec.tables})
+    except query.LakeQueryError as exc:  # the lake cannot be read here: the table is published all the same
+        return {"charts": MetadataValue.text(f"no charts: {exc}")}
+    return {f"chart_{sec.key}": MetadataValue.md(report.chart_markdown(sec, query.records(con, sec.sql)))
+            for sec in wanted}
+
+
+def with_charts(results: Iterator, engine: SparkEngine, sections: tuple[str, ...]) -> Iterator:
+    """The build's results, its materialization (the table is published by then) with the charts added."""
+    for result in results:
+        if isinstance(result, MaterializeResult):
+            result = result._replace(metadata={**(result.metadata or {}),
+                                               **chart_metadata(engine.lake.lake_dir, sections)})
+        yield result
+
+
+def table_asset(build: Build) -> AssetsDefinition:
+    """The asset of a build of one unpartitioned table."""
+    (table,) = build.tables
+
+    @asset(name=table.name, group_name=build.group, deps=list(table.reads), check_specs=check_specs(table.name),
+           **table_attributes(table, build.layer))
+    def _table(context: AssetExecutionContext, engine: SparkEngine):
+        results = engine.materialize(context, build.name)
+        yield from with_charts(results, engine, build.charts) if build.charts else results
+
+    return _table
+
+
+table_assets = [table_asset(build) for build in BUILDS.values() if not build.monthly]

@@ -1,0 +1,136 @@
+"""The monthly fact table of I94 arrivals and its rejects, built together month by month."""
+
+from __future__ import annotations
+
+from pyspark.sql import Observation
+from pyspark.sql import functions as F
+
+from lake_assets.quality import CITY_COVERAGE_FLOOR, Check, in_range, share
+from lake_assets.sources import read_i94_month, scan_i94_months
+from lake_assets.tables.columns import RAW_I94
+from lake_assets.tables.table import Build, Inputs, StepError, Table, TableOutput, partition_params
+from lake_assets.transforms.immigration import (
+    DATA_ISSUES, ISSUE_SEPARATOR, REJECT_REASONS, classify, month_bounds, place,
+)
+
+DIMENSIONS = ("dim_port", "dim_city", "dim_state", "dim_country", "dim_travel_mode", "dim_visa")
+
+fact_immigration = Table(
+    "fact_immigration", "One row per I94 arrival, partitioned by i94yr/i94mon",
+    reads=("raw_i94", *DIMENSIONS),
+    columns=(
+        ("cicid", "BIGINT", "record id, unique within its month"),
+        ("arrival_date", "DATE", "date of arrival, inside the partition's month"),
+        ("departure_date", "DATE", "date of departure; null if none or implausible"),
+        ("stay_days", "INT", "days from arrival to departure"),
+        ("port_code", "STRING", "port of entry (dim_port)"),
+        ("city_id", "STRING", "city of the port of entry (dim_city)"),
+        ("address_state_code", "STRING", "US state of the address (dim_state)"),
+        ("citizenship_country_code", "INT", "country of citizenship (dim_country)"),
+        ("residence_country_code", "INT", "country of residence (dim_country)"),
+        ("mode_code", "INT", "mode of arrival (dim_travel_mode)"),
+        ("visa_category_code", "INT", "1 Business, 2 Pleasure, 3 Student"),
+        ("visa_type", "STRING", "visa type (dim_visa)"),
+        ("age", "INT", "age in years, 0-120"),
+        ("gender", "STRING", "F, M, U or X"),
+        ("admission_number", "BIGINT", "I94 admission number (11 digits)"),
+        ("birth_year", "INT", "year of birth"),
+        ("admitted_until", "DATE", "admitted until (dtaddto); null for D/S and junk"),
+        ("admitted_duration_of_status", "BOOLEAN", "admitted for the duration of status (dtaddto D/S)"),
+        ("file_date", "DATE", "date the record was filed"),
+        ("airline", "STRING", "airline of arrival"),
+        ("flight_number", "STRING", "flight number of arrival"),
+        ("visa_post", "STRING", "State Department office that issued the visa"),
+        ("arrival_flag", "STRING", "arrival flag (entdepa)"),
+        ("departure_flag", "STRING", "departure flag (entdepd)"),
+        ("match_flag", "STRING", "match flag of arrival and departure records (matflag)"),
+        ("data_issues", "ARRAY<STRING>", "what was nulled in this row and its raw value, e.g. invalid_state:XX"),
+        ("i94yr", "INT", "year of arrival (partition)"),
+        ("i94mon", "INT", "month of arrival (partition)"),
+    ),
+    keys=("cicid",),
+    checks=(
+        Check("arrival_in_partition", "arrival_date lies inside the partition's month",
+              bad_rows="arrival_date is null or arrival_date < date'$first_day' or arrival_date > date'$last_day'"),
+        Check("domains", "visa category 1–3, age 0–120, gender F/M/U/X, stay ≥ 0",
+              bad_rows="visa_category_code not in (1, 2, 3) or " + in_range("age", 0, 120)
+                       + " or gender not in ('F', 'M', 'U', 'X') or stay_days < 0"),
+        Check("foreign_keys_resolve", "every code is in its dimension or null", references={
+            "port_code": ("dim_port", "port_code"), "city_id": ("dim_city", "city_id"),
+            "address_state_code": ("dim_state", "state_code"),
+            "citizenship_country_code": ("dim_country", "country_code"),
+            "residence_country_code": ("dim_country", "country_code"),
+            "mode_code": ("dim_travel_mode", "mode_code"), "visa_type": ("dim_visa", "visa_type")}),
+        Check("reconciles_with_raw", "raw rows = fact rows + reject rows",
+              passes=lambda m: m["raw_rows"] == m["rows"] + m["reject_rows"]),
+        Check("city_coverage", f"share of arrivals with a city ≥ {CITY_COVERAGE_FLOOR:.0%}", blocking=False,
+              measures={"share_with_city": "avg(cast(city_id is not null as int))"},
+              passes=share("share_with_city", CITY_COVERAGE_FLOOR)),
+    ),
+    # No lambda in these aggregates: Spark would evaluate it row by row in the interpreter.
+    reported={f"rows_with_issue.{i}": f"sum(cast(size(data_issues) > 0 and instr(concat('{ISSUE_SEPARATOR}', "
+                                      f"array_join(data_issues, '{ISSUE_SEPARATOR}')), '{ISSUE_SEPARATOR}{i}') > 0 "
+                                      "as int))"
+              for i in DATA_ISSUES},
+)
+fact_immigration_rejects = Table(
+    "fact_immigration_rejects", "Raw I94 rows that cannot be placed in the fact, with their reason",
+    reads=("raw_i94",),
+    columns=(
+        ("cicid", "BIGINT", "record id, null when missing"),
+        ("raw_cicid", "DOUBLE", "cicid as read"),
+        *RAW_I94,
+        ("reject_reason", "STRING", "missing_cicid, missing_arrival_date, arrival_outside_month or "
+                                    "invalid_visa_category"),
+        ("i94yr", "INT", "year of the extract (partition)"),
+        ("i94mon", "INT", "month of the extract (partition)"),
+    ),
+    checks=(Check("reason_domain", "every reject has a known reason",
+                  bad_rows="reject_reason is null or reject_reason not in ("
+                           + ", ".join(f"'{r}'" for r in REJECT_REASONS) + ")"),),
+    reported={f"rejects.{r}": f"sum(cast(reject_reason = '{r}' as int))" for r in REJECT_REASONS},
+)
+
+
+def _extract(inputs: Inputs, key: str):
+    """The raw extract of month `key` ('YYYY-MM'), or a StepError saying what is there instead."""
+    extracts, problems = scan_i94_months(inputs.raw_dir)  # another month's unreadable entry is not ours
+    if any(key in str(problem) for problem in problems):
+        raise StepError(next(str(problem) for problem in problems if key in str(problem)))
+    if key not in extracts:
+        unplaced = f"; entries whose month cannot be told: {'; '.join(map(str, problems))}" if problems else ""
+        raise StepError(f"no I94 extract for {key} in {inputs.raw_dir}/i94 "
+                        f"(found: {', '.join(sorted(extracts)) or 'none'}){unplaced}")
+    return extracts[key]
+
+
+def _immigration(inputs: Inputs, key: str) -> list[TableOutput]:
+    """One month ('YYYY-MM' or a partition key 'YYYY-MM-01'): every raw row lands in the fact
+    or in the rejects, counts reconciled."""
+    key = key[:7]
+    year, month = int(key[:4]), int(key[5:7])
+    extract = _extract(inputs, key)
+    inputs.log(f"reading {extract.path} ({extract.format})")
+    raw = read_i94_month(inputs.spark, extract, inputs.cache_dir)
+    dims = [inputs.read(name) for name in ("dim_port", "dim_state", "dim_country", "dim_travel_mode", "dim_visa")]
+    # Raw rows and rows to reject are counted in the fact's pass; when there are none to
+    # reject (the usual case), the rejects partition is written empty without reading the
+    # raw month again.
+    counted = Observation()
+    classified = classify(raw, year, month)
+    fact, _ = place(classified.observe(counted, F.count(F.lit(1)).alias("raw"),
+                                       F.count("reject_reason").alias("rejects")), *dims)
+    _, rejects = place(classified, *dims)
+    partition = {"i94yr": year, "i94mon": month}
+    reconcile = lambda rows: {"raw_rows": counted.get["raw"], "reject_rows": rows["fact_immigration_rejects"]}  # noqa: E731
+    return [
+        TableOutput("fact_immigration", fact, partition, partition_params(*month_bounds(year, month)), reconcile),
+        TableOutput("fact_immigration_rejects", lambda: rejects if counted.get["rejects"] else rejects.limit(0),
+                    partition),
+    ]
+
+
+BUILDS = (
+    Build("immigration", "immigration", "fact", (fact_immigration, fact_immigration_rejects), _immigration,
+          monthly=True),
+)
