@@ -89,7 +89,7 @@ def _i94_format(entry: Path | S3Path) -> str | None:
     return None
 
 
-def _month_from_name(name: str) -> str | None:
+def month_from_name(name: str) -> str | None:
     name = name.lower()
     m = re.search(r"(20\d\d)[-_]?(0[1-9]|1[0-2])(?!\d)", name)
     if m:
@@ -160,7 +160,7 @@ def scan_i94_months(raw_dir: str | Path | S3Path) -> tuple[dict[str, I94Month], 
         if fmt is None or entry.name.startswith((".", "_")):
             continue
         try:
-            month = _month_from_name(entry.name) or _month_from_content(entry, fmt)
+            month = month_from_name(entry.name) or _month_from_content(entry, fmt)
         except SourceError as exc:
             problems.append(exc)
             continue
@@ -212,7 +212,7 @@ def stamps_version(stamps: dict[str, str]) -> str:
 # ---------------------------------------------------------------- I94 months
 
 
-def _sas_to_parquet(path: Path | S3Path, cache_dir: Path) -> Path:
+def sas_to_parquet(path: Path | S3Path, cache_dir: Path) -> Path:
     """Convert a .sas7bdat to a parquet folder once (keyed by path, size and mtime).
 
     A file on S3 is downloaded beside its conversion first (pyreadstat reads local files)."""
@@ -344,7 +344,7 @@ def read_i94_month(spark: SparkSession, extract: I94Month, cache_dir: str | Path
     if extract.format == "csv":
         df = spark.read.option("header", True).option("mode", "PERMISSIVE").csv(str(path))
     elif extract.format == "sas7bdat":
-        df = spark.read.parquet(str(_sas_to_parquet(path, Path(cache_dir))))
+        df = spark.read.parquet(str(sas_to_parquet(path, Path(cache_dir))))
     else:
         df = spark.read.parquet(str(path))
     by_lower = {c.lower(): c for c in df.columns}
