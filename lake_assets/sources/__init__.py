@@ -26,13 +26,13 @@ from lake_assets.sources.folder import (
 from lake_assets.sources.i94 import check_i94_month, read_i94_month, sas_to_parquet
 from lake_assets.sources.labels import Labels, parse_labels
 from lake_assets.sources.published import (
-    AIRPORT_COLUMNS, AIRPORTS_GLOB, DEMOGRAPHICS_COLUMNS, DEMOGRAPHICS_FILE, I94_COLUMNS, I94_NUMERIC, I94_TEXT,
+    AIRPORT_COLUMNS, AIRPORTS_GLOB, DEMOGRAPHICS_COLUMNS, DEMOGRAPHICS_FILE, I94_COLUMNS, I94_NUMERIC,
     LABELS_FILE, MONTH_NAMES, TEMPERATURE_COLUMNS, TEMPERATURE_GLOBS, SourceError,
 )
 
 __all__ = [
     "AIRPORT_COLUMNS", "AIRPORTS_GLOB", "DEMOGRAPHICS_COLUMNS", "DEMOGRAPHICS_FILE", "DONE_MARKER", "I94_COLUMNS",
-    "I94_NUMERIC", "I94_TEXT", "LABELS_FILE", "MONTH_NAMES", "TEMPERATURE_COLUMNS", "TEMPERATURE_GLOBS",
+    "I94_NUMERIC", "LABELS_FILE", "MONTH_NAMES", "TEMPERATURE_COLUMNS", "TEMPERATURE_GLOBS",
     "I94Month", "Labels", "SourceError", "check_csv", "check_i94_month", "check_sources", "file_stamps",
     "find_file", "find_i94_months", "find_temperature_files", "month_from_name", "parse_labels", "read_airports",
     "read_demographics", "read_i94_month", "read_temperatures", "sas_to_parquet", "scan_i94_months",

@@ -13,10 +13,6 @@ I94_NUMERIC = [
     "cicid", "i94yr", "i94mon", "i94cit", "i94res", "arrdate", "i94mode", "depdate",
     "i94bir", "i94visa", "count", "biryear", "admnum",
 ]
-I94_TEXT = [
-    "i94port", "i94addr", "dtadfile", "visapost", "occup", "entdepa", "entdepd", "entdepu",
-    "matflag", "dtaddto", "gender", "insnum", "airline", "fltno", "visatype",
-]
 I94_COLUMNS = [
     "cicid", "i94yr", "i94mon", "i94cit", "i94res", "i94port", "arrdate", "i94mode", "i94addr",
     "depdate", "i94bir", "i94visa", "count", "dtadfile", "visapost", "occup", "entdepa",
