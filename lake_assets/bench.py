@@ -61,12 +61,12 @@ class PeakMemory(threading.Thread):
 def _source_sql(con, path: Path, fmt: str, cache_dir: str) -> str:
     """The month's extract as a DuckDB relation with the 28 standard columns, typed as
     `sources.read_i94_month` types them (numbers double, codes text, blanks null)."""
-    from lake_assets.sources import I94_COLUMNS, I94_NUMERIC, _sas_to_parquet
+    from lake_assets.sources import I94_COLUMNS, I94_NUMERIC, sas_to_parquet
 
     if fmt == "csv":
         source = f"read_csv('{path}', header = true, all_varchar = true)"
     else:
-        parquet = _sas_to_parquet(path, Path(cache_dir)) if fmt == "sas7bdat" else path
+        parquet = sas_to_parquet(path, Path(cache_dir)) if fmt == "sas7bdat" else path
         source = f"read_parquet('{parquet}/*.parquet')" if Path(parquet).is_dir() else f"read_parquet('{parquet}')"
     types = {name.lower(): (name, dtype) for name, dtype, *_ in con.execute(f"describe select * from {source}").fetchall()}
     cols = []

@@ -11,7 +11,7 @@ import pytest
 from lake_assets.sources import (
     AIRPORT_COLUMNS, DEMOGRAPHICS_COLUMNS, I94_COLUMNS, I94_NUMERIC, TEMPERATURE_COLUMNS, I94Month,
     SourceError, find_file, find_i94_months, find_temperature_files, parse_labels, read_airports,
-    read_demographics, read_i94_month, read_temperatures,
+    month_from_name, read_demographics, read_i94_month, read_temperatures,
 )
 from lake_assets_tests.tiny_inputs import LABELS_TEXT, VALID_ROW, write_labels
 
@@ -89,9 +89,7 @@ def test_find_i94_months_by_name_or_content(tmp_path):
     ("i94_2016_06", "2016-06"), ("i94_201611.csv", "2016-11"), ("sas_data", None), ("immigration_2016.csv", None),
 ])
 def test_month_from_name(name, month):
-    from lake_assets.sources import _month_from_name
-
-    assert _month_from_name(name) == month
+    assert month_from_name(name) == month
 
 
 def test_find_i94_months_errors_name_the_path(tmp_path):
