@@ -84,12 +84,7 @@ _AIRLINE_VOCAB, _AIRLINE_CUM, _ = _choice_table(AIRLINES)
 _FLTNO_VOCAB = pa.array([f"{i:05d}" for i in range(10_000)] + [str(i) for i in range(10_000)]
                         + ["LAND"], pa.string())
 _INSNUM_VOCAB = pa.array([str(i) for i in range(3600, 3960)], pa.string())
-
-
-def _visa_cums(month: int) -> tuple[np.ndarray, np.ndarray]:
-    boost = np.where(_VISA_CATEGORY == 3, STUDENT_SEASON.get(month, 1.0), 1.0)
-    return (cum(np.array([v[2] for v in VISA_TYPES]) * boost),
-            cum(np.array([v[3] for v in VISA_TYPES]) * boost))
+_NULL_COUNTED = ("depdate", "dtaddto", "i94addr", "i94mode", "i94bir", "gender")  # the manifest's "nulls"
 
 
 def plan_traps(rng: np.random.Generator, rows: int) -> dict[str, np.ndarray]:
@@ -104,15 +99,38 @@ def plan_traps(rng: np.random.Generator, rows: int) -> dict[str, np.ndarray]:
 
 
 def draw_chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tuple[pa.Table, dict, dict]:
-    """Rows start..start+n-1 of a month, the count of each trap and of nulls per column in them."""
+    """Rows start..start+n-1 of a month, the count of each trap and of nulls per column in them.
+
+    The helpers draw from `rng` in the order they are called: the same seed gives the same rows.
+    """
     mon = int(month[5:])
     first = _sas_day(f"{month}-01")
-    days = pd.Period(month).days_in_month
-    last = first + days - 1
+    span = (first, first + pd.Period(month).days_in_month - 1)
     here = {k: v[(v >= start) & (v < start + n)] - start for k, v in plan.items()}
 
     cicid = cicid0 + np.cumsum(rng.integers(1, 4, n)).astype(float)
+    res_i, res, cit = _residences_and_citizenships(rng, n)
+    visa = _visas(rng, mon, res_i)
+    port, mode = _ports_and_modes(rng, n)
+    arr, dep = _arrivals_and_departures(rng, month, visa)
+    age = _ages(rng, n)
+    cols = {"cicid": cicid, "i94yr": np.full(n, 2016.0), "i94mon": np.full(n, float(mon)),
+            "i94cit": cit, "i94res": res, "arrdate": arr, "i94mode": mode, "depdate": dep,
+            "i94bir": age, "i94visa": _VISA_CATEGORY[visa], "count": np.ones(n), "biryear": 2016.0 - age}
+    _plant_traps(rng, here, span, cols, port)
+    addr = _addresses(rng, port)
+    cols["dtadfile"] = _filing_dates(rng, arr)
+    until = _admitted_until(rng, arr, visa, here["dtaddto_junk"])
+    cols |= {"i94port": _strings(port, _PORT_VOCAB), "i94addr": _strings(addr[0], _ADDR_VOCAB, addr[1]),
+             "dtaddto": _strings(*until)}
+    cols |= _flags_and_flights(rng, visa, mode, dep)
+    table = _table(cols, mon)
+    traps = _count_traps(cols, span, here, port, addr, until)
+    return table, traps, {c: table[c].null_count for c in _NULL_COUNTED}
 
+
+def _residences_and_citizenships(rng, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(index in COUNTRIES, i94res, i94cit): citizenship aliases, other countries, invalid codes."""
     res_i = pick(rng, _COUNTRY_CUM, n)
     res = _COUNTRY_CODES[res_i]
     cit = np.where(rng.random(n) < _ALIAS_SHARE[res_i], _ALIAS_CODE[res_i], res)
@@ -120,27 +138,51 @@ def draw_chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tupl
     cit[other] = _COUNTRY_CODES[pick(rng, _COUNTRY_CUM, int(other.sum()))]
     invalid = rng.random(n) < _INVALID_CIT_RATE
     cit[invalid] = _INVALID_CODES[pick(rng, _INVALID_CUM, int(invalid.sum()))]
+    return res_i, res, cit
 
-    cum_vwp, cum_other = _visa_cums(mon)
-    u = rng.random(n)
-    visa = np.where(_COUNTRY_VWP[res_i], np.searchsorted(cum_vwp, u, "right"),
+
+def _visas(rng, month: int, res_i: np.ndarray) -> np.ndarray:
+    """Index in VISA_TYPES: by the residence's visa-waiver status, students by season."""
+    boost = np.where(_VISA_CATEGORY == 3, STUDENT_SEASON.get(month, 1.0), 1.0)
+    cum_vwp = cum(np.array([v[2] for v in VISA_TYPES]) * boost)
+    cum_other = cum(np.array([v[3] for v in VISA_TYPES]) * boost)
+    u = rng.random(len(res_i))
+    return np.where(_COUNTRY_VWP[res_i], np.searchsorted(cum_vwp, u, "right"),
                     np.searchsorted(cum_other, u, "right"))
 
+
+def _ports_and_modes(rng, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index in PORTS, i94mode): the mode by the port's kind, a few 9 (not reported) and null."""
     port = pick(rng, _PORT_CUM, n)
     mode = 1.0 + (rng.random(n)[:, None] >= _MODE_CUM[_PORT_KIND[port]][:, :2]).sum(axis=1)
     mode[rng.random(n) < MODE_NOT_REPORTED] = 9.0
     mode[rng.random(n) < MODE_NULL] = np.nan
+    return port, mode
 
+
+def _arrivals_and_departures(rng, month: str, visa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(arrdate, depdate) as SAS days: arrivals by weekday, stays by visa type, some never left."""
+    n = len(visa)
+    days = pd.Period(month).days_in_month
     weekday = (np.arange(days) + pd.Timestamp(f"{month}-01").weekday()) % 7
-    arr = first + pick(rng, cum(np.array(WEEKDAY_WEIGHTS)[weekday]), n).astype(float)
+    arr = _sas_day(f"{month}-01") + pick(rng, cum(np.array(WEEKDAY_WEIGHTS)[weekday]), n).astype(float)
     stay = np.rint(_VISA_STAY[visa] * np.exp(STAY_SIGMA * rng.standard_normal(n)))
     dep = arr + np.minimum(stay, _VISA_ADMIT[visa] + 30)
     dep[rng.random(n) < _VISA_DEP_NULL[visa]] = np.nan
+    return arr, dep
 
+
+def _ages(rng, n: int) -> np.ndarray:
+    """i94bir, by the age quantiles, a few null."""
     age = np.rint(np.interp(rng.random(n), *AGE_QUANTILES))
     age[rng.random(n) < AGE_NULL] = np.nan
+    return age
 
-    # Planted traps, on disjoint rows.
+
+def _plant_traps(rng, here: dict, span: tuple[int, int], cols: dict, port: np.ndarray) -> None:
+    """Plant the rare traps on their rows of the chunk (`here`), in `cols` and `port`."""
+    first, last = span
+    arr, dep = cols["arrdate"], cols["depdate"]
     rows = here["depdate_before_arrival"]
     dep[rows] = arr[rows] - np.ceil(rng.exponential(15, len(rows)))
     rows = here["depdate_absurd"]
@@ -152,32 +194,45 @@ def draw_chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tupl
                      last + 1 + rng.integers(0, 3, len(rows))) - arr[rows]
     arr[rows] += shift
     dep[rows] += shift
-    mode[here["i94mode_zero"]] = 0.0
+    cols["i94mode"][here["i94mode_zero"]] = 0.0
     port[here["i94port_not_in_labels"]] = len(PORTS) + rng.integers(0, len(UNLISTED_PORTS),
                                                                     len(here["i94port_not_in_labels"]))
-    cicid[here["cicid_null"]] = np.nan
+    cols["cicid"][here["cicid_null"]] = np.nan
 
-    # i94addr: the port's state or the national mix; some null, some invalid.
+
+def _addresses(rng, port: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """i94addr as (index in _ADDR_VOCAB, null): the port's state or the national mix, some invalid."""
+    n = len(port)
     port_state = np.where(port < len(PORTS), _PORT_STATE[np.minimum(port, len(PORTS) - 1)], -1)
     addr = np.where((port_state >= 0) & (rng.random(n) < ADDRESS_AT_PORT_STATE), port_state,
                     pick(rng, _ADDR_CUM, n))
     bad = rng.random(n) < ADDRESS_INVALID
     addr[bad] = len(_STATE_CODES) + pick(rng, _INVALID_ADDR_CUM, int(bad.sum()))
-    addr_null = rng.random(n) < ADDRESS_NULL
+    return addr, rng.random(n) < ADDRESS_NULL
 
-    # Dates as text: dtadfile YYYYMMDD, dtaddto MMDDYYYY or D/S or junk.
+
+def _filing_dates(rng, arr: np.ndarray) -> pa.Array:
+    """dtadfile, text YYYYMMDD: the day of arrival or the next, a few 60-70 days later."""
+    n = len(arr)
     filed = arr + np.where(rng.random(n) < DTADFILE_LATE, rng.integers(60, 71, n),
                            (rng.random(n) < 0.02).astype(int))
-    dtadfile = _strings(*_day_strings(filed.astype(np.int64), "%Y%m%d"))
-    until_idx, until_vocab = _day_strings((arr + _VISA_ADMIT[visa]).astype(np.int64), "%m%d%Y")
-    ds = rng.random(n) < _VISA_DS[visa]
-    until_idx[ds] = len(until_vocab)
-    junk = here["dtaddto_junk"]
-    until_idx[junk] = len(until_vocab) + 1 + rng.integers(0, len(JUNK_DTADDTO), len(junk))
-    until_null = rng.random(n) < DTADDTO_NULL
-    until_null[junk] = False
-    dtaddto = _strings(until_idx, until_vocab + ["D/S"] + JUNK_DTADDTO, until_null)
+    return _strings(*_day_strings(filed.astype(np.int64), "%Y%m%d"))
 
+
+def _admitted_until(rng, arr: np.ndarray, visa: np.ndarray, junk: np.ndarray) -> tuple[np.ndarray, list, np.ndarray]:
+    """dtaddto as (index, vocabulary, null): text MMDDYYYY, or D/S by visa type, junk on `junk`."""
+    n = len(arr)
+    idx, dates = _day_strings((arr + _VISA_ADMIT[visa]).astype(np.int64), "%m%d%Y")
+    idx[rng.random(n) < _VISA_DS[visa]] = len(dates)
+    idx[junk] = len(dates) + 1 + rng.integers(0, len(JUNK_DTADDTO), len(junk))
+    null = rng.random(n) < DTADDTO_NULL
+    null[junk] = False
+    return idx, dates + ["D/S"] + JUNK_DTADDTO, null
+
+
+def _flags_and_flights(rng, visa: np.ndarray, mode: np.ndarray, dep: np.ndarray) -> dict[str, pa.Array]:
+    """The flag, flight, admission, visa post, occupation, INS number and gender columns."""
+    n = len(visa)
     departed = ~np.isnan(dep)
     withdrawn = ~departed & (rng.random(n) < WITHDRAWN_SHARE)
     entdepd_idx = np.where(withdrawn, len(ENTDEPD), pick(rng, _ENTDEPD_CUM, n))
@@ -192,13 +247,7 @@ def draw_chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tupl
     is_student = _VISA_CATEGORY[visa] == 3
     occup_p = np.where(visa == [v[0] for v in VISA_TYPES].index("M1"), 0.98,
                        np.where(is_student, 0.1, 0.002))
-
-    cols = {
-        "cicid": cicid, "i94yr": np.full(n, 2016.0), "i94mon": np.full(n, float(mon)),
-        "i94cit": cit, "i94res": res, "i94port": _strings(port, _PORT_VOCAB), "arrdate": arr,
-        "i94mode": mode, "i94addr": _strings(addr, _ADDR_VOCAB, addr_null), "depdate": dep,
-        "i94bir": age, "i94visa": _VISA_CATEGORY[visa], "count": np.ones(n),
-        "dtadfile": dtadfile,
+    return {
         "visapost": _strings(rng.integers(0, len(VISAPOSTS), n), VISAPOSTS,
                              _VISA_WAIVER[visa] | (rng.random(n) < 0.12)),
         "occup": _strings(np.where(is_student, 0, rng.integers(0, len(OCCUPATIONS), n)),
@@ -206,28 +255,42 @@ def draw_chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tupl
         "entdepd": _strings(entdepd_idx, _ENTDEPD_VOCAB, ~matched),
         "entdepu": _strings(np.zeros(n, int), ["U"], rng.random(n) >= ENTDEPU_U),
         "matflag": _strings(np.zeros(n, int), ["M"], ~matched),
-        "biryear": 2016.0 - age,
-        "dtaddto": dtaddto,
         "insnum": _strings(rng.integers(0, len(_INSNUM_VOCAB), n), _INSNUM_VOCAB,
                            rng.random(n) >= INSNUM_SHARE),
         "airline": _strings(pick(rng, _AIRLINE_CUM, n), _AIRLINE_VOCAB, ~air),
         "admnum": admnum,
         "fltno": _strings(fltno, _FLTNO_VOCAB, rng.random(n) < FLTNO_NULL),
         "visatype": _strings(visa, _VISA_VOCAB),
+        "gender": _draw_choice(rng, _GENDER, n),
+        "entdepa": _draw_choice(rng, _ENTDEPA, n),
     }
-    gender = pick(rng, _GENDER[1], n)
-    cols["gender"] = _strings(gender, _GENDER[0], gender == _GENDER[2])
-    entdepa = pick(rng, _ENTDEPA[1], n)
-    cols["entdepa"] = _strings(entdepa, _ENTDEPA[0], entdepa == _ENTDEPA[2])
 
+
+def _draw_choice(rng, choice: tuple[pa.Array, np.ndarray, int | None], n: int) -> pa.Array:
+    """`n` values drawn from a _choice_table; its None key gives nulls."""
+    vocab, cumulative, none = choice
+    idx = pick(rng, cumulative, n)
+    return _strings(idx, vocab, idx == none)
+
+
+def _table(cols: dict, mon: int) -> pa.Table:
+    """The columns as a table in the month's order (June has six more)."""
+    n = len(cols["cicid"])
     names = list(I94_COLUMNS)
     if mon == 6:
         names[names.index("count") + 1:names.index("count") + 1] = JUNE_EXTRA
-        cols.update({"validres": np.ones(n)} | {c: np.zeros(n) for c in JUNE_EXTRA[1:]})
+        cols = cols | {"validres": np.ones(n)} | {c: np.zeros(n) for c in JUNE_EXTRA[1:]}
     # from_pandas: NaN is written as null, as in the real files (a NaN cicid would read as 0).
-    table = pa.table({c: cols[c] if isinstance(cols[c], pa.Array)
-                      else pa.array(cols[c], pa.float64(), from_pandas=True) for c in names})
+    return pa.table({c: cols[c] if isinstance(cols[c], pa.Array)
+                     else pa.array(cols[c], pa.float64(), from_pandas=True) for c in names})
 
+
+def _count_traps(cols: dict, span: tuple[int, int], here: dict, port: np.ndarray, addr: tuple,
+                 until: tuple) -> dict[str, int]:
+    """Rows of each planted trap, as found in the chunk's values."""
+    first, last = span
+    cicid, arr, dep, cit = cols["cicid"], cols["arrdate"], cols["depdate"], cols["i94cit"].astype(int)
+    (addr_idx, addr_null), (until_idx, until_vocab, until_null) = addr, until
     with np.errstate(invalid="ignore"):
         absurd = (dep < _sas_day("2000-01-01")) | (dep >= _sas_day("2050-01-01"))
         traps = {
@@ -235,14 +298,12 @@ def draw_chunk(rng, month: str, start: int, n: int, cicid0: float, plan) -> tupl
             "arrdate_outside_month": ((arr < first) | (arr > last)).sum(),
             "depdate_before_arrival": ((dep < arr) & ~absurd).sum(),
             "depdate_absurd": absurd.sum(),
-            "dtaddto_ds": (until_idx == len(until_vocab))[~until_null].sum(),
-            "dtaddto_junk": len(junk),
-            "i94addr_invalid": ((addr >= len(STATES)) & ~addr_null).sum(),  # '99' is not a state
-            "i94cit_invalid": _IS_INVALID[cit.astype(int)].sum(),
-            "i94cit_not_in_labels": (~_IN_LABELS[cit.astype(int)]).sum(),
-            "i94mode_zero": (mode == 0).sum(),
+            "dtaddto_ds": (until_idx == until_vocab.index("D/S"))[~until_null].sum(),
+            "dtaddto_junk": len(here["dtaddto_junk"]),
+            "i94addr_invalid": ((addr_idx >= len(STATES)) & ~addr_null).sum(),  # '99' is not a state
+            "i94cit_invalid": _IS_INVALID[cit].sum(),
+            "i94cit_not_in_labels": (~_IN_LABELS[cit]).sum(),
+            "i94mode_zero": (cols["i94mode"] == 0).sum(),
             "i94port_not_in_labels": (port >= len(PORTS)).sum(),
         }
-    nulls = {"depdate": ~departed, "dtaddto": until_null, "i94addr": addr_null, "i94mode": np.isnan(mode),
-             "i94bir": np.isnan(age), "gender": gender == _GENDER[2]}
-    return table, {k: int(v) for k, v in traps.items()}, {k: int(v.sum()) for k, v in nulls.items()}
+    return {k: int(v) for k, v in traps.items()}
