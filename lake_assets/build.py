@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lake_assets import settings
 from lake_assets.console import user_error_message
+from lake_assets.tables import BUILDS
 
 
 PARTITION_MONTHS = [f"2016-{m:02d}" for m in range(1, 13)]
@@ -63,7 +64,7 @@ class BuildReport:
                     self.bytes_written[(mat.asset_key.to_user_string(), mat.partition or "")] = size.value
                 if "month_seconds" in mat.metadata and mat.asset_key.to_user_string() == MONTHLY_TABLE:
                     self.steps.append(("immigration", mat.partition, mat.metadata["month_seconds"].value))
-            elif event.event_type_value == "STEP_SUCCESS" and event.step_key != "immigration":
+            elif event.event_type_value == "STEP_SUCCESS" and event.step_key in BUILDS and not BUILDS[event.step_key].monthly:
                 self.steps.append((event.step_key, result.dagster_run.tags.get("dagster/partition", ""),
                                    event.event_specific_data.duration_ms / 1000))
             elif event.event_type_value == "ASSET_CHECK_EVALUATION":

@@ -24,7 +24,8 @@ def _spark_lake(lake: str):
     return Lake(spark, lake)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The `lake` command line: its commands and their options."""
     parser = argparse.ArgumentParser(prog="lake", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build the lake from a raw folder")
@@ -78,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--scale", type=float, help="generate the raw folder at this scale (default 0.0025)")
     bn.add_argument("--months", help="2016-04, 2016-01..2016-12 or a comma list (default: every month)")
     bn.add_argument("--repeat", type=int, default=1, help="builds to run; the best time of each asset is shown")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one `lake` command; its exit code (2: a wrong argument or an input it cannot use)."""
+    args = parser().parse_args(argv)
 
     from lake_assets.catalog import CatalogError
     from lake_assets.maintenance import RollbackError

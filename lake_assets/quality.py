@@ -12,13 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from string import Template
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
-
-if TYPE_CHECKING:
-    from lake_assets.tables.table import Table
 
 
 
@@ -60,8 +57,9 @@ def _examples(bad: Column, value: Column) -> Column:
     return F.array_join(F.array_distinct(F.array(F.min(example), F.max(example))), "\x1f")
 
 
-def observed_metrics(spec: Table, params: dict | None = None) -> dict[str, Column]:
-    """The aggregates the writing pass of a table computes for its checks and metadata."""
+def observed_metrics(spec, params: dict | None = None) -> dict[str, Column]:
+    """The aggregates the writing pass of a table (a `lake_assets.tables.Table`) computes for
+    its checks and metadata."""
     out = {name: F.expr(sql) for name, sql in spec.reported.items()}
     for check in spec.all_checks():
         if check.bad_rows:

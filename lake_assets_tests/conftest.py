@@ -76,3 +76,22 @@ def smtp(monkeypatch):
         for key, value in server.env().items():
             monkeypatch.setenv(key, value)
         yield server
+
+
+# The fixtures that start a server, or that read the real source files: a test using one (even
+# through another fixture) is marked `server` or `real_data`; the rest that are not `slow`, `unit`.
+SERVER_FIXTURES = {"s3", "s3_env", "s3_server", "smtp", "certificates", "postgres", "standalone", "browser",
+                   "moto_endpoint"}
+REAL_DATA_FIXTURES = {"shared_data", "april_lake"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.server)
+        if fixtures & REAL_DATA_FIXTURES:
+            item.add_marker(pytest.mark.real_data)
+        if not any(item.get_closest_marker(name) for name in ("slow", "server", "real_data")):
+            item.add_marker(pytest.mark.unit)
