@@ -16,15 +16,16 @@ from pathlib import Path
 
 from lake_assets.bench.memory import PeakMemory
 from lake_assets.bench.reference import duckdb_fact
-
-# Tables a step materializes, where they differ from the step's own name.
-STEP_TABLES = {"immigration": ("fact_immigration", "fact_immigration_rejects")}
+from lake_assets.build import UsageError, absolute, build, generate, parse_months
+from lake_assets.generate import DEFAULT_SCALE
+from lake_assets.settings import lake_home
+from lake_assets.sources import find_i94_months
+from lake_assets.spark import get_spark
+from lake_assets.tables import BUILDS
 
 
 def _build_once(raw: str, lake: str, months_spec: str | None) -> tuple[object, float, int]:
     """One `lake build` (its summary swallowed): (report, wall seconds, peak tree RSS bytes)."""
-    from lake_assets.build import UsageError, build
-
     sampler = PeakMemory()
     sampler.start()
     started = time.monotonic()
@@ -38,15 +39,36 @@ def _build_once(raw: str, lake: str, months_spec: str | None) -> tuple[object, f
     return report, wall, peak
 
 
+def _keep_best(best: dict, report, rows: dict) -> None:
+    """Keep in `best` each build's fastest run so far, with its rows and bytes."""
+    for step, partition, seconds in report.steps:
+        tables = [table.name for table in BUILDS[step].tables]
+        n = sum(rows.get((t, partition)) or 0 for t in tables)
+        size = sum(report.bytes_written.get((t, partition), 0) for t in tables)
+        if (step, partition) not in best or seconds < best[(step, partition)]["seconds"]:
+            best[(step, partition)] = {"asset": step, "partition": partition[:7], "seconds": round(seconds, 3),
+                                       "rows": n, "rows_per_s": round(n / seconds) if seconds else None,
+                                       "bytes": size}
+
+
+def _fact_rows(facts: dict[str, list[dict]]) -> list[dict]:
+    """Per month: the best Spark and DuckDB times of the fact, their ratio, and whether both counted the same."""
+    fact_rows = []
+    for m, runs in facts.items():
+        spark_s, duckdb_s = min(r["spark_s"] for r in runs), min(r["duckdb_s"] for r in runs)
+        last = runs[-1]
+        fact_rows.append({"month": m, "spark_s": round(spark_s, 3), "duckdb_s": round(duckdb_s, 3),
+                          "ratio": round(spark_s / duckdb_s, 2), "rows": last["spark_rows"],
+                          "reject_rows": last["spark_reject_rows"],
+                          "same_counts": (last["spark_rows"], last["spark_reject_rows"])
+                          == (last["duckdb_rows"], last["duckdb_reject_rows"])})
+    return fact_rows
+
+
 def bench(raw: str | None, scale: float | None, months_spec: str | None, repeat: int = 1, out=None) -> dict:
     """Build the lake `repeat` times (from `raw`, or from a raw folder generated at `scale`
     into a temporary folder) and each month's fact with DuckDB as often; print the per-asset
     table (best of the repeats) and, last, one JSON line with every figure. Returns the figures."""
-    from lake_assets.build import UsageError, absolute, parse_months
-    from lake_assets.settings import lake_home
-    from lake_assets.sources import find_i94_months
-    from lake_assets.spark import get_spark
-
     out = out or sys.stdout
     if repeat < 1:
         raise UsageError(f"--repeat must be at least 1, not {repeat}")
@@ -56,9 +78,6 @@ def bench(raw: str | None, scale: float | None, months_spec: str | None, repeat:
     with tempfile.TemporaryDirectory(prefix="lake_bench_") as tmp:
         generate_s = None
         if raw is None:
-            from lake_assets.build import generate
-            from lake_assets.generate import DEFAULT_SCALE
-
             scale = DEFAULT_SCALE if scale is None else scale
             t0 = time.monotonic()
             generate(f"{tmp}/raw", scale, months_spec, 42, out=sys.stderr)
@@ -76,14 +95,7 @@ def bench(raw: str | None, scale: float | None, months_spec: str | None, repeat:
             report, wall, peak = _build_once(raw, lake, ",".join(months))
             builds.append({"wall_s": round(wall, 3), "peak_rss_bytes": peak})
             rows = {(t, p): n for t, p, n in report.tables}
-            for step, partition, seconds in report.steps:
-                tables = STEP_TABLES.get(step, (step,))
-                n = sum(rows.get((t, partition)) or 0 for t in tables)
-                size = sum(report.bytes_written.get((t, partition), 0) for t in tables)
-                if (step, partition) not in best or seconds < best[(step, partition)]["seconds"]:
-                    best[(step, partition)] = {"asset": step, "partition": partition[:7], "seconds": round(seconds, 3),
-                                               "rows": n, "rows_per_s": round(n / seconds) if seconds else None,
-                                               "bytes": size}
+            _keep_best(best, report, rows)
             for m in months:
                 year, month = int(m[:4]), int(m[5:])
                 ref_dir = Path(tmp) / f"duckdb{i}" / m
@@ -96,22 +108,13 @@ def bench(raw: str | None, scale: float | None, months_spec: str | None, repeat:
                                  "spark_s": next(s for st, p, s in report.steps if st == "immigration"
                                                  and p == f"{m}-01")})
     peak = sampler.stop()
-    fact_rows = []
-    for m, runs in facts.items():
-        spark_s, duckdb_s = min(r["spark_s"] for r in runs), min(r["duckdb_s"] for r in runs)
-        last = runs[-1]
-        fact_rows.append({"month": m, "spark_s": round(spark_s, 3), "duckdb_s": round(duckdb_s, 3),
-                          "ratio": round(spark_s / duckdb_s, 2), "rows": last["spark_rows"],
-                          "reject_rows": last["spark_reject_rows"],
-                          "same_counts": (last["spark_rows"], last["spark_reject_rows"])
-                          == (last["duckdb_rows"], last["duckdb_reject_rows"])})
     figures = {
         "raw": raw if generate_s is None else None, "scale": scale,
         "months": months, "repeat": repeat, "generate_s": None if generate_s is None else round(generate_s, 3),
         "spark_start_s": round(spark_start_s, 3),
         "build_wall_s": min(b["wall_s"] for b in builds), "builds": builds,
         "peak_rss_bytes": peak, "total_wall_s": round(time.monotonic() - run_started, 3),
-        "assets": list(best.values()), "facts": fact_rows,
+        "assets": list(best.values()), "facts": _fact_rows(facts),
     }
     _print(figures, out)
     return figures

@@ -72,40 +72,22 @@ def fact_immigration(raw: DataFrame, year: int, month: int, *dims: DataFrame) ->
     return place(classify(raw, year, month), *dims)
 
 
-def place(
-    classified: DataFrame,
-    ports: DataFrame,
-    states: DataFrame,
-    countries: DataFrame,
-    modes: DataFrame,
-    visas: DataFrame,
-) -> tuple[DataFrame, DataFrame]:
-    """(fact rows, reject rows) of a month's `classify`-ed raw rows, each with the month's
-    partition columns `i94yr`, `i94mon` (the rejects keep the raw values as `raw_i94yr`, `raw_i94mon`)."""
-    month = [F.col("_i94yr").alias("i94yr"), F.col("_i94mon").alias("i94mon")]
-    rejects = classified.where("reject_reason is not null").select(
-        F.col("cicid").cast("bigint").alias("cicid"),
-        *[F.col(c).alias(f"raw_{c}") if c in RAW_RENAMED else c for c in I94_COLUMNS],
-        "reject_reason",
-        *month,
-    )
-    df = classified.where("reject_reason is null")
+def _looked_up(df: DataFrame, ports: DataFrame, states: DataFrame, countries: DataFrame, modes: DataFrame,
+               visas: DataFrame) -> DataFrame:
+    """The rows with each code looked up in its dimension (`_port`, `_state`, `_cit`, `_res`,
+    `_mode`, `_visa`: null when not there)."""
     df = _code_lookup(df, ports, F.col("i94port"), "port_code", "port", "city_id")
     df = _code_lookup(df, states, F.col("i94addr"), "state_code", "state")
     df = _code_lookup(df, countries, F.col("i94cit").cast("int"), "country_code", "cit")
     df = _code_lookup(df, countries, F.col("i94res").cast("int"), "country_code", "res")
     df = _code_lookup(df, modes, F.col("i94mode").cast("int"), "mode_code", "mode")
-    df = _code_lookup(df, visas, F.col("visatype"), "visa_type", "visa",
-                      F.col("visa_category_code").alias("_visa_category"))
+    return _code_lookup(df, visas, F.col("visatype"), "visa_type", "visa",
+                        F.col("visa_category_code").alias("_visa_category"))
 
-    # Parsed once as columns: used several times below, they would be parsed again in each use.
-    df = df.withColumns({"_departure": sas_date("depdate"), "_admitted_until": digits_date("dtaddto", "MMddyyyy")})
-    departure = F.col("_departure")
-    departure_ok = departure.between(F.col("arrival_date"), F.date_add("arrival_date", MAX_STAY_DAYS))
-    age = F.col("i94bir").cast("int")
-    age_ok = age.between(0, 120)
+
+def _data_issues(departure: Column, age_ok: Column, admitted_until: Column) -> Column:
+    """What was nulled in a row, as `<issue>:<raw value>` strings (an empty array if nothing)."""
     dtaddto = F.col("dtaddto")
-    admitted_until = F.col("_admitted_until")  # null unless 8 digits of a real date
     # Joined into one string, then split: array functions that take a lambda (array_compact,
     # filter) are evaluated row by row outside Spark's generated code, 2x slower here.
     issues_text = F.concat_ws(
@@ -126,7 +108,36 @@ def place(
         _issue("invalid_gender", F.col("gender").isNotNull() & ~F.col("gender").isin(*GENDERS), F.col("gender")),
         _issue("invalid_admitted_until", dtaddto.isNotNull() & (dtaddto != "D/S") & admitted_until.isNull(), dtaddto),
     )
-    issues = F.when(issues_text == "", F.array().cast("array<string>")).otherwise(F.split(issues_text, ISSUE_SEPARATOR))
+    return F.when(issues_text == "", F.array().cast("array<string>")).otherwise(F.split(issues_text, ISSUE_SEPARATOR))
+
+
+def place(
+    classified: DataFrame,
+    ports: DataFrame,
+    states: DataFrame,
+    countries: DataFrame,
+    modes: DataFrame,
+    visas: DataFrame,
+) -> tuple[DataFrame, DataFrame]:
+    """(fact rows, reject rows) of a month's `classify`-ed raw rows, each with the month's
+    partition columns `i94yr`, `i94mon` (the rejects keep the raw values as `raw_i94yr`, `raw_i94mon`)."""
+    month = [F.col("_i94yr").alias("i94yr"), F.col("_i94mon").alias("i94mon")]
+    rejects = classified.where("reject_reason is not null").select(
+        F.col("cicid").cast("bigint").alias("cicid"),
+        *[F.col(c).alias(f"raw_{c}") if c in RAW_RENAMED else c for c in I94_COLUMNS],
+        "reject_reason",
+        *month,
+    )
+    df = _looked_up(classified.where("reject_reason is null"), ports, states, countries, modes, visas)
+    # Parsed once as columns: used several times below, they would be parsed again in each use.
+    df = df.withColumns({"_departure": sas_date("depdate"), "_admitted_until": digits_date("dtaddto", "MMddyyyy")})
+    departure = F.col("_departure")
+    departure_ok = departure.between(F.col("arrival_date"), F.date_add("arrival_date", MAX_STAY_DAYS))
+    age = F.col("i94bir").cast("int")
+    age_ok = age.between(0, 120)
+    dtaddto = F.col("dtaddto")
+    admitted_until = F.col("_admitted_until")  # null unless 8 digits of a real date
+    issues = _data_issues(departure, age_ok, admitted_until)
     fact = df.select(
         F.col("cicid").cast("bigint").alias("cicid"),
         "arrival_date",
