@@ -1,5 +1,7 @@
 """The raw landing zone and the lake on a real S3 server (SeaweedFS on loopback)."""
 
+import shutil
+import tempfile
 import uuid
 from types import SimpleNamespace
 
@@ -113,3 +115,27 @@ def test_wrong_credentials_give_one_line(s3, monkeypatch, capsys):
     assert len(err.splitlines()) == 1, err
     assert err.startswith(f"lake: s3://{s3.bucket}/raw/i94: access denied by S3 ({s3.endpoint})"), err
     assert "AWS_SECRET_ACCESS_KEY" in err
+
+
+@pytest.mark.skipif(shutil.which("readstat") is None, reason="ReadStat's `readstat` writes .sas7bdat")
+def test_sas7bdat_extract_on_s3_is_checked_without_leaving_a_copy(s3_env, tmp_path, monkeypatch):
+    """Checking a .sas7bdat month on S3 downloads it to read its head: the copy goes afterwards."""
+    from lake_assets.generate import write_sas7bdat
+    from lake_assets.sources import I94_COLUMNS, I94_NUMERIC, check_i94_month, find_i94_months
+    from lake_assets_tests.tiny_inputs import VALID_ROW
+
+    frame = pd.DataFrame([VALID_ROW])[I94_COLUMNS]
+    for c in frame.columns:  # SAS has doubles and strings
+        frame[c] = frame[c].astype(float) if c in I94_NUMERIC else frame[c].fillna("")
+    (tmp_path / "raw" / "i94").mkdir(parents=True)
+    write_sas7bdat(frame, tmp_path / "raw" / "i94" / "i94_apr16_sub.sas7bdat")
+    prefix = f"s3://{s3_env.bucket}/{uuid.uuid4().hex[:8]}"
+    upload(tmp_path / "raw", f"{prefix}/raw")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    extract = find_i94_months(f"{prefix}/raw")["2016-04"]
+    assert extract.format == "sas7bdat"
+    check_i94_month(extract)
+    assert list(scratch.iterdir()) == []

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -82,15 +83,12 @@ def _i94_head(extract: I94Month, rows: int = 100):
         return {c: "string" for c in head.columns}, head
     import pyreadstat
 
-    local = path if isinstance(path, Path) else None
-    if local is None:
-        import tempfile
-
-        local = download(path, Path(tempfile.mkdtemp()) / path.name)
-    try:
-        head, meta = pyreadstat.read_sas7bdat(str(local), row_limit=rows)
-    except Exception as exc:
-        raise SourceError(path, f"not a readable SAS7BDAT file: {exc}", "fetch the extract again") from None
+    with tempfile.TemporaryDirectory(prefix="lake_sas_") as tmp:  # an S3 extract's copy goes with it
+        local = path if isinstance(path, Path) else download(path, Path(tmp) / path.name)
+        try:
+            head, meta = pyreadstat.read_sas7bdat(str(local), row_limit=rows)
+        except Exception as exc:
+            raise SourceError(path, f"not a readable SAS7BDAT file: {exc}", "fetch the extract again") from None
     return {c: ("double" if t == "double" else "string") for c, t in meta.readstat_variable_types.items()}, head
 
 
