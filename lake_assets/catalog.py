@@ -115,21 +115,20 @@ class Catalog:
 
     def python(self):
         """This catalog through pyiceberg (reads snapshots; writes stay with Spark)."""
-        from pyiceberg.catalog import load_catalog
-
-        props = {"warehouse": self.warehouse, **_s3_properties()}
         if self.glue:
-            return load_catalog(SPARK_CATALOG, type="glue", **props)
+            return self._load(type="glue")
         if not Path(self.location).is_file():
             elsewhere = "" if self.location == f"{self.warehouse}/catalog.db" else f" (no catalog {self.location})"
             raise CatalogError(f"no lake at {self.warehouse}{elsewhere}: build one with `lake build` or pass --lake")
         return self._sqlite()
 
     def _sqlite(self):
+        return self._load(type="sql", uri=f"sqlite:///{self.location}")
+
+    def _load(self, **kind: str):
         from pyiceberg.catalog import load_catalog
 
-        props = {"warehouse": self.warehouse, **_s3_properties()}
-        return load_catalog(SPARK_CATALOG, type="sql", uri=f"sqlite:///{self.location}", **props)
+        return load_catalog(SPARK_CATALOG, warehouse=self.warehouse, **_s3_properties(), **kind)
 
     def tables(self) -> list[str]:
         """The names of the lake's tables."""

@@ -85,7 +85,6 @@ def build(out_dir: str | Path, python: str = "3.11", arch: str = "x86_64",
 
 def upload(artifacts: dict[str, Path], prefix: str, sha256: str) -> list[str]:
     """Put the artifacts under `<prefix>/<sha256>/` (prefix: what LAKE_EMR_ARTIFACTS points at)."""
-
     import boto3
 
     if not prefix.startswith("s3://"):

@@ -343,7 +343,6 @@ def write_report(lake: str | Path | None = None, out: str | Path | None = None) 
     con = query.connect(lake)
     summary, data = report_data(lambda sql: query.records(con, sql))
     if out is None:
-
         out = settings.lake_home() / "report.html"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -100,3 +100,10 @@ def test_a_build_cannot_read_an_undeclared_table():
     assert inputs.read("dim_city") == "dim_city"
     with pytest.raises(StepError, match="reads dim_visa but does not declare it"):
         inputs.read("dim_visa")
+
+
+def test_every_setting_is_documented():
+    from lake_assets.settings import SETTINGS
+
+    docs = "".join(path.read_text() for path in (PACKAGE.parent / "docs").glob("*.md"))
+    assert [s.name for s in SETTINGS if s.name not in docs] == []

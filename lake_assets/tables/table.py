@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from lake_assets.quality import Check
 from lake_assets.storage import Lake
 
-Column = tuple[str, str, str]  # (name, Spark SQL type, description)
+ColumnDoc = tuple[str, str, str]  # (name, Spark SQL type, description)
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Table:
     name: str
     description: str
     reads: tuple[str, ...]  # raw sources (raw_*) and lake tables it is computed from: its asset's deps
-    columns: tuple[Column, ...]
+    columns: tuple[ColumnDoc, ...]
     keys: tuple[str, ...] = ()
     checks: tuple[Check, ...] = ()
     reported: dict[str, str] = field(default_factory=dict)
