@@ -681,3 +681,20 @@ def test_cloudtrail_records_the_lake_buckets_data_events_unless_the_organisation
     assert "CloudTrailWrite" not in {s.get("Sid") for s in statements_of(resources["LogsBucketPolicy"], {"OwnTrail": False})}
     assert key_statements({"HasReaders": False, "OwnTrail": True})["CloudTrail"]["Condition"]["StringEquals"][
         "aws:SourceArn"] == {"Fn::Sub": trail_arn}
+
+
+def test_only_the_one_off_login_task_starts_with_the_master_password():
+    resources = ORCHESTRATOR["Resources"]
+    master = "${Database.MasterUserSecret.SecretArn}"
+    login = resources["DatabaseLoginTaskDefinition"]["Properties"]
+    (container,) = login["ContainerDefinitions"]
+    assert container["Command"] == ["python", "-m", "lake_assets.instance_storage"]
+    assert {s["Name"]: s["ValueFrom"]["Fn::Sub"] for s in container["Secrets"]} == {
+        "DAGSTER_PG_MASTER_USERNAME": master + ":username::", "DAGSTER_PG_MASTER_PASSWORD": master + ":password::"}
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert env["DAGSTER_PG_USERNAME"] == task_env("emr")["DAGSTER_PG_USERNAME"]
+    assert env["DAGSTER_PG_PASSWORD_SECRET_ARN"] == {"Ref": "AppDatabaseSecret"} and env["PGSSLMODE"] == "verify-full"
+    readers = {name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and any(
+        s["Resource"] == {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]} for s in statements_of(r))}
+    assert readers == {login["ExecutionRoleArn"]["Fn::GetAtt"][0]} == {"DatabaseLoginExecutionRole"}
+    assert not [c for c in containers() if "DAGSTER_PG_MASTER_PASSWORD" in str(c)]
