@@ -2,7 +2,8 @@
 
     <out>/spark_job.py       the entry point
     <out>/lake_deps.tar.gz   lake_assets and its cluster-side dependencies, unpacked as ./deps
-                             (PYTHONPATH) beside the driver and every executor
+                             beside the driver (on its path once it hashes to the release)
+                             and every executor (PYTHONPATH)
     <out>/bootstrap.sh       EMR on EC2: installs the interpreter on each node (as root): the
                              engine starts no cluster unless it hashes to BOOTSTRAP_SHA256
 
