@@ -11,13 +11,13 @@ from lake_assets_tests.test_infra import (
 )
 
 
-def allows(statements: list[dict], action: str, prefix: str, bucket: str = "LakeBucket") -> bool:
-    """Whether an Allow statement grants `action` (exactly or by a wildcard) on objects under `prefix`."""
+def allows(statements: list[dict], action: str, key: str, bucket: str = "LakeBucket") -> bool:
+    """Whether an Allow statement grants `action` (exactly or by a wildcard) on the object `key`."""
     def matches(pattern: str, value: str) -> bool:
         return re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), value) is not None
 
     return any(s["Effect"] == "Allow" and any(matches(a, action) for a in listed(s["Action"]))
-               and any(matches(p, prefix + "x") for p in allowed_prefixes(s, bucket)) for s in statements)
+               and any(matches(p, key) for p in allowed_prefixes(s, bucket)) for s in statements)
 
 
 def role_statements(role: str) -> list[dict]:
@@ -36,13 +36,13 @@ MAINTENANCE_ROLES = ["EmrServerlessMaintenanceRole", "EmrMaintenanceNodeRole"]
 def test_build_roles_add_and_commit_but_only_maintenance_deletes_under_lake():
     for role in BUILD_ROLES + MAINTENANCE_ROLES:
         statements = role_statements(role)
-        assert allows(statements, "s3:PutObject", "lake/dim_visa/data/")
+        assert allows(statements, "s3:PutObject", "lake/dim_visa/data/f.parquet")
         assert any("glue:UpdateTable" in listed(s["Action"]) for s in statements)
-        assert allows(statements, "s3:DeleteObject", "lake/dim_visa/data/") is (role in MAINTENANCE_ROLES)
-        assert not allows(statements, "s3:DeleteObjectVersion", "lake/dim_visa/data/")  # old versions stay
+        assert allows(statements, "s3:DeleteObject", "lake/dim_visa/data/f.parquet") is (role in MAINTENANCE_ROLES)
+        assert not allows(statements, "s3:DeleteObjectVersion", "lake/dim_visa/data/f.parquet")  # old versions stay
     # the check sees a delete granted by a wildcard
     assert allows([{"Effect": "Allow", "Action": "s3:Delete*", "Resource": {"Fn::Sub": "${LakeBucket.Arn}/lake/*"}}],
-                  "s3:DeleteObject", "lake/x/")
+                  "s3:DeleteObject", "lake/x/f")
 
 
 def test_maintenance_runs_with_the_role_that_may_delete():
@@ -77,8 +77,8 @@ def test_orchestrator_reads_only_the_raw_listing_the_catalog_and_the_analytics_t
     analytics = {t.name for b in BUILDS.values() if b.group == "analytics" for t in b.tables}
     assert analytics == {"metro_arrivals_monthly", "tourism_by_season", "arrivals_temperature_correlation"}
     for name in TABLES:
-        assert allows(statements, "s3:GetObject", f"lake/{name}/data/") is (name in analytics), name
-    assert not allows(statements, "s3:GetObject", "raw/i94/")  # the sensor lists the landing zone, never reads it
+        assert allows(statements, "s3:GetObject", f"lake/{name}/data/f.parquet") is (name in analytics), name
+    assert not allows(statements, "s3:GetObject", "raw/i94/i94_apr16_sub.parquet")  # the sensor lists the landing zone, never reads it
     listing = policy_statements(LAKE["Resources"]["OrchestratorRole"])["ListLake"]
     assert {"raw", "raw/*"} <= set(listing["Condition"]["StringLike"]["s3:prefix"])
     assert "lake/*" not in listing["Condition"]["StringLike"]["s3:prefix"]
@@ -97,7 +97,11 @@ def test_artifacts_are_written_and_deleted_by_the_deploy_role_only(monkeypatch):
     assert {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"} <= set(deny["Action"])
     assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Ref": "DeployRoleArn"}}}
     for role in BUILD_ROLES + MAINTENANCE_ROLES + ["OrchestratorRole"]:
-        assert not allows(role_statements(role), "s3:PutObject", f"{artifacts}/lake_assets/")
+        assert not allows(role_statements(role), "s3:PutObject", f"{artifacts}/lake_assets/{'ab' * 32}/spark_job.py")
+    # the orchestrator reads each release's bootstrap.sh (to check it), nothing else there
+    orchestrator = role_statements("OrchestratorRole")
+    assert allows(orchestrator, "s3:GetObject", f"{artifacts}/lake_assets/{'ab' * 32}/bootstrap.sh")
+    assert not allows(orchestrator, "s3:GetObject", f"{artifacts}/lake_assets/{'ab' * 32}/lake_deps.tar.gz")
 
 
 def key_statements(conditions: dict[str, bool]) -> dict[str, dict]:
@@ -139,8 +143,8 @@ def test_athena_results_go_to_a_prefix_of_their_workgroup():
     assert location == "s3://${LogsBucket}/athena/" + workgroup["Name"]["Fn::Sub"] + "/"
     assert workgroup["WorkGroupConfiguration"]["EnforceWorkGroupConfiguration"] is True  # readers cannot send results elsewhere
     readers = statements_of(resources["ReadersPolicy"])
-    assert allows(readers, "s3:PutObject", "athena/${ReadersWorkgroup}/", "LogsBucket")
-    assert not allows(readers, "s3:GetObject", "athena/another-workgroup/", "LogsBucket")
+    assert allows(readers, "s3:PutObject", "athena/${ReadersWorkgroup}/q.csv", "LogsBucket")
+    assert not allows(readers, "s3:GetObject", "athena/another-workgroup/q.csv", "LogsBucket")
 
 
 def test_emr_serverless_runs_in_the_private_subnets():
