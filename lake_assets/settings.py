@@ -55,11 +55,15 @@ EMR_LOGS_URI = Setting("LAKE_EMR_LOGS_URI", None, "EMR: where EMR writes logs (d
 EMR_PYTHON = Setting("LAKE_EMR_PYTHON", "python3.11", "EMR: the Python the job runs with")
 EMR_SERVERLESS_APPLICATION_ID = Setting("LAKE_EMR_SERVERLESS_APPLICATION_ID", None, "EMR Serverless: the application")
 EMR_EXECUTION_ROLE_ARN = Setting("LAKE_EMR_EXECUTION_ROLE_ARN", None, "EMR Serverless: the job's role")
+EMR_MAINTENANCE_ROLE_ARN = Setting("LAKE_EMR_MAINTENANCE_ROLE_ARN", None,
+                                   "EMR Serverless: lake_maintenance's role, the one that may delete (default: the job's)")
 EMR_RELEASE = Setting("LAKE_EMR_RELEASE", "emr-7.13.0", "EMR on EC2: the release label")
 EMR_INSTANCE_TYPE = Setting("LAKE_EMR_INSTANCE_TYPE", "m5.xlarge", "EMR on EC2: the instance type")
 EMR_CORE_INSTANCES = Setting("LAKE_EMR_CORE_INSTANCES", "2", "EMR on EC2: the number of core nodes")
 EMR_SERVICE_ROLE = Setting("LAKE_EMR_SERVICE_ROLE", "EMR_DefaultRole", "EMR on EC2: the service role")
 EMR_INSTANCE_PROFILE = Setting("LAKE_EMR_INSTANCE_PROFILE", "EMR_EC2_DefaultRole", "EMR on EC2: the nodes' profile")
+EMR_MAINTENANCE_INSTANCE_PROFILE = Setting("LAKE_EMR_MAINTENANCE_INSTANCE_PROFILE", None,
+                                           "EMR on EC2: lake_maintenance's nodes' profile (default: the nodes')")
 EMR_SUBNET_ID = Setting("LAKE_EMR_SUBNET_ID", None, "EMR on EC2: the subnet (default: EMR's choice)")
 # Automation and alerts
 AUTOMATION = Setting("LAKE_AUTOMATION", "off", "'on': schedules and sensors start switched on")
