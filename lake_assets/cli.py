@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("rollback", "clean"):
             from lake_assets import maintenance, query
 
+            if args.command == "clean":
+                try:
+                    maintenance.check_retention(args.retain_days, args.retain_last)
+                except ValueError as exc:
+                    raise UsageError(f"clean: {exc}") from None
             lake = _spark_lake(str(args.lake or query.default_lake()))
             if args.command == "rollback":
                 left = maintenance.rollback(lake, args.table, args.to)
