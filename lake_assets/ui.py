@@ -141,7 +141,7 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
             _signal_group(child.pid, signal.SIGINT)
         announced = False
         while child.poll() is None:
-            if not announced and not stop_requested and _ready(port):
+            if not announced and not stop_requested and _ready(internal):
                 announced = True
                 print(f"lake ui: Dagster UI on http://127.0.0.1:{port}  (instance {env['DAGSTER_HOME']}; "
                       "Ctrl-C to stop)", file=out, flush=True)
