@@ -202,16 +202,19 @@ def media_type(headers: Message) -> str:
 
 def check(policy: Policy, method: str, target: str, headers: Message, body: bytes) -> None:
     """Refused unless the request may go on to the webserver."""
-    path = unquote(urlsplit(target).path)
+    path, _, query = target.partition("?")
+    path = re.sub("/+", "/", unquote(path.partition("#")[0]))
     graphql = path.rstrip("/") == "/graphql"
     policy.check_host(headers.get("Host"))
     health = method in SAFE_METHODS and path in UNAUTHENTICATED_PATHS
     operator = not health and policy.operator(headers)  # every other request from a signed-in user
     if "websocket" in (headers.get("Upgrade") or "").lower():
+        if method != "GET" or not graphql:
+            raise Refused(400, "a websocket is opened by GET /graphql only")
         policy.check_origin(headers)  # no other site's page may subscribe with the user's cookie
         return
     if method in SAFE_METHODS:
-        if graphql and operation_types(parse_qs(urlsplit(target).query).get("query", [])) - {"query"}:
+        if graphql and operation_types(parse_qs(query).get("query", [])) - {"query"}:
             raise Refused(405, "GraphQL mutations are accepted by POST only")
         return
     policy.check_origin(headers)
@@ -234,7 +237,7 @@ class GuardHandler(BaseHTTPRequestHandler):
         pass  # the webserver logs requests; refusals are logged below
 
     def _refuse(self, error: Refused) -> None:
-        log.warning("guard: refused %s %s: %s", self.command, urlsplit(self.path).path, error)
+        log.warning("guard: refused %s %s: %s", self.command, self.path.partition("?")[0], error)
         body = json.dumps({"errors": [{"message": f"refused by the guard: {error}"}]}).encode()
         self.send_response(error.status)
         self.send_header("Content-Type", "application/json")
@@ -276,7 +279,7 @@ class GuardHandler(BaseHTTPRequestHandler):
             upstream.request(self.command, self.path, body=body or None, headers=headers)
             response = upstream.getresponse()
         except OSError as error:
-            log.warning("guard: the webserver did not answer %s: %s", urlsplit(self.path).path, error)
+            log.warning("guard: the webserver did not answer %s: %s", self.path.partition("?")[0], error)
             upstream.close()
             self.close_connection = True
             self._refuse(Refused(502, "the Dagster webserver did not answer"))
@@ -298,12 +301,20 @@ class GuardHandler(BaseHTTPRequestHandler):
             upstream.close()
 
     def _tunnel(self) -> None:
-        """Pass a websocket upgrade to the webserver and its frames both ways until either side closes."""
+        """Pass a websocket upgrade to the webserver and, once it switched protocols, its frames both
+        ways until either side closes. An upgrade it declines ends the connection: nothing after it
+        reaches the webserver unchecked."""
         self.close_connection = True
         with socket.create_connection(self.server.upstream, timeout=10) as upstream:
-            upstream.settimeout(None)
             head = f"{self.command} {self.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
             upstream.sendall(head.encode("latin-1") + b"\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer and len(answer) < 65536 and (data := upstream.recv(65536)):
+                answer += data
+            self.wfile.write(answer)
+            if not answer.startswith(b"HTTP/1.1 101 "):
+                return
+            upstream.settimeout(None)
             client = self.connection
             while True:
                 readable, _, _ = select.select([client, upstream], [], [], 300)

@@ -169,8 +169,9 @@ def _launch_variables(selector: dict) -> dict:
 def test_guard_refuses_a_mutation_by_get(local, deployed, webserver, selector):
     mutation = "mutation{stopRunningSchedule(id:\"x\"){__typename}}"
     for port, headers in ((local, {}), (deployed[0], {"x_amzn_oidc_data": deployed[1]})):
-        status, answer = _request(port, "GET", f"/graphql?query={mutation.replace(' ', '%20')}", **headers)
-        assert status == 405 and "POST only" in answer["errors"][0]["message"]
+        for path in ("/graphql", "/%67raphql", "//graphql/"):  # as the webserver would route them
+            status, answer = _request(port, "GET", f"{path}?query={mutation}", **headers)
+            assert status == 405 and "POST only" in answer["errors"][0]["message"], path
         status, _ = _request(port, "GET", "/graphql?query=%7B%20version%20%7D", **headers)  # a query by GET
         assert status == 200
     status, _ = _request(local, "GET", "/graphql?query=mutation%7B", Host=f"127.0.0.1:{local}")
@@ -253,9 +254,9 @@ def test_guard_refuses_a_forged_unsigned_or_foreign_sign_in(deployed, alb_key, w
     assert _gql(port, LINEAGE, x_amzn_oidc_data=operator)[0] == 200
 
 
-def _upgrade(port: int, origin: str, **headers) -> bytes:
+def _upgrade(port: int, origin: str, method: str = "GET", path: str = "/graphql", **headers) -> bytes:
     """The answer to a websocket upgrade of /graphql; once upgraded, also to a graphql-ws `connection_init`."""
-    lines = ["GET /graphql HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket", "Connection: Upgrade",
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket", "Connection: Upgrade",
              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
              "Sec-WebSocket-Protocol: graphql-ws", f"Origin: {origin}", *(f"{k}: {v}" for k, v in headers.items())]
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
@@ -276,6 +277,9 @@ def test_guard_passes_the_ui_websocket_from_its_own_origin_only(deployed, local)
     assert b" 401 " in _upgrade(port, ORIGIN)
     assert b"connection_ack" in _upgrade(local, f"http://127.0.0.1:{local}")
     assert b" 403 " in _upgrade(local, "http://evil.example")
+    # An upgrade is a GET of /graphql: a POST or another path could smuggle a request past the checks.
+    assert b" 400 " in _upgrade(local, f"http://127.0.0.1:{local}", method="POST")
+    assert b" 400 " in _upgrade(local, f"http://127.0.0.1:{local}", path="/server_info")
 
 
 def test_guard_maintenance_refuses_a_retention_that_erases_history(tmp_path, capsys):
