@@ -14,15 +14,16 @@ through only when all of these hold:
   batched requests too; an unparsable one is refused. Mutations reach the webserver only by a
   POST of `application/json` (exactly that media type) and only from members of the operators
   group (the `cognito:groups` claim); everyone else gets the read-only UI: queries (lineage,
-  runs, partitions) and subscriptions. Any other state-changing request (POST, PUT, DELETE …
-  elsewhere, e.g. `/report_asset_materialization/…`) is for operators only too.
+  runs, partitions) and subscriptions, served by a `dagster-webserver --read-only` when the
+  guard has one (its UI then greys out what it may not do). Any other state-changing request
+  (POST, PUT, DELETE … elsewhere, e.g. `/report_asset_materialization/…`) is for operators only too.
 - **From where**: every state-changing request and every websocket upgrade must come from
   the UI's own origin: its `Origin` header, or when a browser sent none, the origin of its
   `Referer`; with neither it is refused.
 
-Run it as `python -m lake_assets.guard --port 3000 --upstream 3001` (the deployment's
-sidecar, configured by `LAKE_UI_URL` and the `LAKE_GUARD_*` settings); `lake ui` starts it with
-`start_local`.
+Run it as `python -m lake_assets.guard --port 3000 --upstream 3001 --read-only-upstream 3002`
+(the deployment's sidecar, configured by `LAKE_UI_URL` and the `LAKE_GUARD_*` settings);
+`lake ui` starts it with `start_local`.
 """
 
 from __future__ import annotations
@@ -200,31 +201,32 @@ def media_type(headers: Message) -> str:
     return (headers.get("Content-Type") or "").split(";")[0].strip().lower()
 
 
-def check(policy: Policy, method: str, target: str, headers: Message, body: bytes) -> None:
-    """Refused unless the request may go on to the webserver."""
+def check(policy: Policy, method: str, target: str, headers: Message, body: bytes) -> bool:
+    """Refused unless the request may go on to the webserver; whether it is an operator's (or the health check)."""
     path, _, query = target.partition("?")
     path = re.sub("/+", "/", unquote(path.partition("#")[0]))
     graphql = path.rstrip("/") == "/graphql"
     policy.check_host(headers.get("Host"))
     health = method in SAFE_METHODS and path in UNAUTHENTICATED_PATHS
-    operator = not health and policy.operator(headers)  # every other request from a signed-in user
+    operator = health or policy.operator(headers)  # every other request from a signed-in user
     if "websocket" in (headers.get("Upgrade") or "").lower():
         if method != "GET" or not graphql:
             raise Refused(400, "a websocket is opened by GET /graphql only")
         policy.check_origin(headers)  # no other site's page may subscribe with the user's cookie
-        return
+        return operator
     if method in SAFE_METHODS:
         if graphql and operation_types(parse_qs(query).get("query", [])) - {"query"}:
             raise Refused(405, "GraphQL mutations are accepted by POST only")
-        return
+        return operator
     policy.check_origin(headers)
     if graphql:
         if media_type(headers) != "application/json":
             raise Refused(415, "GraphQL by POST must be application/json")
         if operation_types(json_documents(body)) <= {"query"}:
-            return  # reading is open to every signed-in user
+            return operator  # reading is open to every signed-in user
     if not operator:
         raise Refused(403, "only operators may change anything: the UI is read-only for you")
+    return operator
 
 
 class GuardHandler(BaseHTTPRequestHandler):
@@ -260,20 +262,21 @@ class GuardHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         try:
             body = self._body()
-            check(self.server.policy, self.command, self.path, self.headers, body)
+            operator = check(self.server.policy, self.command, self.path, self.headers, body)
         except Refused as error:
             self.close_connection = True
             self._refuse(error)
             return
+        upstream = self.server.upstream if operator or not self.server.read_only else self.server.read_only
         if "websocket" in (self.headers.get("Upgrade") or "").lower():
-            self._tunnel()
+            self._tunnel(upstream)
         else:
-            self._forward(body)
+            self._forward(body, upstream)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
 
-    def _forward(self, body: bytes) -> None:
-        upstream = http.client.HTTPConnection(*self.server.upstream, timeout=300)
+    def _forward(self, body: bytes, address: tuple[str, int]) -> None:
+        upstream = http.client.HTTPConnection(*address, timeout=300)
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             upstream.request(self.command, self.path, body=body or None, headers=headers)
@@ -300,12 +303,12 @@ class GuardHandler(BaseHTTPRequestHandler):
         finally:
             upstream.close()
 
-    def _tunnel(self) -> None:
+    def _tunnel(self, address: tuple[str, int]) -> None:
         """Pass a websocket upgrade to the webserver and, once it switched protocols, its frames both
         ways until either side closes. An upgrade it declines ends the connection: nothing after it
         reaches the webserver unchecked."""
         self.close_connection = True
-        with socket.create_connection(self.server.upstream, timeout=10) as upstream:
+        with socket.create_connection(address, timeout=10) as upstream:
             head = f"{self.command} {self.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
             upstream.sendall(head.encode("latin-1") + b"\r\n")
             answer = b""
@@ -328,13 +331,15 @@ class GuardHandler(BaseHTTPRequestHandler):
 
 
 class GuardServer(ThreadingHTTPServer):
-    """The guard listening on (host, port), forwarding to the webserver on loopback."""
+    """The guard listening on (host, port), forwarding to the webserver on loopback, and the
+    requests of signed-in users who are not operators to a `--read-only` one if there is one."""
 
     daemon_threads = True
 
-    def __init__(self, listen: tuple[str, int], upstream: tuple[str, int], policy: Policy):
+    def __init__(self, listen: tuple[str, int], upstream: tuple[str, int], policy: Policy,
+                 read_only: tuple[str, int] | None = None):
         super().__init__(listen, GuardHandler)
-        self.upstream, self.policy = upstream, policy
+        self.upstream, self.policy, self.read_only = upstream, policy, read_only
 
 
 def start(server: GuardServer) -> GuardServer:
@@ -363,9 +368,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lake_assets.guard", description=main.__doc__)
     parser.add_argument("--port", type=int, default=3000, help="where the load balancer sends requests")
     parser.add_argument("--upstream", type=int, default=3001, help="dagster-webserver's port on 127.0.0.1")
+    parser.add_argument("--read-only-upstream", type=int,
+                        help="the port on 127.0.0.1 of a `dagster-webserver --read-only` for everyone but operators")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    server = GuardServer(("0.0.0.0", args.port), ("127.0.0.1", args.upstream), deployed_policy())  # noqa: S104
+    read_only = ("127.0.0.1", args.read_only_upstream) if args.read_only_upstream else None
+    server = GuardServer(("0.0.0.0", args.port), ("127.0.0.1", args.upstream), deployed_policy(), read_only)  # noqa: S104
     log.info("guard: on port %d, forwarding to 127.0.0.1:%d", args.port, args.upstream)
     server.serve_forever()
 

@@ -82,39 +82,50 @@ def _gql(port: int, query: str, variables: dict | None = None, origin: str = ORI
 
 
 @pytest.fixture(scope="module")
-def webserver(tmp_path_factory):
-    """A dagster-webserver on a free loopback port serving a tiny code location; stopped at the end."""
+def webservers(tmp_path_factory):
+    """Two dagster-webservers on free loopback ports serving a tiny code location from one instance,
+    the second `--read-only`: their ports. Stopped at the end."""
     folder = tmp_path_factory.mktemp("guard")
     (folder / "guard_defs.py").write_text(textwrap.dedent(DEFS))
     (folder / "home").mkdir()
     (folder / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    port = _free_port()
+    ports, procs = (_free_port(), _free_port()), []
     log = (folder / "webserver.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "dagster_webserver", "-f", str(folder / "guard_defs.py"),
-                             "-h", "127.0.0.1", "-p", str(port)],
-                            env=dict(os.environ, DAGSTER_HOME=str(folder / "home")), cwd=folder,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
+        for port, extra in zip(ports, ([], ["--read-only"])):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "dagster_webserver", "-f", str(folder / "guard_defs.py"),
+                 "-h", "127.0.0.1", "-p", str(port), *extra], env=dict(os.environ, DAGSTER_HOME=str(folder / "home")),
+                cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (folder / "webserver.log").read_text()[-3000:]
-            try:
-                status, answer = _gql(port, LINEAGE)
-                if status == 200 and answer["data"]["assetNodes"]:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (folder / "webserver.log").read_text()[-3000:]
-            time.sleep(1)
-        yield port
+        for port, proc in zip(ports, procs):
+            while True:
+                assert proc.poll() is None, (folder / "webserver.log").read_text()[-3000:]
+                try:
+                    status, answer = _gql(port, LINEAGE)
+                    if status == 200 and answer["data"]["assetNodes"]:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, (folder / "webserver.log").read_text()[-3000:]
+                time.sleep(1)
+        yield ports
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def webserver(webservers):
+    """The port of the webserver operators reach."""
+    return webservers[0]
 
 
 @pytest.fixture(scope="module")
@@ -128,12 +139,12 @@ def alb_key(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def deployed(webserver, alb_key):
+def deployed(webservers, alb_key):
     """The guard as behind the load balancer: its port, an operator's and a read-only user's header."""
     key, key_url = alb_key
     port = _free_port()
     policy = Policy((ORIGIN,), AlbIdentity(ALB, "operators", key_url))
-    server = start(GuardServer(("127.0.0.1", port), ("127.0.0.1", webserver), policy))
+    server = start(GuardServer(("127.0.0.1", port), ("127.0.0.1", webservers[0]), policy, ("127.0.0.1", webservers[1])))
     yield port, _token(key, ["operators"]), _token(key, ["analysts"])
     server.shutdown()
     server.server_close()
@@ -207,6 +218,11 @@ def test_guard_read_only_user_sees_lineage_and_cannot_launch_a_run(deployed, web
                                                       (("downstream_table",), (("upstream_table",),))}
     status, answer = _gql(port, LAUNCH, _launch_variables(selector), x_amzn_oidc_data=reader)
     assert status == 403 and "only operators" in answer["errors"][0]["message"]
+    # Its UI is the read-only webserver's: the launch buttons are greyed out; an operator's are not.
+    permissions = "{ permissions { permission value } }"
+    for header, allowed in ((reader, False), (deployed[1], True)):
+        _, answer = _gql(port, permissions, x_amzn_oidc_data=header)
+        assert {p["permission"]: p["value"] for p in answer["data"]["permissions"]}["launch_pipeline_execution"] is allowed
     batch = json.dumps([{"query": LINEAGE}, {"query": LAUNCH, "variables": _launch_variables(selector)}]).encode()
     status, _ = _request(port, "POST", "/graphql", batch, Content_Type="application/json", Origin=ORIGIN,
                          x_amzn_oidc_data=reader)
