@@ -71,7 +71,7 @@ def exports(tmpl: dict) -> set[str]:
 
 def test_webserver_and_daemon_get_the_same_settings():
     first, *others, _ = containers()
-    assert [c["Name"] for c in containers()] == ["webserver", "daemon", "guard"]
+    assert [c["Name"] for c in containers()] == ["webserver", "daemon", "reader", "guard"]
     for other in others:
         assert other["Environment"] == first["Environment"] and other["Secrets"] == first["Secrets"]
         assert other["Image"] == first["Image"] and other["MountPoints"] == first["MountPoints"]
@@ -320,10 +320,12 @@ def _arg(command: list[str], option: str) -> str:
 def test_only_the_guard_faces_the_load_balancer():
     resources = ORCHESTRATOR["Resources"]
     by_name = {c["Name"]: c for c in containers()}
-    web, guard = by_name["webserver"]["Command"], by_name["guard"]["Command"]
+    web, reader, guard = (by_name[name]["Command"] for name in ("webserver", "reader", "guard"))
     assert [c["Name"] for c in containers() if "PortMappings" in c] == ["guard"]
-    assert web[0] == "dagster-webserver" and _arg(web, "-h") == "127.0.0.1" and "--read-only" not in web
+    assert web[0] == reader[0] == "dagster-webserver" and _arg(web, "-h") == _arg(reader, "-h") == "127.0.0.1"
+    assert "--read-only" not in web and "--read-only" in reader
     assert guard[:3] == ["python", "-m", "lake_assets.guard"] and _arg(guard, "--upstream") == _arg(web, "-p")
+    assert _arg(guard, "--read-only-upstream") == _arg(reader, "-p") != _arg(web, "-p")
     port = int(_arg(guard, "--port"))
     assert by_name["guard"]["PortMappings"] == [{"ContainerPort": port, "Protocol": "tcp"}]
     assert resources["Service"]["Properties"]["LoadBalancers"] == [
