@@ -301,13 +301,22 @@ def test_guard_passes_the_ui_websocket_from_its_own_origin_only(deployed, local)
 def test_guard_maintenance_refuses_a_retention_that_erases_history(tmp_path, capsys):
     from pydantic import ValidationError
 
+    from dagster import ResourceDefinition
+
     from lake_assets.cli import main
-    from lake_assets.definitions import MaintenanceConfig
+    from lake_assets.definitions import MaintenanceConfig, lake_maintenance
 
     assert MaintenanceConfig(retain_days=1, retain_last=1).retain_days == 1
     for values in ({"retain_days": 0}, {"retain_days": 0.5}, {"retain_last": 0}, {"retain_days": -1}):
         with pytest.raises(ValidationError, match="must be at least 1"):
             MaintenanceConfig(**values)
+    # The job launched with such a config fails before it touches a table.
+    maintained = []
+    engine = ResourceDefinition.hardcoded_resource(type("Engine", (), {"maintain": lambda *a: maintained.append(a)})())
+    run_config = {"ops": {"expire_clean_compact": {"config": {"retain_days": 0, "retain_last": 1}}}}
+    result = lake_maintenance.execute_in_process(run_config=run_config, resources={"engine": engine}, raise_on_error=False)
+    assert not result.success and maintained == []
+    capsys.readouterr()  # the run's own log
     for args in (["--retain-days", "0"], ["--retain-last", "0"]):
         assert main(["clean", "--lake", str(tmp_path), *args]) == 2
         err = capsys.readouterr().err
