@@ -3,6 +3,7 @@ operators (signed in by the load balancer's ES256 header), reading open to every
 `lake ui`'s loopback guard; and the maintenance retention that cannot erase the history."""
 
 import base64
+import contextlib
 import http.client
 import json
 import os
@@ -17,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from dagster import DagsterInstance
 
 from lake_assets.guard import AlbIdentity, GuardServer, Policy, start, start_local
 
@@ -89,6 +91,7 @@ def webservers(tmp_path_factory):
     (folder / "guard_defs.py").write_text(textwrap.dedent(DEFS))
     (folder / "home").mkdir()
     (folder / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    DagsterInstance.from_config(str(folder / "home")).dispose()  # its storage made once, not by both at a time
     ports, procs = (_free_port(), _free_port()), []
     log = (folder / "webserver.log").open("w")
     try:
@@ -112,7 +115,8 @@ def webservers(tmp_path_factory):
         yield ports
     finally:
         for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # what is left of its group
+                os.killpg(proc.pid, signal.SIGTERM)
         for proc in procs:
             try:
                 proc.wait(timeout=20)
