@@ -62,8 +62,8 @@ def parser() -> argparse.ArgumentParser:
     cl = sub.add_parser("clean", help="expire old snapshots, remove orphan files, compact small files")
     cl.add_argument("--lake", help="the lake folder or s3:// URI (default $LAKE_DIR or .lake/lake)")
     cl.add_argument("--retain-days", type=float, default=7.0,
-                    help="keep snapshots and unreferenced files younger than this (default 7)")
-    cl.add_argument("--retain-last", type=int, default=5, help="keep at least this many snapshots of main (default 5)")
+                    help="keep snapshots and unreferenced files younger than this (default 7, at least 1)")
+    cl.add_argument("--retain-last", type=int, default=5, help="keep at least this many snapshots of main (default 5, at least 1)")
     pk = sub.add_parser("package", help="build the archive EMR runs spark_job.py with (and upload it to S3)")
     pk.add_argument("--out", default="dist/emr", help="where the artifacts are written (default dist/emr)")
     pk.add_argument("--python", default="3.11", help="the cluster's Python (default 3.11)")
@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("rollback", "clean"):
             from lake_assets import maintenance, query
 
+            if args.command == "clean":
+                try:
+                    maintenance.check_retention(args.retain_days, args.retain_last)
+                except ValueError as exc:
+                    raise UsageError(f"clean: {exc}") from None
             lake = _spark_lake(str(args.lake or query.default_lake()))
             if args.command == "rollback":
                 left = maintenance.rollback(lake, args.table, args.to)

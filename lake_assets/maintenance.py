@@ -23,6 +23,14 @@ RETAIN_LAST = 5
 ORPHAN_MIN_DAYS = 1.0
 
 
+def check_retention(retain_days: float, retain_last: int) -> None:
+    """ValueError (one line) for a retention that would erase the promised history: under a day, or no snapshot kept."""
+    if not retain_days >= 1:
+        raise ValueError(f"retain_days must be at least 1 (got {retain_days}): a shorter one erases the history")
+    if retain_last < 1:
+        raise ValueError(f"retain_last must be at least 1 (got {retain_last}): the current snapshot is always kept")
+
+
 class RollbackError(Exception):
     """A rollback that cannot be done: one line for the user."""
 
@@ -30,6 +38,7 @@ class RollbackError(Exception):
 def maintain(lake: Lake, retain_days: float = RETAIN_DAYS, retain_last: int = RETAIN_LAST,
              log: Callable[[str], None] = print) -> dict[str, dict]:
     """Expire, clean and compact every table of the lake; per table, what was removed."""
+    check_retention(retain_days, retain_last)
     now = datetime.now(timezone.utc)
     cutoff = (now - timedelta(days=retain_days)).strftime("%Y-%m-%d %H:%M:%S.%f")
     orphan_cutoff = (now - timedelta(days=max(retain_days, ORPHAN_MIN_DAYS))).strftime("%Y-%m-%d %H:%M:%S.%f")

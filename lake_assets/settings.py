@@ -79,6 +79,12 @@ SMTP_IMPLICIT_TLS = Setting("LAKE_SMTP_IMPLICIT_TLS", None, "1: TLS from the sta
 SMTP_CA_FILE = Setting("LAKE_SMTP_CA_FILE", None, "a CA bundle (PEM) the server's certificate must chain to")
 ALERT_TO = Setting("LAKE_ALERT_TO", None, "who gets alerts (a comma list; no alerts when unset)")
 ALERT_FROM = Setting("LAKE_ALERT_FROM", None, "the alerts' sender (default lake@<smtp host>)")
+# The UI's guard behind the load balancer (lake_assets/guard.py)
+GUARD_ALB_ARN = Setting("LAKE_GUARD_ALB_ARN", None, "the load balancer whose signed sign-in header the guard trusts")
+GUARD_OPERATORS_GROUP = Setting("LAKE_GUARD_OPERATORS_GROUP", "operators", "the Cognito group allowed to change "
+                                                                            "anything in the UI")
+GUARD_KEY_URL = Setting("LAKE_GUARD_KEY_URL", "https://public-keys.auth.elb.{region}.amazonaws.com/{kid}",
+                        "where the load balancer's public keys are read ({region}, {kid})")
 
 SETTINGS = [value for value in dict(globals()).values() if isinstance(value, Setting)]
 

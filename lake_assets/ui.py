@@ -1,5 +1,9 @@
 """`lake ui`: the Dagster UI and daemon (`dagster dev`) on loopback, with a persistent instance.
 
+The webserver listens on a free internal loopback port; the user's port is the guard's
+(lake_assets/guard.py), which refuses GraphQL mutations sent by GET and any change from
+another origin (the local user is the operator).
+
 The instance (runs, materializations, check results, backfills) lives in the state folder,
 `<LAKE_HOME>/dagster`, so it survives restarts. `dagster dev` runs in its own process
 group; Ctrl-C, SIGTERM or SIGHUP stop that whole group (politely first), so no webserver,
@@ -18,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from lake_assets.build import UsageError
+from lake_assets.guard import start_local
 from lake_assets.settings import RAW_DIR, lake_home
 
 WORKSPACE = Path(__file__).resolve().parent.parent / "workspace.yaml"
@@ -54,6 +59,12 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _ready(port: int) -> bool:
@@ -110,6 +121,8 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
     if not Path(raw_dir).is_dir():
         print(f"lake ui: note: no raw folder at {raw_dir}; runs will fail until there is one (--raw DIR)", file=out)
 
+    internal = _free_port()
+    guard = start_local(port, internal)
     stop_requested: list[float] = []
     child: subprocess.Popen | None = None
 
@@ -123,12 +136,12 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
     # SIGINT of a background job would be inherited and make dagster dev unstoppable).
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        child = subprocess.Popen(ui_command(port), env=env, process_group=0)
+        child = subprocess.Popen(ui_command(internal), env=env, process_group=0)
         if stop_requested:
             _signal_group(child.pid, signal.SIGINT)
         announced = False
         while child.poll() is None:
-            if not announced and not stop_requested and _ready(port):
+            if not announced and not stop_requested and _ready(internal):
                 announced = True
                 print(f"lake ui: Dagster UI on http://127.0.0.1:{port}  (instance {env['DAGSTER_HOME']}; "
                       "Ctrl-C to stop)", file=out, flush=True)
@@ -142,6 +155,8 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
             child.wait()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        guard.shutdown()
+        guard.server_close()
     if stop_requested:
         print("lake ui: stopped", file=out)
         return 0

@@ -73,8 +73,8 @@ def exports(tmpl: dict) -> set[str]:
 
 
 def test_webserver_and_daemon_get_the_same_settings():
-    first, *others = containers()
-    assert [c["Name"] for c in containers()] == ["webserver", "daemon"]
+    first, *others, _ = containers()
+    assert [c["Name"] for c in containers()] == ["webserver", "daemon", "reader", "guard"]
     for other in others:
         assert other["Environment"] == first["Environment"] and other["Secrets"] == first["Secrets"]
         assert other["Image"] == first["Image"] and other["MountPoints"] == first["MountPoints"]
@@ -356,6 +356,37 @@ def test_operators_sign_in_to_the_stacks_own_user_pool():
     client = resources["UserPoolClient"]["Properties"]
     assert client["CallbackURLs"] == [{"Fn::Sub": "${UiUrl}/oauth2/idpresponse"}] and client["GenerateSecret"]
     assert resources["LoadBalancer"]["Properties"]["Scheme"] == "internet-facing"
+
+
+def _arg(command: list[str], option: str) -> str:
+    return command[command.index(option) + 1]
+
+
+def test_only_the_guard_faces_the_load_balancer():
+    resources = ORCHESTRATOR["Resources"]
+    by_name = {c["Name"]: c for c in containers()}
+    web, reader, guard = (by_name[name]["Command"] for name in ("webserver", "reader", "guard"))
+    assert [c["Name"] for c in containers() if "PortMappings" in c] == ["guard"]
+    assert web[0] == reader[0] == "dagster-webserver" and _arg(web, "-h") == _arg(reader, "-h") == "127.0.0.1"
+    assert "--read-only" not in web and "--read-only" in reader
+    assert guard[:3] == ["python", "-m", "lake_assets.guard"] and _arg(guard, "--upstream") == _arg(web, "-p")
+    assert _arg(guard, "--read-only-upstream") == _arg(reader, "-p") != _arg(web, "-p")
+    port = int(_arg(guard, "--port"))
+    assert by_name["guard"]["PortMappings"] == [{"ContainerPort": port, "Protocol": "tcp"}]
+    assert resources["Service"]["Properties"]["LoadBalancers"] == [
+        {"ContainerName": "guard", "ContainerPort": port, "TargetGroupArn": {"Ref": "TargetGroup"}}]
+    assert resources["TargetGroup"]["Properties"]["Port"] == port
+    ingress = resources["TaskSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert [(r["FromPort"], r["ToPort"], r["SourceSecurityGroupId"]) for r in ingress] == [
+        (port, port, {"Ref": "LoadBalancerSecurityGroup"})]
+    # The guard trusts this stack's load balancer and names this pool's operators group.
+    env = {e["Name"]: e["Value"] for e in by_name["guard"]["Environment"]}
+    assert env == {"LAKE_UI_URL": {"Ref": "UiUrl"}, "LAKE_GUARD_ALB_ARN": {"Ref": "LoadBalancer"},
+                   "LAKE_GUARD_OPERATORS_GROUP": {"Ref": "OperatorsGroup"}}
+    group = resources["OperatorsGroup"]
+    assert group["Type"] == "AWS::Cognito::UserPoolGroup" and group["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
+    code = (INFRA.parent / "lake_assets" / "settings.py").read_text()
+    assert all(f'"{name}"' in code for name in env)
 
 
 @pytest.mark.parametrize("cidr, allowed", [
