@@ -1,5 +1,5 @@
-"""One declaration (`lake_assets.tables`) -> its Dagster asset: deps, checks, schema, kinds,
-owner, layer, code version, automation; the engine runs the build."""
+"""One declaration (`lake_assets.tables`) -> its Dagster asset: deps, checks, column schema and
+lineage, kinds, owner, layer, code version, automation; the engine runs the build."""
 
 import warnings
 from typing import Iterator

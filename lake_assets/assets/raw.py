@@ -1,4 +1,5 @@
-"""The raw sources, as external assets: they show in the lineage; nothing materializes them.
+"""The raw sources, as external assets: they show in the lineage, with the columns their readers
+return (where the tables' column lineage starts); nothing materializes them.
 
 Each has a data version, what changes when it is replaced (`stamps_version` of its files):
 `raw_i94_sensor` records the version of each month's extract as it asks for the month's build;
