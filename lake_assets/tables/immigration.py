@@ -16,8 +16,17 @@ from lake_assets.transforms.immigration import (
     DATA_ISSUES, ISSUE_SEPARATOR, RAW_RENAMED, REJECT_REASONS, classify, month_bounds, place,
 )
 
-
 _raw = partial(columns_of, "raw_i94")
+
+
+def _as_read(column: Column) -> Column:
+    """A raw column in the rejects, as read: the key and the partition columns as raw_<name>."""
+    if column.name in RAW_RENAMED:
+        return replace(column, name=f"raw_{column.name}", description=f"{column.name} as read: {column.description}",
+                       sources=_raw(column.name))
+    return column.of(*_raw(column.name))
+
+
 DIMENSIONS = ("dim_port", "dim_city", "dim_state", "dim_country", "dim_travel_mode", "dim_visa")
 
 fact_immigration = Table(
@@ -92,9 +101,7 @@ fact_immigration_rejects = Table(
     reads=("raw_i94",),
     columns=(
         Column("cicid", "BIGINT", "record id, null when missing", sources=_raw("cicid")),
-        # The raw columns as read; the key and the partition columns as raw_<name>.
-        *(replace(c, name=f"raw_{c.name}" if c.name in RAW_RENAMED else c.name, sources=_raw(c.name))
-          for c in RAW_I94),
+        *map(_as_read, RAW_I94),
         Column("reject_reason", "STRING", "missing_cicid, missing_arrival_date, arrival_outside_month or "
                                           "invalid_visa_category", sources=_raw("cicid", "arrdate", "i94visa")),
         Column("i94yr", "INT", "year of the extract (partition)", sources=_raw("i94yr")),
