@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from lake_assets.catalog import Catalog, CatalogError, snapshot_origin, timestam
 from lake_assets.s3 import is_s3
 
 FORMATS = ("table", "csv", "json")
+TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")  # the lake's table names (lake_assets.tables); nothing else is read
 
 
 class LakeQueryError(Exception):
@@ -50,10 +52,15 @@ class Snapshot:
         """SQL reading the snapshot's files (columns by name: older files may lack newer columns);
         for a table with no rows, its columns with no row."""
         if not self.files:
-            columns = ", ".join(f'cast(null as {_duckdb_type(f.type)}) as "{f.name}"' for f in self.schema)
+            columns = ", ".join(f"cast(null as {_duckdb_type(f.type)}) as {quoted(f.name)}" for f in self.schema)
             return f"select {columns} where false"
         paths = ", ".join("'" + f.removeprefix("file:").replace("'", "''") + "'" for f in self.files)
         return f"select * from read_parquet([{paths}], union_by_name = true, hive_partitioning = false)"
+
+
+def quoted(name: str) -> str:
+    """`name` as a DuckDB identifier, whatever it holds."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _duckdb_type(arrow_type) -> str:
@@ -101,6 +108,10 @@ def snapshots(lake: str | Path, only: Iterable[str] | None = None, as_of: int | 
     catalog = Catalog.for_lake(lake)
     try:
         names = [n for n in catalog.tables() if only is None or n in only]
+        crafted = [n for n in names if not TABLE_NAME.fullmatch(n)]
+        if crafted:
+            raise LakeQueryError(f"the catalog of {lake} lists a table named {crafted[0]!r}, which no lake table is "
+                                 "called (lowercase letters, digits, _): not read; drop it from the catalog")
         tables = {name: catalog.load(name) for name in names}
     except CatalogError as exc:
         raise LakeQueryError(str(exc)) from None
@@ -154,9 +165,9 @@ def connect(lake: str | Path | None = None, only: Iterable[str] | None = None,
             dataset = ds.dataset([s3.split(f) for f in table.files], filesystem=s3.filesystem(str(lake)),
                                  format="parquet")
             con.register(f"{table.name}__s3", dataset)
-            con.execute(f'create view "{table.name}" as select * from "{table.name}__s3"')
+            con.execute(f"create view {quoted(table.name)} as select * from {quoted(table.name + '__s3')}")
         else:
-            con.execute(f'create view "{table.name}" as {table.select()}')
+            con.execute(f"create view {quoted(table.name)} as {table.select()}")
     return con
 
 

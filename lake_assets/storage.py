@@ -23,9 +23,6 @@ from pyspark.sql import functions as F
 from lake_assets.catalog import EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, wap_id
 
 SMALL_TABLE_ROWS = 100_000  # checked on the driver: dimensions and analytics, not the fact
-# Person-level values: never in previews, logs or mails.
-PERSONAL_COLUMNS = ("admission_number", "birth_year", "flight_number", "admnum", "biryear", "fltno",
-                    "raw_admnum", "raw_biryear", "raw_fltno")
 
 
 class PublishConflict(Exception):
@@ -208,9 +205,10 @@ class Lake:
         ).first()
         return int(row["n"]), [r[0] if len(keys) == 1 else tuple(r) for r in row["ex"]]
 
-    def preview(self, staged: Staged, rows: int = 5) -> list[dict]:
-        """A few rows of a staged snapshot, without person-level columns."""
+    def preview(self, staged: Staged, columns: tuple[str, ...], rows: int = 5) -> list[dict]:
+        """A few rows of a staged snapshot, in `columns` only: those declared safe to show (not
+        person-level; a column nobody declared is not shown either)."""
         if staged.snapshot_id is None:
             return []
         df = self._staged_rows(staged)
-        return [r.asDict() for r in df.drop(*PERSONAL_COLUMNS).limit(rows).collect()]
+        return [r.asDict() for r in df.select(*columns).limit(rows).collect()]

@@ -105,3 +105,24 @@ def test_missing_lake_is_one_line_from_the_command(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == f"lake: no lake at {tmp_path / 'nowhere'}: build one with `lake build` or pass --lake\n"
+
+
+def test_a_crafted_table_name_in_the_catalog_is_refused_before_any_sql(tmp_path):
+    """Table names come from the catalog: one that is not a plain name is refused, never run as SQL."""
+    import pyarrow as pa
+
+    from lake_assets.catalog import Catalog
+    from lake_assets.query import LakeQueryError, connect
+
+    catalog = Catalog.for_lake(tmp_path / "lake")
+    catalog.create()
+    written = tmp_path / "written.csv"
+    crafted = f"""t" as select 1; copy (select 42) to '{written}'; create view "u"""
+    iceberg = catalog.python()
+    iceberg.create_namespace(catalog.namespace)
+    for name in ("dim_state", crafted):
+        iceberg.create_table((catalog.namespace, name), pa.schema([pa.field("state_code", pa.string())]))
+    with pytest.raises(LakeQueryError, match="lists a table named .* not read"):
+        connect(tmp_path / "lake")
+    assert not written.exists()
+    assert connect(tmp_path / "lake", only={"dim_state"}).execute("select count(*) from dim_state").fetchone() == (0,)
