@@ -119,8 +119,8 @@ def test_missing_lake_is_one_line_from_the_command(tmp_path):
 
 def put(lake: Lake, table: str, values: list[int], month: int = 4, extra: str | None = None) -> int:
     """Stage and publish one month of a table of `v` (and a string column `extra`); the snapshot of main."""
-    columns = "v int" + (f", {extra} string" if extra else "") + ", i94yr int, i94mon int"
-    rows = [(v,) + ((f"x{v}",) if extra else ()) + (2016, month) for v in values]
+    columns = "v int, i94yr int, i94mon int" + (f", {extra} string" if extra else "")
+    rows = [(v, 2016, month) + ((f"x{v}",) if extra else ()) for v in values]
     staged = lake.stage(table, lake.spark.createDataFrame(rows, columns), partition={"i94yr": 2016, "i94mon": month},
                         month=f"2016-{month:02d}")
     return lake.publish(staged)
