@@ -8,7 +8,8 @@
 - `remove_orphan_files`: files that no snapshot references (a write that died before its
   commit), older than the retention and never younger than a day (Iceberg's floor: a write
   in progress owns files that no snapshot names yet);
-- `rewrite_data_files`: small files of a table or month compacted (a `replace` snapshot).
+- `rewrite_data_files`: small files of a table or month compacted, and any delete files (a
+  merge-on-read writer's) folded into the data files they apply to (a `replace` snapshot).
 Iceberg never deletes a file that a retained snapshot reads.
 """
 
@@ -46,7 +47,8 @@ def maintain(lake: Lake, retain_days: float = RETAIN_DAYS, retain_last: int = RE
                                  f"retain_last => {retain_last})").first()
         orphans = lake.spark.sql(f"{call}.remove_orphan_files(table => '{name}', "
                                  f"older_than => timestamp '{orphan_cutoff}')").count()
-        rewritten = lake.spark.sql(f"{call}.rewrite_data_files(table => '{name}')").first()
+        rewritten = lake.spark.sql(f"{call}.rewrite_data_files(table => '{name}', options => map("
+                                   "'delete-file-threshold', '1'))").first()
         done[table] = {"expired_data_files": expired["deleted_data_files_count"],
                        "expired_manifests": expired["deleted_manifest_files_count"],
                        "orphan_files": orphans,

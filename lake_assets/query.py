@@ -157,14 +157,13 @@ def _read_snapshot(name: str, table, snapshot_id: int | None) -> Snapshot:
     snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
     if snapshot is not None:
         spec = table.spec()
-        deletes = int(snapshot.summary.get("total-delete-files") or 0)
-        tasks = [] if deletes else table.scan(snapshot_id=snapshot_id).plan_files()
-        deletes = deletes or sum(len(task.delete_files) for task in tasks)
+        equality = int(snapshot.summary.get("total-equality-deletes") or 0)  # pyiceberg cannot plan these
+        tasks = [] if equality else table.scan(snapshot_id=snapshot_id).plan_files()
+        deletes = equality or len({d.file_path for task in tasks for d in task.delete_files})
         if deletes:  # merge-on-read: its data files hold rows that are no longer in the table
             raise UnreadableSnapshot(
-                f"{name}: snapshot {snapshot_id} has {deletes} delete file(s) (a merge-on-read delete, update or "
-                "merge), which this reader does not apply: read it with Spark, or fold them into its data "
-                "files (docs/reading.md)")
+                f"{name}: snapshot {snapshot_id} has deletes in delete files (a merge-on-read delete, update or "
+                "merge), which this reader does not apply: `lake clean` folds them into its data files")
         for task in tasks:
             files.append(task.file.file_path)
             if spec.fields:
