@@ -158,9 +158,8 @@ def _read_snapshot(name: str, table, snapshot_id: int | None) -> Snapshot:
     if snapshot is not None:
         spec = table.spec()
         equality = int(snapshot.summary.get("total-equality-deletes") or 0)  # pyiceberg cannot plan these
-        tasks = [] if equality else table.scan(snapshot_id=snapshot_id).plan_files()
-        deletes = equality or len({d.file_path for task in tasks for d in task.delete_files})
-        if deletes:  # merge-on-read: its data files hold rows that are no longer in the table
+        tasks = [] if equality else list(table.scan(snapshot_id=snapshot_id).plan_files())
+        if equality or any(task.delete_files for task in tasks):  # merge-on-read: rows deleted in other files
             raise UnreadableSnapshot(
                 f"{name}: snapshot {snapshot_id} has deletes in delete files (a merge-on-read delete, update or "
                 "merge), which this reader does not apply: `lake clean` folds them into its data files")
