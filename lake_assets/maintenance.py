@@ -74,20 +74,26 @@ def _utc(ms: float) -> str:
 
 def rollback(lake: Lake, table: str, snapshot_id: int) -> dict[str, tuple[int | None, int]]:
     """Point the table's `main` back at one of its earlier snapshots; for the fact or its rejects,
-    the other one too, at the snapshot the same run wrote for the same month. Per table rolled
-    back: (the snapshot it left, the one it is at)."""
+    the other one too, at the snapshot the same run wrote for the same month (see `_partner`).
+    Per table rolled back: (the snapshot it left, the one it is at)."""
     if not lake.exists(table):
         raise RollbackError(f"table {table!r} is not in the lake at {lake.root}")
     targets = {table: snapshot_id}
     if table in MONTH_TABLES:
         run, month = _origin(lake, table, snapshot_id)
-        targets |= {other: _run_snapshot(lake, other, run, month) for other in MONTH_TABLES if other != table}
+        targets |= {other: _partner(lake, other, run, month, table, snapshot_id)
+                    for other in MONTH_TABLES if other != table}
     return _rollback(lake, targets)
 
 
 def rollback_month(lake: Lake, month: str, run: str) -> dict[str, tuple[int | None, int]]:
     """Point the fact and its rejects back at the snapshots one run wrote for one month ('2016-04')."""
-    return _rollback(lake, {table: _run_snapshot(lake, table, run, month) for table in MONTH_TABLES})
+    fact, rejects = MONTH_TABLES
+    fact_snapshot = _run_snapshot(lake, fact, run, month)
+    if fact_snapshot is None:
+        raise RollbackError(f"{fact}: no snapshot of its main was written by run {run} for {month} "
+                            f"(see `lake history {fact}`)")
+    return _rollback(lake, {fact: fact_snapshot, rejects: _partner(lake, rejects, run, month, fact, fact_snapshot)})
 
 
 def _origin(lake: Lake, table: str, snapshot_id: int) -> tuple[str, str]:
@@ -103,15 +109,26 @@ def _origin(lake: Lake, table: str, snapshot_id: int) -> tuple[str, str]:
     return run, month
 
 
-def _run_snapshot(lake: Lake, table: str, run: str, month: str) -> int:
+def _run_snapshot(lake: Lake, table: str, run: str, month: str) -> int | None:
     """The newest snapshot of the table's `main` that `run` wrote for `month`."""
-    t = lake.catalog.load(table)
-    found = next((s.snapshot_id for s in main_snapshots(t)
-                  if snapshot_origin(s.summary.additional_properties) == (run, month)), None)
-    if found is None:
-        raise RollbackError(f"{table}: no snapshot of its main was written by run {run} for {month} "
-                            f"(see `lake history {table}`)")
-    return found
+    return next((s.snapshot_id for s in main_snapshots(lake.catalog.load(table))
+                 if snapshot_origin(s.summary.additional_properties) == (run, month)), None)
+
+
+def _partner(lake: Lake, table: str, run: str, month: str, paired: str, paired_snapshot: int) -> int:
+    """The snapshot of `table` to pair with `paired_snapshot` of `paired`: the one `run` wrote for
+    `month`; if it wrote none (a month with no rejects commits none), the one `main` held when
+    `paired_snapshot` became `paired`'s (a run publishes a month's fact, then its rejects)."""
+    found = _run_snapshot(lake, table, run, month)
+    if found is not None:
+        return found
+    made = next((e.timestamp_ms for e in lake.catalog.load(paired).metadata.snapshot_log
+                 if e.snapshot_id == paired_snapshot), None)
+    then = lake.catalog.load(table).snapshot_as_of_timestamp(made) if made is not None else None
+    if then is None:
+        raise RollbackError(f"{table}: neither a snapshot of run {run} for {month} nor its state when "
+                            f"{paired} took snapshot {paired_snapshot} is known (see `lake history {table}`)")
+    return then.snapshot_id
 
 
 def _not_earlier(table: str, snapshot_id: int) -> str:

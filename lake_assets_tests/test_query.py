@@ -199,26 +199,30 @@ def test_s3_reader_takes_the_tables_schema_not_its_first_files(s3_env, spark, tm
 
 def test_rollback_by_month_moves_the_fact_and_its_rejects_together_and_history_says_so(spark, tmp_path, capsys):
     root = str(tmp_path / "lake")
-    snapshots = {}
-    for run, n in (("run-a", 1), ("run-b", 2), ("run-c", 3)):
+    fact, rejects = {}, {}
+    for run, n in (("run-a", 1), ("run-d", 4), ("run-b", 2), ("run-c", 3)):
         lake = Lake(spark, root, run_id=run)
-        snapshots[run] = (put(lake, "fact_immigration", [n] * 10), put(lake, "fact_immigration_rejects", [n]))
-    facts = "select v from fact_immigration"
-    rejects = "select v from fact_immigration_rejects"
+        fact[run] = put(lake, "fact_immigration", [n] * 10)
+        if run != "run-d":  # run-d's month had no rejects: it committed none
+            rejects[run] = put(lake, "fact_immigration_rejects", [n])
+
+    def read() -> tuple[list[int], list[int]]:
+        return ints(root, "select v from fact_immigration"), ints(root, "select v from fact_immigration_rejects")
 
     code, out, _ = lake_cli(capsys, "rollback", "--month", "2016-04", "--to-run", "run-b", "--lake", root)
     assert code == 0 and out.splitlines() == [
-        f"rollback: fact_immigration now at snapshot {snapshots['run-b'][0]} (was {snapshots['run-c'][0]})",
-        f"rollback: fact_immigration_rejects now at snapshot {snapshots['run-b'][1]} (was {snapshots['run-c'][1]})"]
-    assert (ints(root, facts), ints(root, rejects)) == ([2] * 10, [2])
+        f"rollback: fact_immigration now at snapshot {fact['run-b']} (was {fact['run-c']})",
+        f"rollback: fact_immigration_rejects now at snapshot {rejects['run-b']} (was {rejects['run-c']})"]
+    assert read() == ([2] * 10, [2])
+    assert lake_cli(capsys, "rollback", "--month", "2016-04", "--to-run", "run-d", "--lake", root)[0] == 0
+    assert read() == ([4] * 10, [1])  # the rejects as they were when run-d published its fact
 
-    assert lake_cli(capsys, "rollback", "fact_immigration", "--to", str(snapshots["run-a"][0]), "--lake", root)[0] == 0
-    assert (ints(root, facts), ints(root, rejects)) == ([1] * 10, [1])
+    assert lake_cli(capsys, "rollback", "fact_immigration", "--to", str(fact["run-a"]), "--lake", root)[0] == 0
+    assert read() == ([1] * 10, [1])
     assert all(note == "" for *_, note in table_summaries(root)[1])  # no mixed month
-    columns, rows = history(root, "fact_immigration_rejects")
-    states = {r[1]: r[-1] for r in rows}
-    assert [states[str(snapshots[run][1])] for run in ("run-a", "run-b", "run-c")] == [
-        "current", "rolled back", "rolled back"]
+    states = {r[1]: r[-1] for r in history(root, "fact_immigration_rejects")[1]}
+    assert [states[str(rejects[run])] for run in ("run-a", "run-b", "run-c")] == ["current", "rolled back",
+                                                                                   "rolled back"]
 
     code, _, err = lake_cli(capsys, "rollback", "--month", "2016-05", "--to-run", "run-b", "--lake", root)
     assert code == 2 and err == ("lake: fact_immigration: no snapshot of its main was written by run run-b for "
