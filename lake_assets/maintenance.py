@@ -20,7 +20,6 @@ from itertools import dropwhile
 from typing import Callable
 
 from lake_assets.catalog import SPARK_CATALOG, snapshot_origin
-from lake_assets.query import main_snapshots
 from lake_assets.storage import Lake
 
 RETAIN_DAYS = 7.0
@@ -98,7 +97,7 @@ def rollback_month(lake: Lake, month: str, run: str) -> dict[str, tuple[int | No
 
 def _origin(lake: Lake, table: str, snapshot_id: int) -> tuple[str, str]:
     """(run, month) of a snapshot of the table's `main`, or of the build's snapshot it compacted."""
-    older = list(dropwhile(lambda s: s.snapshot_id != snapshot_id, main_snapshots(lake.catalog.load(table))))
+    older = list(dropwhile(lambda s: s.snapshot_id != snapshot_id, _main_snapshots(lake, table)))
     if not older:
         raise RollbackError(_not_earlier(table, snapshot_id))
     run, month = next((o for o in (snapshot_origin(s.summary.additional_properties) for s in older) if o[0] != "-"),
@@ -111,8 +110,16 @@ def _origin(lake: Lake, table: str, snapshot_id: int) -> tuple[str, str]:
 
 def _run_snapshot(lake: Lake, table: str, run: str, month: str) -> int | None:
     """The newest snapshot of the table's `main` that `run` wrote for `month`."""
-    return next((s.snapshot_id for s in main_snapshots(lake.catalog.load(table))
+    return next((s.snapshot_id for s in _main_snapshots(lake, table)
                  if snapshot_origin(s.summary.additional_properties) == (run, month)), None)
+
+
+def _main_snapshots(lake: Lake, table: str) -> list:
+    """The table's `main`, newest first, as pyiceberg reads it (imported here: a cluster's
+    maintenance has neither pyiceberg nor DuckDB, and never rolls back)."""
+    from lake_assets.query import main_snapshots
+
+    return main_snapshots(lake.catalog.load(table))
 
 
 def _partner(lake: Lake, table: str, run: str, month: str, paired: str, paired_snapshot: int) -> int:
