@@ -124,6 +124,13 @@ class Lake:
             if "already exists" not in str(exc).lower():
                 raise
 
+    def _add_missing_properties(self, table: str) -> None:
+        """Give a table made before a property joined TABLE_PROPERTIES the ones it lacks."""
+        have = self._java_table(table).properties()
+        missing = ", ".join(f"'{k}' = '{v}'" for k, v in TABLE_PROPERTIES.items() if k not in have)
+        if missing:
+            self.spark.sql(f"alter table {self.name(table)} set tblproperties ({missing})")
+
     def stage(self, table: str, df: DataFrame, metrics: dict[str, Column] | None = None,
               partition: dict | None = None, month: str | None = None) -> Staged:
         """Write `df` as an unpublished snapshot replacing the table (or its `partition`); count
@@ -131,6 +138,7 @@ class Lake:
         self._use()
         if not self.exists(table):
             self._create(table, df, partition)
+        self._add_missing_properties(table)
         wap = wap_id(self.run_id, month, uuid.uuid4().hex[:8])
         observation = Observation()
         exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in (metrics or {}).items()]
