@@ -93,8 +93,12 @@ class Lake:
                       .collect())
 
     def exists(self, table: str) -> bool:
+        """Whether the lake has the table (one of another lake in the namespace is refused: CatalogError)."""
         self._use()
-        return self.spark.catalog.tableExists(self.name(table))
+        if not self.spark.catalog.tableExists(self.name(table)):
+            return False
+        self.catalog.check_location(table, self._java_table(table).location())
+        return True
 
     def current_snapshot(self, table: str) -> int | None:
         snapshot = self._java_table(table).currentSnapshot()
