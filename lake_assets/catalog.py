@@ -12,8 +12,9 @@ and a catalog that records each table's current snapshot:
 Tables are `<namespace>.<table>` (`LAKE_NAMESPACE`, default `lake`); in Spark, under the catalog
 `lake`. Commits are atomic compare-and-swaps in the catalog, so concurrent writers never
 corrupt a table. A table registered at a location outside the lake (another lake sharing the
-namespace) is refused, never read or written. Python readers (`lake query`, `tables`, `history`, the report) read snapshots
-through pyiceberg, which shares the SQLite catalog's tables with Iceberg's JDBC catalog.
+namespace) is refused, never read or written. Python readers (`lake query`, `tables`,
+`history`, the report) read snapshots through pyiceberg, which shares the SQLite catalog's
+tables with Iceberg's JDBC catalog.
 No Spark and no Dagster here.
 """
 
@@ -176,8 +177,9 @@ def _plain(location: str) -> str:
 
 def _aws_properties(java: bool) -> dict[str, str]:
     """Iceberg's AWS settings from the environment `lake_assets.s3` reads, for Spark's GlueCatalog
-    and S3FileIO (`java`) or for pyiceberg. Unset on AWS: the SDKs' own chains then find the
-    region and the credentials (on EMR, the instance role); the Glue client always uses them."""
+    and S3FileIO (`java`) or for pyiceberg. Unset on AWS: the SDKs' default chains then find the
+    region and the credentials (on EMR, the instance role); Spark's Glue client always takes
+    its credentials from that chain."""
     names = {"access_key": "access-key-id", "secret_key": "secret-access-key", "session_token": "session-token"}
     props = {f"s3.{names[key]}": value for key, value in settings.aws_credentials().items()}
     if settings.S3_ENDPOINT.value():  # a non-AWS server: path-style requests

@@ -88,9 +88,11 @@ class Lake:
         return jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(self.spark._jsparkSession, self.name(table))
 
     def tables(self) -> list[str]:
+        """The lake's tables (CatalogError if the namespace holds one of another lake)."""
         self._use()
-        return sorted(r.tableName for r in self.spark.sql(f"show tables in {SPARK_CATALOG}.{self.catalog.namespace}")
-                      .collect())
+        names = sorted(r.tableName for r in self.spark.sql(f"show tables in {SPARK_CATALOG}.{self.catalog.namespace}")
+                       .collect())
+        return [name for name in names if self.exists(name)]
 
     def exists(self, table: str) -> bool:
         """Whether the lake has the table (one of another lake in the namespace is refused: CatalogError)."""

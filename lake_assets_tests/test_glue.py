@@ -220,8 +220,9 @@ def test_a_lake_sharing_the_namespace_is_refused_and_left_alone(lake, capsys):
     written = fs.FileSelector(lake_s3.split(other), recursive=True, allow_not_found=True)
     assert lake_s3.filesystem(other).get_file_info(written) == []
 
-    code, out, err = lake_cli(capsys, "query", "select 1", "--lake", other)
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "outside the lake" in err, err
+    for command in (["query", "select 1"], ["clean"]):  # neither read nor maintained as lake B's
+        code, out, err = lake_cli(capsys, *command, "--lake", other)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "outside the lake" in err, err
 
 
 def test_a_sqlite_catalog_for_a_lake_on_s3_is_refused_outside_tests(capsys, monkeypatch, tmp_path):
