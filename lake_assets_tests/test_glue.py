@@ -95,8 +95,7 @@ def lake(s3, moto_endpoint, spark, tmp_path_factory):
         assert main(["build", "--raw", raw, "--lake", lake_dir, "--months", "2016-04"]) == 0
         try:
             yield SimpleNamespace(raw=raw, lake=lake_dir, prefix=prefix, glue=moto_endpoint, cache=root / "cache",
-                                  raw_rows={m: manifest["months"][m]["rows"] for m in MONTHS},
-                                  built=dt.datetime.now(dt.timezone.utc))
+                                  raw_rows={m: manifest["months"][m]["rows"] for m in MONTHS})
         finally:
             system.clearProperty("aws.accessKeyId")
             system.clearProperty("aws.secretAccessKey")
@@ -161,6 +160,35 @@ def test_a_build_through_glue_reads_back_with_every_reader(lake, capsys, tmp_pat
     assert lake.lake in (tmp_path / "report.html").read_text()
 
 
+def test_history_as_of_rollback_and_clean_through_glue(lake, capsys):
+    """A second month built through Glue; the lake as of before it; both tables rolled back."""
+    code, out, err = lake_cli(capsys, "tables", "--lake", lake.lake, "--format", "json")
+    assert code == 0, err
+    first = {t["table"]: t["snapshot"] for t in json.loads(out)}
+    before, built = month_counts(capsys, lake.lake), dt.datetime.now(dt.timezone.utc)
+    assert main(["build", "--raw", lake.raw, "--lake", lake.lake, "--months", "2016-05"]) == 0
+    now = month_counts(capsys, lake.lake)
+    assert now[("fact", 5)] + now.get(("rejects", 5), 0) == lake.raw_rows["2016-05"]
+    assert month_counts(capsys, lake.lake, "--as-of", built.strftime("%Y-%m-%dT%H:%M:%S.%f")) == before
+
+    pair, history = ("fact_immigration", "fact_immigration_rejects"), {}
+    for table in pair:
+        code, out, err = lake_cli(capsys, "history", table, "--lake", lake.lake, "--format", "json")
+        assert code == 0, err
+        history[table] = {h["snapshot"]: (h["state"], h["month"]) for h in json.loads(out)}
+        assert history[table][first[table]][0] == "main"
+    assert ("current", "2016-05") in history["fact_immigration"].values()
+    for table in pair:
+        code, out, err = lake_cli(capsys, "rollback", table, "--to", first[table], "--lake", lake.lake)
+        assert code == 0, err
+    assert month_counts(capsys, lake.lake) == before
+
+    code, out, err = lake_cli(capsys, "clean", "--lake", lake.lake, "--retain-days", "0", "--retain-last", "1")
+    assert code == 0, err
+    assert month_counts(capsys, lake.lake) == before
+
+
+@pytest.mark.slow  # a Spark process per run, as test_concurrency.py
 def test_two_builds_of_different_months_at_once_both_land_through_glue(lake):
     (april, april_run), (may, may_run) = (start(lake.raw, lake.lake, m, lake.cache) for m in MONTHS)
     results = [finish(april), finish(may)]
@@ -170,6 +198,7 @@ def test_two_builds_of_different_months_at_once_both_land_through_glue(lake):
     assert runs == {"2016-04": april_run, "2016-05": may_run}
 
 
+@pytest.mark.slow  # a Spark process per run, as test_concurrency.py
 def test_two_builds_of_one_month_at_once_leave_one_whole_version_through_glue(lake):
     runs = dict((run_id, proc) for proc, run_id in (start(lake.raw, lake.lake, "2016-05", lake.cache)
                                                     for _ in range(2)))
@@ -182,31 +211,6 @@ def test_two_builds_of_one_month_at_once_leave_one_whole_version_through_glue(la
     assert landed, json.dumps({k: v[2][-1500:] for k, v in results.items()})
     assert_whole(lake.lake, lake.raw_rows)
     assert month_runs(lake.lake, "fact_immigration")["2016-05"] in landed
-
-
-def test_history_as_of_rollback_and_clean_through_glue(lake, capsys):
-    now = month_counts(capsys, lake.lake)
-    assert now[("fact", 5)] > 0
-    # As of the first build: April only.
-    then = month_counts(capsys, lake.lake, "--as-of", lake.built.strftime("%Y-%m-%dT%H:%M:%S.%f"))
-    assert {m for _, m in then} == {4}
-    assert then[("fact", 4)] + then[("rejects", 4)] == lake.raw_rows["2016-04"]
-
-    # Back to the first build, table by table, with the snapshot `lake history` shows for it.
-    built = lake.built.strftime("%Y-%m-%d %H:%M:%S")
-    for table in ("fact_immigration", "fact_immigration_rejects"):
-        code, out, err = lake_cli(capsys, "history", table, "--lake", lake.lake, "--format", "json")
-        assert code == 0, err
-        history = json.loads(out)
-        assert [h["state"] for h in history].count("current") == 1 and len(history) > 2
-        first = [h for h in history if h["state"] == "main" and h["committed_utc"] <= built][-1]
-        code, out, err = lake_cli(capsys, "rollback", table, "--to", first["snapshot"], "--lake", lake.lake)
-        assert code == 0, err
-    assert month_counts(capsys, lake.lake) == then
-
-    code, out, err = lake_cli(capsys, "clean", "--lake", lake.lake, "--retain-days", "0", "--retain-last", "1")
-    assert code == 0, err
-    assert month_counts(capsys, lake.lake) == then
 
 
 def test_a_lake_sharing_the_namespace_is_refused_and_left_alone(lake, capsys):
