@@ -80,9 +80,12 @@ def smtp(monkeypatch):
 
 # The fixtures that start a server, or that read the real source files: a test using one (even
 # through another fixture) is marked `server` or `real_data`; the rest that are not `slow`, `unit`.
+# A test using the session's Spark is marked `spark`, as are those marked so by hand because they
+# start a JVM another way (`lake build`, a Dagster run, a subprocess).
 SERVER_FIXTURES = {"s3", "s3_env", "s3_server", "smtp", "certificates", "postgres", "standalone", "browser",
                    "moto_endpoint"}
 REAL_DATA_FIXTURES = {"shared_data", "april_lake"}
+SPARK_FIXTURES = {"spark", "standalone", "ui_with_dimensions"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -93,5 +96,42 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.server)
         if fixtures & REAL_DATA_FIXTURES:
             item.add_marker(pytest.mark.real_data)
+        if fixtures & SPARK_FIXTURES:
+            item.add_marker(pytest.mark.spark)
         if not any(item.get_closest_marker(name) for name in ("slow", "server", "real_data")):
             item.add_marker(pytest.mark.unit)
+
+
+NO_JVM = """#!/bin/sh
+echo "lake_assets_tests: this test starts a JVM ($0) but is not marked spark" >&2
+exit 1
+"""
+
+
+@pytest.fixture(scope="session")
+def no_jvm_spark_home(tmp_path_factory) -> Path:
+    """A SPARK_HOME whose spark-submit and spark-class refuse to start a JVM."""
+    home = tmp_path_factory.mktemp("no-jvm")
+    (home / "bin").mkdir()
+    for name in ("spark-submit", "spark-class"):
+        (home / "bin" / name).write_text(NO_JVM)
+        (home / "bin" / name).chmod(0o755)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def jvm_only_if_marked_spark(request, monkeypatch):
+    """Fail a test not marked `spark` that starts or uses a JVM: in this process (a Spark session) or in
+    a child (spark-submit, `lake build`), so `-m "not spark"` stays fast."""
+    if request.node.get_closest_marker("spark"):
+        yield
+        return
+    from pyspark.sql import SparkSession
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("this test uses Spark but is not marked spark")
+
+    monkeypatch.setenv("SPARK_HOME", str(request.getfixturevalue("no_jvm_spark_home")))
+    monkeypatch.setattr(SparkSession, "getActiveSession", refuse)
+    monkeypatch.setattr(SparkSession.Builder, "getOrCreate", refuse)
+    yield
