@@ -46,6 +46,21 @@ def april_lake(spark, shared_data, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def generated_april(spark, tmp_path_factory) -> tuple[Path, Path]:
+    """(raw, lake): a generated April (scale 0.0005) and the lake `lake build` made of it, once per
+    test run. A test may build into it again only where its tables stay as they are (a build that
+    stops before publishing, or a rebuild of the same raw folder)."""
+    from lake_assets.cli import main
+    from lake_assets.generate import generate_raw
+
+    root = tmp_path_factory.mktemp("generated-april")
+    raw, lake = root / "raw", root / "lake"
+    generate_raw(raw, scale=0.0005, months=["2016-04"])
+    assert main(["build", "--raw", str(raw), "--lake", str(lake)]) == 0
+    return raw, lake
+
+
+@pytest.fixture(scope="session")
 def s3(tmp_path_factory):
     """A real S3 server (SeaweedFS) on loopback for the whole test run: `.endpoint`, `.bucket`,
     `.access_key`, `.secret_key`, `.env()` (the settings `lake` reads)."""
@@ -104,6 +119,7 @@ def pytest_collection_modifyitems(items):
 
 NO_JVM = """#!/bin/sh
 echo "lake_assets_tests: this test starts a JVM ($0) but is not marked spark" >&2
+touch "$(dirname "$0")/../started"
 exit 1
 """
 
@@ -122,16 +138,23 @@ def no_jvm_spark_home(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def jvm_only_if_marked_spark(request, monkeypatch):
     """Fail a test not marked `spark` that starts or uses a JVM: in this process (a Spark session) or in
-    a child (spark-submit, `lake build`), so `-m "not spark"` stays fast."""
+    a child (spark-submit, `lake build`), so `-m "not spark"` stays fast. The refusal may be caught
+    (a failed Dagster run); the test fails at its teardown all the same."""
     if request.node.get_closest_marker("spark"):
         yield
         return
     from pyspark.sql import SparkSession
 
+    home, refused = request.getfixturevalue("no_jvm_spark_home"), []
+
     def refuse(*args, **kwargs):
+        refused.append(True)
         raise AssertionError("this test uses Spark but is not marked spark")
 
-    monkeypatch.setenv("SPARK_HOME", str(request.getfixturevalue("no_jvm_spark_home")))
+    (home / "started").unlink(missing_ok=True)
+    monkeypatch.setenv("SPARK_HOME", str(home))
     monkeypatch.setattr(SparkSession, "getActiveSession", refuse)
     monkeypatch.setattr(SparkSession.Builder, "getOrCreate", refuse)
     yield
+    if refused or (home / "started").exists():
+        pytest.fail("this test starts or uses a JVM: mark it spark", pytrace=False)
