@@ -74,9 +74,12 @@ def lake_ui(tmp_path, tiny_raw):
     try:
         yield port, proc, tmp_path / "ui.log"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)  # only if the test failed before stopping it
-            proc.wait()
+        for pid in _session_processes(proc.pid):  # only if the test failed before stopping it: `lake ui`
+            try:  # and the `dagster dev` process group it started
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
         log.close()
 
 
