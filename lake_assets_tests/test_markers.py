@@ -1,7 +1,6 @@
 """The test lanes: a test not marked `spark` that starts Spark fails, whether the JVM would
 start in the test's process or in a child process (the refusal stops it before it starts)."""
 
-
 pytest_plugins = ["pytester"]
 
 PROBES = '''
