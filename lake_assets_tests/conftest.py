@@ -1,4 +1,5 @@
-"""Shared fixtures: one Spark session for the whole test run, the real data, a real April lake."""
+"""Shared fixtures: one Spark session for the whole test run, the real data, a real and a generated
+April lake, the servers; the markers each test gets, and the guard that keeps JVMs out of `not spark`."""
 
 import os
 from pathlib import Path
