@@ -1,4 +1,5 @@
-"""Shared fixtures: one Spark session for the whole test run, the real data, a real April lake."""
+"""Shared fixtures: one Spark session for the whole test run, the real data, a real and a generated
+April lake, the servers; the markers each test gets, and the guard that keeps JVMs out of `not spark`."""
 
 import os
 from pathlib import Path
@@ -46,6 +47,21 @@ def april_lake(spark, shared_data, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def generated_april(spark, tmp_path_factory) -> tuple[Path, Path]:
+    """(raw, lake): a generated April (scale 0.0005) and the lake `lake build` made of it, once per
+    test run. A test may build into it again only where its tables stay as they are (a build that
+    stops before publishing, or a rebuild of the same raw folder)."""
+    from lake_assets.cli import main
+    from lake_assets.generate import generate_raw
+
+    root = tmp_path_factory.mktemp("generated-april")
+    raw, lake = root / "raw", root / "lake"
+    generate_raw(raw, scale=0.0005, months=["2016-04"])
+    assert main(["build", "--raw", str(raw), "--lake", str(lake)]) == 0
+    return raw, lake
+
+
+@pytest.fixture(scope="session")
 def s3(tmp_path_factory):
     """A real S3 server (SeaweedFS) on loopback for the whole test run: `.endpoint`, `.bucket`,
     `.access_key`, `.secret_key`, `.env()` (the settings `lake` reads)."""
@@ -80,9 +96,12 @@ def smtp(monkeypatch):
 
 # The fixtures that start a server, or that read the real source files: a test using one (even
 # through another fixture) is marked `server` or `real_data`; the rest that are not `slow`, `unit`.
+# A test using the session's Spark is marked `spark`, as are those marked so by hand because they
+# start a JVM another way (`lake build`, a Dagster run, a subprocess).
 SERVER_FIXTURES = {"s3", "s3_env", "s3_server", "smtp", "certificates", "postgres", "standalone", "browser",
                    "moto_endpoint"}
 REAL_DATA_FIXTURES = {"shared_data", "april_lake"}
+SPARK_FIXTURES = {"spark", "standalone", "ui_with_dimensions"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -93,5 +112,50 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.server)
         if fixtures & REAL_DATA_FIXTURES:
             item.add_marker(pytest.mark.real_data)
+        if fixtures & SPARK_FIXTURES:
+            item.add_marker(pytest.mark.spark)
         if not any(item.get_closest_marker(name) for name in ("slow", "server", "real_data")):
             item.add_marker(pytest.mark.unit)
+
+
+NO_JVM = """#!/bin/sh
+echo "lake_assets_tests: this test starts a JVM ($0) but is not marked spark" >&2
+touch "$(dirname "$0")/../started"
+exit 1
+"""
+
+
+@pytest.fixture(scope="session")
+def no_jvm_spark_home(tmp_path_factory) -> Path:
+    """A SPARK_HOME whose spark-submit and spark-class refuse to start a JVM."""
+    home = tmp_path_factory.mktemp("no-jvm")
+    (home / "bin").mkdir()
+    for name in ("spark-submit", "spark-class"):
+        (home / "bin" / name).write_text(NO_JVM)
+        (home / "bin" / name).chmod(0o755)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def jvm_only_if_marked_spark(request, monkeypatch):
+    """Fail a test not marked `spark` that starts or uses a JVM: in this process (a Spark session) or in
+    a child (spark-submit, `lake build`), so `-m "not spark"` stays fast. The refusal may be caught
+    (a failed Dagster run); the test fails at its teardown all the same."""
+    if request.node.get_closest_marker("spark"):
+        yield
+        return
+    from pyspark.sql import SparkSession
+
+    home, refused = request.getfixturevalue("no_jvm_spark_home"), []
+
+    def refuse(*args, **kwargs):
+        refused.append(True)
+        raise AssertionError("this test uses Spark but is not marked spark")
+
+    (home / "started").unlink(missing_ok=True)
+    monkeypatch.setenv("SPARK_HOME", str(home))
+    monkeypatch.setattr(SparkSession, "getActiveSession", refuse)
+    monkeypatch.setattr(SparkSession.Builder, "getOrCreate", refuse)
+    yield
+    if refused or (home / "started").exists():
+        pytest.fail("this test starts or uses a JVM: mark it spark", pytrace=False)

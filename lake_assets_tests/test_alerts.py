@@ -25,6 +25,7 @@ def mail_run_failure(instance: DagsterInstance, run, sensor=failure_email_sensor
     sensor(context)
 
 
+@pytest.mark.spark  # the local engine starts Spark before it finds no raw folder
 def test_failed_run_mails_the_operators(smtp, tmp_path):
     job = build_definitions(resources_for("local", str(tmp_path / "raw"), str(tmp_path / "lake"))).resolve_job_def(
         "immigration_job")
@@ -41,6 +42,7 @@ def test_failed_run_mails_the_operators(smtp, tmp_path):
     assert f"- immigration: {tmp_path / 'raw' / 'i94'}: no such folder" in body
 
 
+@pytest.mark.spark  # the local engine starts Spark before it finds no raw folder
 def test_no_settings_no_mail(smtp, tmp_path, monkeypatch):
     monkeypatch.delenv("LAKE_SMTP_HOST")
     job = build_definitions(resources_for("local", str(tmp_path / "raw"), str(tmp_path / "lake"))).resolve_job_def(
@@ -165,6 +167,7 @@ def test_tls_refusal_is_one_line_in_the_sensor_log(certificates, monkeypatch, ca
         "or LAKE_SMTP_CA_FILE to the CA bundle (PEM) of the server's private CA")
 
 
+@pytest.mark.spark  # the local engine starts Spark before it finds no raw folder
 def test_failed_run_is_counted_for_the_alarm(tmp_path, monkeypatch):
     """FailedRuns in LAKE_METRICS_NAMESPACE, the metric the deployment's alarm watches."""
     import boto3

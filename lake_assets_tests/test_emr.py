@@ -217,6 +217,7 @@ def cluster_states() -> list[str]:
 # ---------------------------------------------------------------- EMR on EC2
 
 
+@pytest.mark.spark  # the step's spark-submit runs here
 def test_transient_cluster_runs_the_step_here_and_is_terminated_on_success(aws, s3_server, raw_on_s3, tmp_path, monkeypatch):
     monkeypatch.setenv("EMR_TEST_WORKDIR", str(tmp_path))
     engine = cluster_engine(s3_server, raw_on_s3, spark_conf={"spark.sql.shuffle.partitions": "4"})
@@ -371,6 +372,7 @@ def test_own_spark_settings_in_emr_configurations_would_drop_the_pipes_variables
 # ---------------------------------------------------------------- EMR Serverless
 
 
+@pytest.mark.spark  # the job run's spark-submit runs here
 def test_serverless_job_run_request_run_here_materializes_with_checks(aws, s3_server, raw_on_s3, tmp_path, monkeypatch):
     import moto.emrserverless.models as serverless
 
@@ -434,9 +436,10 @@ def test_serverless_job_run_request_run_here_materializes_with_checks(aws, s3_se
 
 
 @pytest.fixture(scope="module")
-def months_lake(tmp_path_factory):
+def months_lake(spark, tmp_path_factory):
     """A generated raw folder with March, April (CSV), June, July with a repeated cicid (its fact
-    fails the blocking key check) and August, no May; the dimensions built. Its LakeResource."""
+    fails the blocking key check) and August, no May; the dimensions built in the test session's
+    Spark. Its LakeResource."""
     import pyarrow.parquet as pq
 
     root = tmp_path_factory.mktemp("months")

@@ -1,6 +1,6 @@
 """The fault suite: bad inputs, kills and reruns never leave a half-written or changed lake.
 
-One small lake (generated April, scale 0.0005) is built once for the module. Each malformed
+One small lake (generated April, scale 0.0005) is the test run's `generated_april`. Each malformed
 input is a copy of its raw folder with one fault; `lake build` must stop with one paragraph
 (the file, what was expected, what was found, what to do) before any Spark work, the lake
 untouched. The kills SIGKILL a `lake build` process at points of its run (data files written
@@ -27,7 +27,6 @@ import pytest
 
 from lake_assets.build import build
 from lake_assets.cli import main
-from lake_assets.generate import generate_raw
 from lake_assets.query import connect, snapshots
 
 LABELS = "I94_SAS_Labels_Descriptions.SAS"
@@ -39,13 +38,9 @@ APRIL = "i94/i94_apr16_sub.parquet"
 
 
 @pytest.fixture(scope="module")
-def built(spark, tmp_path_factory):
+def built(generated_april):
     """(raw folder, lake folder, {table: content digest}) of a good build of generated April."""
-    root = tmp_path_factory.mktemp("faults")
-    raw, lake = root / "raw", root / "lake"
-    generate_raw(raw, scale=0.0005, months=["2016-04"])
-    report = build(str(raw), str(lake), "2016-04")
-    assert not report.errors and not report.failed_blocking
+    raw, lake = generated_april
     return raw, lake, contents(lake)
 
 

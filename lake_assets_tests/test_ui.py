@@ -74,9 +74,12 @@ def lake_ui(tmp_path, tiny_raw):
     try:
         yield port, proc, tmp_path / "ui.log"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)  # only if the test failed before stopping it
-            proc.wait()
+        for pid in _session_processes(proc.pid):  # only if the test failed before stopping it: `lake ui`
+            try:  # and the `dagster dev` process group it started
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
         log.close()
 
 
@@ -118,6 +121,7 @@ def _wait_run(port: int, run_id: str, timeout: float = 600) -> str:
     pytest.fail(f"run {run_id} not finished in {timeout}s")
 
 
+@pytest.mark.spark  # the UI's run of a month starts Spark in its own process
 def test_lake_ui_shows_lineage_and_partitions_runs_a_month_and_stops_on_sigterm(lake_ui, tmp_path):
     from lake_assets.definitions import defs
     from lake_assets.tables import TABLES
