@@ -23,6 +23,10 @@ from lake_assets import settings
 SENSOR_STATUS = DefaultSensorStatus.RUNNING if settings.AUTOMATION.flag() else DefaultSensorStatus.STOPPED
 SCHEDULE_STATUS = DefaultScheduleStatus(SENSOR_STATUS.value)
 
+# Every Spark step claims a slot of this pool: with the instance's limit of 1 (dagster.yaml of
+# `lake ui`), a `lake build` and the daemon's runs never build at the same time.
+SPARK_POOL = "spark"
+
 FACT = AssetSelection.assets("fact_immigration")
 
 _changed = (AutomationCondition.any_deps_updated().ignore(AssetSelection.assets("raw_i94"))

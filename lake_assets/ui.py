@@ -17,34 +17,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from lake_assets.build import UsageError
+from lake_assets.build import UsageError, instance_dir, prepare_instance
 from lake_assets.settings import RAW_DIR, lake_home
 
 WORKSPACE = Path(__file__).resolve().parent.parent / "workspace.yaml"
-DAGSTER_YAML = """\
-# Written by `lake ui` (kept if you edit it). See https://docs.dagster.io/deployment/oss/dagster-yaml
-telemetry:
-  enabled: false
-concurrency:
-  runs:
-    max_concurrent_runs: 1  # each run starts its own Spark: one at a time on one machine
-"""
 LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an http_proxy
 GRACE_SECONDS = 30  # for dagster dev to stop its services after SIGINT, before SIGTERM/SIGKILL
-
-
-def instance_dir() -> Path:
-    """The Dagster instance of the UI (DAGSTER_HOME): `<LAKE_HOME>/dagster`."""
-    return lake_home() / "dagster"
-
-
-def prepare_instance(home: Path) -> Path:
-    """Create the instance folder with a dagster.yaml unless it has one already."""
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
-    return home
 
 
 def _port_free(port: int) -> bool:

@@ -1,6 +1,7 @@
 """Declarative automation and staleness, without Spark: the engine is a stub that records the
 steps it is asked for and reports every table built and every check passed."""
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ from dagster import DagsterInstance, build_sensor_context, evaluate_automation_c
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
 
+from lake_assets.automation import SPARK_POOL
+from lake_assets.build import prepare_instance
 from lake_assets.definitions import build_definitions
 from lake_assets.engines import SparkEngine, dagster_results_of, partition_keys
 from lake_assets.tables import TABLES
@@ -41,7 +44,7 @@ class Lake:
     """Definitions over a raw folder with the four source files, on an ephemeral instance, with
     the automation sensor's cursor carried from tick to tick."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, instance: DagsterInstance | None = None):
         self.raw = tmp_path / "raw"
         self.raw.mkdir()
         for name in (LABELS_FILE, DEMOGRAPHICS_FILE, AIRPORTS_GLOB.replace("*", ""),
@@ -49,7 +52,7 @@ class Lake:
             (self.raw / name).write_text("v1")
         lake = LakeResource(raw_dir=str(self.raw), lake_dir=str(tmp_path / "lake"))
         self.defs = build_definitions({"lake": lake, "engine": StubEngine(lake=lake)})
-        self.instance = DagsterInstance.ephemeral()
+        self.instance = instance or DagsterInstance.ephemeral()
         self.cursor, self.sensor_cursor = None, None
 
     def run(self, job: str, partition_key: str | None = None, tags: dict | None = None) -> None:
@@ -150,3 +153,21 @@ def test_automation_twelve_extracts_landing_in_one_tick_start_one_run(tmp_path):
     lake.run("immigration_job", tags=request.tags)
     assert SPARK_STEPS == ["immigration"]  # one Spark job for the twelve months
     assert lake.stale() == set()
+
+
+def test_a_build_waits_while_a_daemon_run_holds_the_spark_pool(tmp_path):
+    """`lake build` and the daemon's runs use one instance (`lake ui`'s dagster.yaml): its pool
+    "spark" of one slot lets one Spark step run at a time, whichever run it belongs to."""
+    with DagsterInstance.from_config(str(prepare_instance(tmp_path / "dagster"))) as instance:
+        lake = Lake(tmp_path, instance)
+        lake.run("observe_sources_job")  # no Spark: no slot needed
+        instance.event_log_storage.initialize_concurrency_limit_to_default(SPARK_POOL)
+        assert instance.event_log_storage.claim_concurrency_slot(SPARK_POOL, "daemon-run", "dim_city").is_claimed
+        SPARK_STEPS.clear()
+        build = threading.Thread(target=lake.run, args=("dimensions_job",))
+        build.start()
+        build.join(timeout=8)
+        assert build.is_alive() and SPARK_STEPS == []  # waiting for the slot
+        instance.event_log_storage.free_concurrency_slots_for_run("daemon-run")
+        build.join(timeout=120)
+        assert not build.is_alive() and "dim_city" in SPARK_STEPS
