@@ -141,9 +141,10 @@ def build(raw: str, lake: str, months_spec: str | None, out=None, home: Path | N
     recorded in the instance at `home` (default: $DAGSTER_HOME, else an ephemeral one); print the
     summary to `out` (default: the current sys.stdout)."""
     out = out or sys.stdout
-    from lake_assets.sources import check_sources, find_i94_months
+    from lake_assets.sources import check_sources, file_stamps, find_i94_months, stamps_version
 
-    months = parse_months(months_spec, sorted(find_i94_months(raw)))
+    extracts = find_i94_months(raw)
+    months = parse_months(months_spec, sorted(extracts))
     raw, lake = absolute(raw), absolute(lake)
     check_sources(raw, months)  # a bad source stops the build here, before any Spark work
 
@@ -151,12 +152,15 @@ def build(raw: str, lake: str, months_spec: str | None, out=None, home: Path | N
 
     from lake_assets.definitions import build_definitions
     from lake_assets.environments import resources_for
+    from lake_assets.sensors import extract_observation
 
     defs = build_definitions(resources_for(raw_dir=raw, lake_dir=lake))
     if home:
         instance = DagsterInstance.from_config(str(prepare_instance(home)))
     else:
         instance = DagsterInstance.get() if settings.dagster_home() else DagsterInstance.ephemeral()
+    for month in months:  # the versions built, so raw_i94_sensor does not build them again
+        instance.report_runless_asset_event(extract_observation(month, stamps_version(file_stamps(extracts[month].path))))
     report = BuildReport()
     # The months of a contiguous range are one run (one Spark session, the dimensions' keys
     # collected once), as the fact's single-run backfill policy makes a backfill.

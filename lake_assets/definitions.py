@@ -1,15 +1,19 @@
-"""The whole lake as one Dagster code location."""
+"""The whole lake as one Dagster code location: its jobs, schedules and sensors around the assets."""
+
+from pathlib import Path
 
 from dagster import (
     AssetSelection,
     Config,
     Definitions,
     OpExecutionContext,
-    apply_freshness_policy,
     ScheduleDefinition,
+    apply_freshness_policy,
     define_asset_job,
+    definitions,
     in_process_executor,
     job,
+    load_from_defs_folder,
     map_asset_specs,
     op,
 )
@@ -78,4 +82,7 @@ def build_definitions(resources: dict | None = None) -> Definitions:
     )
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    """The code location of workspace.yaml, `dg` and the deployment: what the defs folder holds."""
+    return load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -35,7 +35,9 @@ from email.message import EmailMessage
 
 from dagster import (
     AssetCheckSeverity,
+    AssetKey,
     AssetObservation,
+    AssetRecordsFilter,
     AssetSelection,
     DagsterEventType,
     DagsterInstance,
@@ -84,9 +86,27 @@ def run_request(months: dict[str, str]) -> RunRequest:
     return RunRequest(run_key=f"{first}..{last}@{key}", tags=tags, partition_key=f"{first}-01" if first == last else None)
 
 
+def extract_observation(month: str, version: str) -> AssetObservation:
+    """The data version of the month of `raw_i94`: the version of its extract about to be built."""
+    return AssetObservation("raw_i94", partition=f"{month}-01", tags={DATA_VERSION_TAG: version})
+
+
+def built_before(instance: DagsterInstance, month: str, version: str) -> bool:
+    """Whether this version of the month's extract is in the fact already (by `lake build`, say)."""
+    def latest(fetch, key: str):
+        records = fetch(AssetRecordsFilter(asset_key=AssetKey(key), asset_partitions=[f"{month}-01"]), limit=1).records
+        return records[0] if records else None
+
+    seen = latest(instance.fetch_observations, "raw_i94")
+    if seen is None or seen.asset_observation.tags.get(DATA_VERSION_TAG) != version:
+        return False
+    built = latest(instance.fetch_materializations, "fact_immigration")
+    return built is not None and built.timestamp > seen.timestamp
+
+
 def advance(context: SensorEvaluationContext, extract: I94Month, stamps: dict[str, str],
             entry: dict | None) -> tuple[dict, bool]:
-    """The extract's next cursor entry, and whether to build its version now (new and complete)."""
+    """The extract's next cursor entry, and whether to build its version now (new, complete, not built)."""
     version = stamps_version(stamps)
     if entry is not None and entry["version"] == version:
         requested = entry.get("requested", bool(entry.get("runs")))  # "runs": a cursor of before run retries
@@ -95,7 +115,7 @@ def advance(context: SensorEvaluationContext, extract: I94Month, stamps: dict[st
     if DONE_MARKER not in stamps and list(stamps) != [extract.path.name]:
         context.log.info(f"{extract.path}: version {version} of {extract.month} seen, built if unchanged at the next tick")
         return {"version": version, "requested": False}, False
-    return {"version": version, "requested": True}, True
+    return {"version": version, "requested": True}, not built_before(context.instance, extract.month, version)
 
 
 def overdue(landed: set[str], now: datetime) -> dict[str, str]:
@@ -159,8 +179,7 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
         current[path], build = advance(context, extract, stamps, before.get(path))
         if build:
             new[month] = f"{path}@{current[path]['version']}"
-            events.append(AssetObservation("raw_i94", partition=f"{month}-01",
-                                                 tags={DATA_VERSION_TAG: current[path]["version"]}))
+            events.append(extract_observation(month, current[path]["version"]))
     problems |= overdue(set(extracts), datetime.fromtimestamp(now, timezone.utc))
     for message in problems.values():
         context.log.warning(message)

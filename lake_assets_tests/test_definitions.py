@@ -2,7 +2,7 @@
 
 from dagster import AssetKey, DailyPartitionsDefinition
 
-from lake_assets.definitions import defs
+from lake_assets.defs.lake import defs
 from lake_assets.tables import TABLES
 
 LAKE_TABLES = set(TABLES)

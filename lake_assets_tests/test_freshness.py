@@ -8,7 +8,7 @@ from datetime import timedelta
 from dagster import build_sensor_context
 from dagster._core.test_utils import freeze_time
 
-from lake_assets.definitions import defs
+from lake_assets.defs.lake import defs
 from lake_assets.freshness import ANALYTICS_FRESHNESS, FACT_BOUND
 from lake_assets.sensors import check_warning_sensor
 from lake_assets_tests import test_automation as automation

@@ -5,11 +5,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dagster import DagsterInstance, SensorResult, build_sensor_context
+from dagster import AssetMaterialization, DagsterInstance, SensorResult, build_sensor_context
 
 from lake_assets import s3 as lake_s3
 from lake_assets.resources import LakeResource
-from lake_assets.sensors import RETRIES, daily_refresh_schedule, raw_i94_sensor
+from lake_assets.sensors import RETRIES, daily_refresh_schedule, extract_observation, raw_i94_sensor
 from lake_assets.sources import file_stamps, stamps_version
 
 
@@ -123,7 +123,7 @@ def test_sensor_sees_an_s3_reupload_of_the_same_size(s3_env, tmp_path):
 
 def test_daily_schedule_observes_the_source_files_at_seven():
     """Observations only: what a changed file feeds is rebuilt by automation_sensor (test_automation)."""
-    from lake_assets.definitions import defs
+    from lake_assets.defs.lake import defs
 
     assert daily_refresh_schedule.cron_schedule == "0 7 * * *"
     job = defs.resolve_job_def(daily_refresh_schedule.job_name)
@@ -140,3 +140,16 @@ def test_sensor_records_the_version_of_each_extract_it_asks_for(tmp_path):
     assert (observation.asset_key.to_user_string(), observation.partition) == ("raw_i94", "2016-04-01")
     assert observation.tags["dagster/data_version"] == stamps_version(file_stamps(tmp_path / "raw" / "i94" / "i94_apr16_sub.parquet"))
     assert evaluate(raw, first.cursor).asset_events == []
+
+
+def test_sensor_does_not_build_again_a_version_lake_build_built(tmp_path):
+    """`lake build` records each extract's version before building it, in the instance of `lake ui`."""
+    raw, instance = str(tmp_path / "raw"), DagsterInstance.ephemeral()
+    write_month(raw, "i94_apr16_sub.parquet", rows=3)
+    version = stamps_version(file_stamps(tmp_path / "raw" / "i94" / "i94_apr16_sub.parquet"))
+    instance.report_runless_asset_event(extract_observation("2016-04", version))
+    instance.report_runless_asset_event(AssetMaterialization("fact_immigration", partition="2016-04-01"))
+    first = evaluate(raw, None, instance)
+    assert first.run_requests == [] and first.asset_events == []
+    write_month(raw, "i94_apr16_sub.parquet", rows=5)  # a corrected extract: built
+    assert [r.partition_key for r in evaluate(raw, first.cursor, instance).run_requests] == ["2016-04-01"]

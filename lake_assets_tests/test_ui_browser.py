@@ -96,7 +96,7 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
     from selenium.webdriver.support.ui import WebDriverWait
 
     from lake_assets.tables import TABLES
-    from lake_assets.definitions import defs
+    from lake_assets.defs.lake import defs
 
     port, lake = ui_with_dimensions
     url = f"http://127.0.0.1:{port}"
