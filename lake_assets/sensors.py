@@ -41,6 +41,7 @@ from dagster import (
     AssetSelection,
     DagsterEventType,
     DagsterInstance,
+    PartitionKeyRange,
     EventRecordsFilter,
     RunFailureSensorContext,
     RunRequest,
@@ -58,7 +59,6 @@ from dagster._time import get_current_timestamp
 from lake_assets import settings
 from lake_assets.assets.raw import observed_sources
 from lake_assets.automation import SCHEDULE_STATUS, SENSOR_STATUS
-from lake_assets.build import month_ranges
 from lake_assets.freshness import built_in_time, months_not_built
 from lake_assets.partitions import monthly_partitions
 from lake_assets.resources import LakeResource
@@ -76,14 +76,14 @@ LANDING_DAY = 15  # an extract usually lands by this day of the month after its 
 LANDING_MARGIN = timedelta(days=7)  # then it is overdue: a warning, one mail
 
 
-def run_request(months: dict[str, str]) -> RunRequest:
-    """One run for the new versions of contiguous months (month -> path@version): a partition or a range."""
-    first, last = min(months), max(months)
+def run_request(months: PartitionKeyRange, versions: list[str]) -> RunRequest:
+    """One run for the new versions (path@version) of a range of contiguous months: a partition or a range."""
     tags = {"dagster/max_retries": str(RETRIES)}
-    if first != last:
-        tags |= {"dagster/asset_partition_range_start": f"{first}-01", "dagster/asset_partition_range_end": f"{last}-01"}
-    key = hashlib.sha1(";".join(months[m] for m in sorted(months)).encode()).hexdigest()[:16]
-    return RunRequest(run_key=f"{first}..{last}@{key}", tags=tags, partition_key=f"{first}-01" if first == last else None)
+    if months.start != months.end:
+        tags |= {"dagster/asset_partition_range_start": months.start, "dagster/asset_partition_range_end": months.end}
+    key = hashlib.sha1(";".join(versions).encode()).hexdigest()[:16]
+    return RunRequest(run_key=f"{months.start[:7]}..{months.end[:7]}@{key}", tags=tags,
+                      partition_key=months.start if months.start == months.end else None)
 
 
 def extract_observation(month: str, version: str) -> AssetObservation:
@@ -178,7 +178,7 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
             continue
         current[path], build = advance(context, extract, stamps, before.get(path))
         if build:
-            new[month] = f"{path}@{current[path]['version']}"
+            new[f"{month}-01"] = f"{path}@{current[path]['version']}"
             events.append(extract_observation(month, current[path]["version"]))
     problems |= overdue(set(extracts), datetime.fromtimestamp(now, timezone.utc))
     for message in problems.values():
@@ -186,8 +186,8 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
     incidents = [m for p, m in problems.items() if mailed.get(p) != m]
     if incidents and not alert(context, incidents):
         problems = {p: m for p, m in problems.items() if mailed.get(p) == m}
-    requests = [run_request({m: v for m, v in new.items() if first <= m <= last})
-                for first, last in month_ranges(sorted(new))]
+    ranges = monthly_partitions.subset_with_partition_keys(new).get_partition_key_ranges(monthly_partitions)
+    requests = [run_request(r, [new[k] for k in monthly_partitions.get_partition_keys_in_range(r)]) for r in ranges]
     late = months_not_built(context.instance, now)
     if late != state.get("late", ""):
         events.append(built_in_time(late))
