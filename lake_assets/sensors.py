@@ -109,7 +109,7 @@ def advance(context: SensorEvaluationContext, extract: I94Month, stamps: dict[st
     """The extract's next cursor entry, and whether to build its version now (new, complete, not built)."""
     version = stamps_version(stamps)
     if entry is not None and entry["version"] == version:
-        requested = entry.get("requested", bool(entry.get("runs")))  # "runs": a cursor of before run retries
+        requested = entry.get("requested", bool(entry.get("runs")))  # "runs": a cursor written before Dagster retried the runs
         return {"version": version, "requested": True}, not requested
     # a folder of parts may still be uploading: complete with its marker, or unchanged at the next tick
     if DONE_MARKER not in stamps and list(stamps) != [extract.path.name]:

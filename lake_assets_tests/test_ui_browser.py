@@ -22,6 +22,12 @@ MONTHS = ["2016-03-01", "2016-04-01"]
 BACKFILL_SECONDS = 900  # one Spark run for both months; minutes on a busy 2-core machine
 AUTOMATIONS = ["daily_refresh_schedule", "weekly_maintenance_schedule", "raw_i94_sensor", "automation_sensor",
                "failure_email_sensor", "check_warning_sensor"]
+SWITCH = """const link = [...document.querySelectorAll('a')].find(a => a.textContent.trim() === arguments[0]);
+let row = link;
+while (row && row.querySelectorAll('input[type=checkbox]').length < 2) row = row.parentElement;
+const boxes = row ? row.querySelectorAll('input[type=checkbox]') : [];
+if (boxes.length != 2) return null;  // past the row: its switch is not shown yet
+return boxes[1].checked ? 'on' : 'off';"""  # the state of an automation's switch, null until shown
 BUILD_JOBS = ["dimensions_job", "immigration_job", "analytics_job"]
 ANALYTICS = ["metro_arrivals_monthly", "tourism_by_season", "arrivals_temperature_correlation"]
 
@@ -221,10 +227,10 @@ def test_browser_a_fresh_lake_ui_runs_its_automation_and_lists_the_build_before_
             WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
 
         browser.get(f"{url}/automation")
-        for name in AUTOMATIONS:
+        for name in AUTOMATIONS:  # its row: the select box on the left, the running switch on the right
             see(name)
-            toggle = browser.find_element(By.XPATH, f"//tr[.//a[normalize-space()='{name}']]//input[@type='checkbox']")
-            assert toggle.is_selected(), f"{name} is not running"
+            switched_on = WebDriverWait(browser, 60).until(lambda b, name=name: b.execute_script(SWITCH, name))
+            assert switched_on == "on", f"{name} is not running"
         browser.save_screenshot(str(browser.artifacts / "automation_running.png"))
 
         browser.get(f"{url}/runs")
