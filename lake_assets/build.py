@@ -21,6 +21,11 @@ telemetry:
   enabled: false
 nux:
   enabled: false
+event_log_storage:  # one SQLite file, so a sensor can read the events after a cursor (check_warning_sensor)
+  module: dagster.core.storage.event_log
+  class: ConsolidatedSqliteEventLogStorage
+  config:
+    base_dir: <HOME>/event_log
 run_retries:
   enabled: true  # a run tagged dagster/max_retries (the landing-zone sensor's) is retried that often
 concurrency:
@@ -46,7 +51,7 @@ def prepare_instance(home: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML)
+        config.write_text(DAGSTER_YAML.replace("<HOME>", str(home.absolute())))
     return home
 
 

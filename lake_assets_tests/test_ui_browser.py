@@ -22,8 +22,8 @@ MONTHS = ["2016-03-01", "2016-04-01"]
 BACKFILL_SECONDS = 900  # one Spark run for both months; minutes on a busy 2-core machine
 AUTOMATIONS = ["daily_refresh_schedule", "weekly_maintenance_schedule", "raw_i94_sensor", "automation_sensor",
                "failure_email_sensor", "check_warning_sensor"]
-SWITCH = """const link = [...document.querySelectorAll('a')].find(a => a.textContent.trim() === arguments[0]);
-let row = link;
+SWITCH = """let row = [...document.querySelectorAll('body *')].find(
+    e => e.children.length === 0 && e.textContent.trim() === arguments[0]);
 while (row && row.querySelectorAll('input[type=checkbox]').length < 2) row = row.parentElement;
 const boxes = row ? row.querySelectorAll('input[type=checkbox]') : [];
 if (boxes.length != 2) return null;  // past the row: its switch is not shown yet
@@ -221,6 +221,9 @@ def test_browser_a_fresh_lake_ui_runs_its_automation_and_lists_the_build_before_
 
     with lake_ui(tmp_path, env) as (port, log_path):
         url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60  # printed once the code location answers
+        while "lake ui: running:" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(1)
         assert "lake ui: running: automation_sensor, check_warning_sensor, daily_refresh_schedule" in log_path.read_text()
 
         def see(text: str, timeout: float = 60) -> None:
