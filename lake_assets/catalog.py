@@ -38,6 +38,9 @@ TABLE_PROPERTIES = {
     "write.spark.fanout.enabled": "true",
     "write.parquet.compression-codec": "snappy",
     "write.spark.accept-any-schema": "true",
+    "write.delete.mode": "copy-on-write",
+    "write.update.mode": "copy-on-write",
+    "write.merge.mode": "copy-on-write",
 }
 
 

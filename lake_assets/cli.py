@@ -24,6 +24,14 @@ def _spark_lake(lake: str):
     return Lake(spark, lake)
 
 
+def _rollback_by_month(args) -> bool:
+    """Whether `lake rollback` got --month M --to-run RUN (else TABLE --to SNAPSHOT_ID)."""
+    by_table, by_month = (args.table, args.to is not None), (args.month, args.to_run)
+    if all(by_table) and not any(by_month) or all(by_month) and not any(by_table):
+        return all(by_month)
+    raise UsageError("rollback takes TABLE --to SNAPSHOT_ID, or --month MONTH --to-run RUN")
+
+
 def parser() -> argparse.ArgumentParser:
     """The `lake` command line: its commands and their options."""
     parser = argparse.ArgumentParser(prog="lake", description=__doc__)
@@ -57,15 +65,18 @@ def parser() -> argparse.ArgumentParser:
             r.add_argument("table", help="e.g. fact_immigration")
         r.add_argument("--lake", help="the lake folder or s3:// URI (default $LAKE_DIR or .lake/lake)")
         r.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output (default table)")
-    rb = sub.add_parser("rollback", help="point a table back at one of its earlier snapshots (see lake history)")
-    rb.add_argument("table", help="e.g. dim_city")
-    rb.add_argument("--to", required=True, type=int, metavar="SNAPSHOT_ID", help="an earlier snapshot of its main")
+    rb = sub.add_parser("rollback", help="point a table back at one of its earlier snapshots (see lake history); "
+                                         "the fact and its rejects together, at one run's snapshots of a month")
+    rb.add_argument("table", nargs="?", help="e.g. dim_city (not with --month)")
+    rb.add_argument("--to", type=int, metavar="SNAPSHOT_ID", help="an earlier snapshot of its main")
+    rb.add_argument("--month", help="with --to-run: the month (2016-04) whose fact and rejects go back")
+    rb.add_argument("--to-run", metavar="RUN", help="the Dagster run whose snapshots of --month they go back to")
     rb.add_argument("--lake", help="the lake folder or s3:// URI (default $LAKE_DIR or .lake/lake)")
     cl = sub.add_parser("clean", help="expire old snapshots, remove orphan files, compact small files")
     cl.add_argument("--lake", help="the lake folder or s3:// URI (default $LAKE_DIR or .lake/lake)")
     cl.add_argument("--retain-days", type=float, default=7.0,
-                    help="keep snapshots and unreferenced files younger than this (default 7)")
-    cl.add_argument("--retain-last", type=int, default=5, help="keep at least this many snapshots of main (default 5)")
+                    help="keep snapshots and unreferenced files younger than this (default 7, at least 1)")
+    cl.add_argument("--retain-last", type=int, default=5, help="keep at least this many snapshots of main (default 5, at least 1)")
     pk = sub.add_parser("package", help="build the archive EMR runs spark_job.py with (and upload it to S3)")
     pk.add_argument("--out", default="dist/emr", help="where the artifacts are written (default dist/emr)")
     pk.add_argument("--python", default="3.11", help="the cluster's Python (default 3.11)")
@@ -90,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from lake_assets.catalog import CatalogError
     from lake_assets.maintenance import RollbackError
-    from lake_assets.query import LakeQueryError
+    from lake_assets.query import LakeQueryError, UnreadableSnapshot
     from lake_assets.s3 import S3Error
     from lake_assets.sources import SourceError
 
@@ -109,10 +120,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("rollback", "clean"):
             from lake_assets import maintenance, query
 
+            if args.command == "clean":
+                try:
+                    maintenance.check_retention(args.retain_days, args.retain_last)
+                except ValueError as exc:
+                    raise UsageError(f"clean: {exc}") from None
+            by_month = args.command == "rollback" and _rollback_by_month(args)
             lake = _spark_lake(str(args.lake or query.default_lake()))
             if args.command == "rollback":
-                left = maintenance.rollback(lake, args.table, args.to)
-                print(f"rollback: {args.table} now at snapshot {args.to} (was {left})")
+                done = (maintenance.rollback_month(lake, args.month, args.to_run) if by_month
+                        else maintenance.rollback(lake, args.table, args.to))
+                for table, (left, now) in done.items():
+                    print(f"rollback: {table} now at snapshot {now} (was {left})")
             else:
                 maintenance.maintain(lake, args.retain_days, args.retain_last,
                                      log=lambda line: print(f"clean: {line}"))
@@ -148,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(str(exc)) from None
     except (UsageError, SourceError, LakeQueryError, S3Error, CatalogError, RollbackError) as exc:
         print(f"lake: {exc}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, UnreadableSnapshot) else 2
     return 0
 
 

@@ -17,6 +17,7 @@ from dagster import (
     map_asset_specs,
     op,
 )
+from pydantic import model_validator
 
 from lake_assets.assets.factory import table_assets
 from lake_assets.assets.immigration import immigration
@@ -25,7 +26,7 @@ from lake_assets.automation import SCHEDULE_STATUS, automation_sensor
 from lake_assets.console import compact_console_logger
 from lake_assets.engines import SparkEngine
 from lake_assets.freshness import ANALYTICS_FRESHNESS, freshness_checks
-from lake_assets.maintenance import RETAIN_DAYS, RETAIN_LAST
+from lake_assets.maintenance import RETAIN_DAYS, RETAIN_LAST, check_retention
 from lake_assets.environments import resources_for
 from lake_assets.s3 import is_s3
 from lake_assets.sensors import observe_sources_job, schedules, sensors
@@ -41,8 +42,15 @@ analytics_job = define_asset_job("analytics_job", AssetSelection.groups("analyti
 
 
 class MaintenanceConfig(Config):
+    """The retention of `lake_maintenance`; one that would erase the promised history is refused."""
+
     retain_days: float = RETAIN_DAYS  # snapshots and unreferenced files younger than this are kept
     retain_last: int = RETAIN_LAST  # snapshots of main kept whatever their age
+
+    @model_validator(mode="after")
+    def _keeps_history(self):
+        check_retention(self.retain_days, self.retain_last)
+        return self
 
 
 @op(description="Expire old snapshots (and unpublished ones), remove orphan files, compact small files")

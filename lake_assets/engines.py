@@ -15,6 +15,7 @@ Dagster results by `dagster_results_of`: a monthly step's each under its own mon
 when a single-run backfill builds several.
 """
 
+import hashlib
 import os
 import sys
 import time
@@ -39,7 +40,7 @@ from pydantic import PrivateAttr
 from lake_assets import settings
 from lake_assets.events import dagster_results, dagster_results_by_partition
 from lake_assets.maintenance import maintain
-from lake_assets.package import BOOTSTRAP_FILE, DEPS_ARCHIVE, JOB_FILE
+from lake_assets.package import BOOTSTRAP_FILE, BOOTSTRAP_SHA256, DEPS_ARCHIVE, JOB_FILE
 from lake_assets.resources import LakeResource
 from lake_assets.spark import JVM_OPTIONS, LOCAL_CONF
 from lake_assets.steps import CheckOutcome, Inputs, StepError, TableOutcome, run_months, run_step
@@ -235,11 +236,13 @@ class EmrEngine(PipesEngine):
 
     def python_conf(self, driver_env: str) -> dict[str, str]:
         """The packaged dependencies, unpacked as ./deps beside the driver and each executor
-        (no bytecode written into it: it stays what the job checked)."""
-        env = {"PYSPARK_PYTHON": self.python, "PYTHONPATH": "./deps", "PYTHONDONTWRITEBYTECODE": "1"}
+        (no bytecode written into it: it stays what the job checked). The driver starts without
+        ./deps on its path: the job puts it there once the archive hashes to the release
+        (`spark_job.check_artifacts`); executors start only after that, from the same archive."""
+        env = {"PYSPARK_PYTHON": self.python, "PYTHONDONTWRITEBYTECODE": "1"}
         return {"spark.archives": f"{self.release_uri}/{DEPS_ARCHIVE}#deps",
                 **{f"{driver_env}{k}": v for k, v in env.items()},
-                **{f"spark.executorEnv.{k}": v for k, v in env.items()}}
+                **{f"spark.executorEnv.{k}": v for k, v in {**env, "PYTHONPATH": "./deps"}.items()}}
 
     @property
     def entry_point(self) -> str:
@@ -257,7 +260,8 @@ class EmrServerlessEngine(EmrEngine):
     """One EMR Serverless job run per asset on an existing application."""
 
     application_id: str
-    execution_role_arn: str
+    execution_role_arn: str  # builds: adds files and commits tables, deletes nothing under lake/
+    maintenance_role_arn: str | None = None  # lake_maintenance: may delete what it expires
     timeout_minutes: int = 720
     poll_interval_seconds: float = 10
 
@@ -265,7 +269,8 @@ class EmrServerlessEngine(EmrEngine):
         conf = self.conf_arguments({**self.python_conf("spark.emr-serverless.driverEnv."), "spark.jars": EMR_ICEBERG_JAR})
         return {
             "applicationId": self.application_id,
-            "executionRoleArn": self.execution_role_arn,
+            "executionRoleArn": (self.maintenance_role_arn if step == MAINTENANCE_STEP else None)
+                                or self.execution_role_arn,
             "name": f"lake_assets {step} {context.run.run_id[:8]}",
             "jobDriver": {"sparkSubmit": {
                 "entryPoint": self.entry_point,
@@ -301,13 +306,14 @@ class EmrClusterEngine(EmrEngine):
     instance_type: str = "m5.xlarge"
     core_instance_count: int = 2
     service_role: str = "EMR_DefaultRole"
-    instance_profile: str = "EMR_EC2_DefaultRole"
+    instance_profile: str = "EMR_EC2_DefaultRole"  # builds: add files and commit tables, delete nothing
+    maintenance_instance_profile: str | None = None  # a lake_maintenance run's cluster: may delete
     subnet_id: str | None = None
     idle_timeout_seconds: int = 3600
     poll_interval_seconds: float = 30
     _cluster_id: str | None = PrivateAttr(default=None)
 
-    def run_job_flow_params(self, context: AssetExecutionContext) -> dict:
+    def run_job_flow_params(self, context: AssetExecutionContext, step: str) -> dict:
         groups = [{"Name": "primary", "InstanceRole": "MASTER", "InstanceType": self.instance_type, "InstanceCount": 1}]
         if self.core_instance_count:
             groups.append({"Name": "core", "InstanceRole": "CORE", "InstanceType": self.instance_type,
@@ -318,7 +324,8 @@ class EmrClusterEngine(EmrEngine):
             "Applications": [{"Name": "Spark"}],
             "LogUri": self.logs_uri,
             "ServiceRole": self.service_role,
-            "JobFlowRole": self.instance_profile,
+            "JobFlowRole": (self.maintenance_instance_profile if step == MAINTENANCE_STEP else None)
+                           or self.instance_profile,
             "Instances": {
                 "InstanceGroups": groups,
                 "KeepJobFlowAliveWhenNoSteps": True,
@@ -340,10 +347,20 @@ class EmrClusterEngine(EmrEngine):
         return {"Name": f"{step}{months}", "ActionOnFailure": "CONTINUE",
                 "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args}}
 
-    def cluster_id(self, context: AssetExecutionContext) -> str:
-        """The run's cluster, started on first use."""
+    def check_bootstrap(self) -> None:
+        """Start no node unless the release's bootstrap.sh (run as root) is the one this code ships."""
+        bucket, _, key = f"{self.release_uri}/{BOOTSTRAP_FILE}".removeprefix("s3://").partition("/")
+        s3 = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT.value())
+        found = hashlib.sha256(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+        if found != BOOTSTRAP_SHA256:
+            raise Failure(f"refusing to start an EMR cluster: s3://{bucket}/{key} is {found}, "
+                          f"not the bootstrap of this release ({BOOTSTRAP_SHA256})")
+
+    def cluster_id(self, context: AssetExecutionContext, step: str) -> str:
+        """The run's cluster, started on first use (by `step`: lake_maintenance's gets its own profile)."""
         if self._cluster_id is None:
-            self._cluster_id = boto3.client("emr").run_job_flow(**self.run_job_flow_params(context))["JobFlowId"]
+            self.check_bootstrap()
+            self._cluster_id = boto3.client("emr").run_job_flow(**self.run_job_flow_params(context, step))["JobFlowId"]
             context.log.info(f"EMR cluster {self._cluster_id} starting for this run")
         return self._cluster_id
 
@@ -351,7 +368,7 @@ class EmrClusterEngine(EmrEngine):
         emr = boto3.client("emr")
         with open_pipes_session(context=context, message_reader=self.message_reader(),
                                 context_injector=PipesEnvContextInjector(), extras=extras) as session:
-            cluster_id = self.cluster_id(context)
+            cluster_id = self.cluster_id(context, step)
             # Pipes' parameters go on the step's command line: EMR configurations would be
             # merged with ours and lose them.
             params = self.step_params(step, session.get_bootstrap_cli_arguments(), extras.get("partition_keys"))

@@ -46,11 +46,13 @@ def resources_for(env: str | None = None, raw_dir: str | None = None, lake_dir: 
                   python=settings.EMR_PYTHON.value())
     if env == "emr-serverless":
         engine = engines.EmrServerlessEngine(application_id=settings.EMR_SERVERLESS_APPLICATION_ID.value(),
-                                             execution_role_arn=settings.EMR_EXECUTION_ROLE_ARN.value(), **shared)
+                                             execution_role_arn=settings.EMR_EXECUTION_ROLE_ARN.value(),
+                                             maintenance_role_arn=settings.EMR_MAINTENANCE_ROLE_ARN.value(), **shared)
     else:
         engine = engines.EmrClusterEngine(
             release_label=settings.EMR_RELEASE.value(), instance_type=settings.EMR_INSTANCE_TYPE.value(),
             core_instance_count=int(settings.EMR_CORE_INSTANCES.value()),
             service_role=settings.EMR_SERVICE_ROLE.value(), instance_profile=settings.EMR_INSTANCE_PROFILE.value(),
+            maintenance_instance_profile=settings.EMR_MAINTENANCE_INSTANCE_PROFILE.value(),
             subnet_id=settings.EMR_SUBNET_ID.value(), **shared)
     return {"lake": lake, "engine": engine}

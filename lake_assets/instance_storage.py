@@ -1,10 +1,12 @@
-"""The deployed Dagster instance's PostgreSQL storage, whose password rotates.
+"""The deployed Dagster instance's PostgreSQL storage, whose password can change under it.
 
-RDS keeps the database password in a Secrets Manager secret and changes it every 7 days.
-`SecretPostgresStorage` (named in infra/dagster.yaml) is dagster-postgres's storage with the
-password taken from that secret each time a connection is made (through dagster-postgres's
-token hook): read once per process, kept in memory, and read again after PostgreSQL refuses
-it, so the connection retried by dagster-postgres after a rotation uses the new password.
+The containers log in as their own user (dagster_app, not the master), whose password is in a
+Secrets Manager secret (infra/cfn/orchestrator.yaml). `SecretPostgresStorage` (named in
+infra/dagster.yaml) is dagster-postgres's storage with the password taken from that secret
+each time a connection is made (through dagster-postgres's token hook): read once per process,
+kept in memory, and read again after PostgreSQL refuses it, so the connection retried by
+dagster-postgres after a password change uses the new password. TLS and the server's
+certificate check come from libpq's PGSSLMODE and PGSSLROOTCERT.
 """
 
 import json
@@ -53,3 +55,37 @@ class SecretPostgresStorage(DagsterPostgresStorage):
     def from_config_value(cls, inst_data, config_value):
         return cls(pg_url_from_config(config_value), config_value.get("should_autocreate_tables", True),
                    inst_data=inst_data, token_provider=SecretPassword(config_value["password_secret_arn"]))
+
+
+def grant_app_login(master_dsn: dict, user: str, password: str) -> None:
+    """Create the containers' login `user` with `password` (or give it that password), and make it
+    the owner of the database `master_dsn` names and of its tables, so that `dagster instance
+    migrate` runs as it. Run as the master user, once per deployment and after each change of the
+    password."""
+    import psycopg2
+    from psycopg2 import sql
+
+    role = sql.Identifier(user)
+    with psycopg2.connect(**master_dsn) as conn, conn.cursor() as cur:
+        cur.execute("select 1 from pg_roles where rolname = %s", (user,))
+        verb = "alter" if cur.fetchone() else "create"
+        cur.execute(sql.SQL(verb + " role {} with login password %s").format(role), (password,))
+        cur.execute(sql.SQL("grant {} to current_user").format(role))  # to hand over what the master owns
+        cur.execute(sql.SQL("alter database {} owner to {}").format(sql.Identifier(master_dsn["dbname"]), role))
+        cur.execute("select tablename from pg_tables where schemaname = 'public' and tableowner = current_user")
+        for (table,) in cur.fetchall():
+            cur.execute(sql.SQL("alter table {} owner to {}").format(sql.Identifier(table), role))
+        cur.execute(sql.SQL("grant all on schema public to {}").format(role))
+
+
+if __name__ == "__main__":
+    # The one-off ECS task of infra/cfn/orchestrator.yaml (DatabaseLoginTaskDefinition).
+    import os
+
+    app_secret = os.environ["DAGSTER_PG_PASSWORD_SECRET_ARN"]
+    app_user = os.environ["DAGSTER_PG_USERNAME"]
+    grant_app_login(dict(host=os.environ["DAGSTER_PG_HOST"], port=os.environ["DAGSTER_PG_PORT"],
+                         dbname=os.environ["DAGSTER_PG_DB"], user=os.environ["DAGSTER_PG_MASTER_USERNAME"],
+                         password=os.environ["DAGSTER_PG_MASTER_PASSWORD"]),
+                    app_user, SecretPassword(app_secret).get_token())
+    print(f"database login {app_user} has the password of {app_secret} and owns {os.environ['DAGSTER_PG_DB']}")

@@ -2,12 +2,15 @@
 
     <out>/spark_job.py       the entry point
     <out>/lake_deps.tar.gz   lake_assets and its cluster-side dependencies, unpacked as ./deps
-                             (PYTHONPATH) beside the driver and every executor
-    <out>/bootstrap.sh       EMR on EC2: installs the interpreter on each node
+                             beside the driver (on its path once it hashes to the release)
+                             and every executor (PYTHONPATH)
+    <out>/bootstrap.sh       EMR on EC2: installs the interpreter on each node (as root): the
+                             engine starts no cluster unless it hashes to BOOTSTRAP_SHA256
 
 `--upload s3://bucket/prefix` puts them under `<prefix>/<sha256>/`, the sha256 of the
 archive's contents (`spark_job.tree_sha256`): a release never overwrites another, the
-deployment names the one it runs (LAKE_EMR_ARTIFACTS_SHA256) and the job checks it.
+deployment names the one it runs (LAKE_EMR_ARTIFACTS_SHA256) and the job checks it. The lake
+bucket's policy lets only the deploy role write or delete under `artifacts/` (infra/cfn/lake.yaml).
 
 The dependencies are wheels for the cluster's Python and architecture (manylinux, cp3.x),
 fetched by pip whatever this machine is; Spark itself is the cluster's. EMR 7 ships
@@ -18,6 +21,7 @@ No Dagster here.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -43,6 +47,7 @@ set -euo pipefail
 py="${1:-python3.11}"
 command -v "$py" >/dev/null || sudo dnf install -y "$py"
 """
+BOOTSTRAP_SHA256 = hashlib.sha256(BOOTSTRAP.encode()).hexdigest()
 
 
 class PackageError(Exception):

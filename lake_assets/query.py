@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +30,15 @@ from lake_assets.catalog import Catalog, CatalogError, snapshot_origin, timestam
 from lake_assets.s3 import is_s3
 
 FORMATS = ("table", "csv", "json")
+TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")  # the lake's table names (lake_assets.tables); nothing else is read
 
 
 class LakeQueryError(Exception):
     """A missing lake, a missing table or wrong SQL: one line for the user."""
+
+
+class UnreadableSnapshot(LakeQueryError):
+    """A snapshot these readers would miscount (it has delete files): one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -44,16 +50,21 @@ class Snapshot:
     files: tuple[str, ...]
     partitions: tuple[str, ...]  # 'i94yr=2016/i94mon=4', …
     rows: int
-    schema: object  # pyarrow schema, for a table with no files
+    schema: object  # pyarrow schema of the snapshot's table
 
     def select(self) -> str:
         """SQL reading the snapshot's files (columns by name: older files may lack newer columns);
         for a table with no rows, its columns with no row."""
         if not self.files:
-            columns = ", ".join(f'cast(null as {_duckdb_type(f.type)}) as "{f.name}"' for f in self.schema)
+            columns = ", ".join(f"cast(null as {_duckdb_type(f.type)}) as {quoted(f.name)}" for f in self.schema)
             return f"select {columns} where false"
         paths = ", ".join("'" + f.removeprefix("file:").replace("'", "''") + "'" for f in self.files)
         return f"select * from read_parquet([{paths}], union_by_name = true, hive_partitioning = false)"
+
+
+def quoted(name: str) -> str:
+    """`name` as a DuckDB identifier, whatever it holds."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _duckdb_type(arrow_type) -> str:
@@ -101,6 +112,10 @@ def snapshots(lake: str | Path, only: Iterable[str] | None = None, as_of: int | 
     catalog = Catalog.for_lake(lake)
     try:
         names = [n for n in catalog.tables() if only is None or n in only]
+        crafted = [n for n in names if not TABLE_NAME.fullmatch(n)]
+        if crafted:
+            raise LakeQueryError(f"the catalog of {lake} lists a table named {crafted[0]!r}, which no lake table is "
+                                 "called (lowercase letters, digits, _): not read; drop it from the catalog")
         tables = {name: catalog.load(name) for name in names}
     except CatalogError as exc:
         raise LakeQueryError(str(exc)) from None
@@ -112,8 +127,31 @@ def snapshots(lake: str | Path, only: Iterable[str] | None = None, as_of: int | 
         if owner is None:
             raise LakeQueryError(f"no table of the lake has a snapshot {as_of} (see `lake history TABLE`)")
         when = tables[owner].snapshot_by_id(as_of).timestamp_ms
+        _check_readable([t for n, t in tables.items() if n != owner], when)
         at = {name: (as_of if name == owner else _snapshot_at(t, when)) for name, t in tables.items()}
+    elif as_of is not None:
+        _check_readable(tables.values(), as_of)
     return [_read_snapshot(name, tables[name], at[name]) for name in names]
+
+
+def _oldest_readable(table) -> int | None:
+    """The first time (epoch ms) whose state of `main` the table still knows, when maintenance
+    expired the snapshots before it; None when it keeps its whole history (before its first
+    snapshot it was empty)."""
+    log = table.metadata.snapshot_log
+    if not log:  # the log was cleared: only the current snapshot is known, since the last change
+        return table.metadata.last_updated_ms if table.current_snapshot() else None
+    first = table.snapshot_by_id(log[0].snapshot_id)
+    return log[0].timestamp_ms if first is None or first.parent_snapshot_id is not None else None
+
+
+def _check_readable(tables: Iterable, when: float) -> None:
+    """Stop when a table's state at `when` was expired, naming the oldest time every table can be read."""
+    oldest = max((t for t in map(_oldest_readable, tables) if t is not None), default=None)
+    if oldest is not None and when < oldest:
+        first = timestamp(-(-oldest // 1000) * 1000)  # rounded up to the second: a time that can be read
+        raise LakeQueryError(f"--as-of {timestamp(int(when))} is before the oldest state the lake can read, "
+                             f"{first} UTC (maintenance expired what came before)")
 
 
 def _snapshot_at(table, as_of: int | float | None) -> int | None:
@@ -127,16 +165,23 @@ def _snapshot_at(table, as_of: int | float | None) -> int | None:
 
 def _read_snapshot(name: str, table, snapshot_id: int | None) -> Snapshot:
     files, partitions = [], set()
-    if snapshot_id is not None:
+    snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
+    if snapshot is not None:
         spec = table.spec()
-        for task in table.scan(snapshot_id=snapshot_id).plan_files():
+        equality = int(snapshot.summary.get("total-equality-deletes") or 0)  # pyiceberg cannot plan these
+        tasks = [] if equality else list(table.scan(snapshot_id=snapshot_id).plan_files())
+        if equality or any(task.delete_files for task in tasks):  # merge-on-read: rows deleted in other files
+            raise UnreadableSnapshot(
+                f"{name}: snapshot {snapshot_id} has deletes in delete files (a merge-on-read delete, update or "
+                "merge), which this reader does not apply: `lake clean` folds them into its data files")
+        for task in tasks:
             files.append(task.file.file_path)
             if spec.fields:
                 partitions.add("/".join(f"{f.name}={task.file.partition[i]}" for i, f in enumerate(spec.fields)))
-    snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
     rows = int(snapshot.summary.get("total-records") or 0) if snapshot else 0
+    schema = table.metadata.schema_by_id(snapshot.schema_id) if snapshot and snapshot.schema_id is not None else None
     return Snapshot(name, snapshot_id, tuple(sorted(files)), tuple(sorted(partitions, key=_partition_order)), rows,
-                    table.schema().as_arrow())
+                    (schema or table.schema()).as_arrow())
 
 
 def connect(lake: str | Path | None = None, only: Iterable[str] | None = None,
@@ -151,12 +196,13 @@ def connect(lake: str | Path | None = None, only: Iterable[str] | None = None,
 
             from lake_assets import s3
 
+            # the table's schema, not the first file's: older files lack the columns added since
             dataset = ds.dataset([s3.split(f) for f in table.files], filesystem=s3.filesystem(str(lake)),
-                                 format="parquet")
+                                 format="parquet", schema=table.schema)
             con.register(f"{table.name}__s3", dataset)
-            con.execute(f'create view "{table.name}" as select * from "{table.name}__s3"')
+            con.execute(f"create view {quoted(table.name)} as select * from {quoted(table.name + '__s3')}")
         else:
-            con.execute(f'create view "{table.name}" as {table.select()}')
+            con.execute(f"create view {quoted(table.name)} as {table.select()}")
     return con
 
 
@@ -183,32 +229,37 @@ def records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
     return [dict(zip(columns, row)) for row in rows]
 
 
+def main_snapshots(table) -> list:
+    """The snapshots of a (pyiceberg) table's `main`, newest first: its current one and its ancestors."""
+    found, snapshot = [], table.current_snapshot()
+    while snapshot is not None:
+        found.append(snapshot)
+        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
+    return found
+
+
 def month_runs(lake: str | Path, table: str) -> dict[str, str]:
     """The Dagster run whose commit `main` holds for each month of a table (newest commit wins)."""
-    t = Catalog.for_lake(lake).load(table)
     runs: dict[str, str] = {}
-    snapshot = t.current_snapshot()
-    while snapshot is not None:
+    for snapshot in main_snapshots(Catalog.for_lake(lake).load(table)):
         run, month = snapshot_origin(dict(snapshot.summary.additional_properties))
         if month != "-":
             runs.setdefault(month, run)
-        snapshot = t.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
     return runs
 
 
 def history(lake: str | Path, table: str) -> tuple[list[str], list[tuple]]:
     """One row per snapshot of a table, oldest first: when, id, operation, rows added and
-    removed, the run and month that wrote it, and where it stands (current, on main, or staged:
-    published as another snapshot, or never published: it failed a check or lost a conflict)."""
+    removed, the run and month that wrote it, and where it stands (current, on main, rolled back
+    (it was main's, then a rollback left it), or staged: published as another snapshot, or never
+    published: it failed a check or lost a conflict)."""
     try:
         t = Catalog.for_lake(lake).load(table)
     except CatalogError as exc:
         raise LakeQueryError(str(exc)) from None
     current = t.current_snapshot()
-    ancestors, snapshot = {}, current
-    while snapshot is not None:
-        ancestors[snapshot.snapshot_id] = snapshot
-        snapshot = t.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
+    ancestors = {s.snapshot_id: s for s in main_snapshots(t)}
+    was_main = {entry.snapshot_id for entry in t.metadata.snapshot_log}
     published_as = {int(s.summary["source-snapshot-id"]): sid for sid, s in ancestors.items()
                     if s.summary.get("source-snapshot-id")}
     rows = []
@@ -216,6 +267,7 @@ def history(lake: str | Path, table: str) -> tuple[list[str], list[tuple]]:
         summary = dict(s.summary.additional_properties)
         run, month = snapshot_origin(summary)
         state = ("current" if current and s.snapshot_id == current.snapshot_id else "main" if s.snapshot_id in ancestors
+                 else "rolled back" if s.snapshot_id in was_main
                  else f"staged, published as {published_as[s.snapshot_id]}" if s.snapshot_id in published_as
                  else "staged, not published")
         rows.append((timestamp(s.timestamp_ms), str(s.snapshot_id), s.summary.operation.value,

@@ -28,10 +28,7 @@ they can be switched on or off in the UI either way.
 
 import hashlib
 import json
-import smtplib
-import ssl
 from datetime import datetime, timedelta, timezone
-from email.message import EmailMessage
 
 from dagster import (
     AssetCheckSeverity,
@@ -60,6 +57,7 @@ from lake_assets import settings
 from lake_assets.assets.raw import observed_sources
 from lake_assets.automation import SCHEDULE_STATUS, SENSOR_STATUS
 from lake_assets.freshness import built_in_time, months_not_built
+from lake_assets.mail import MailError, send_mail, smtp_settings
 from lake_assets.partitions import monthly_partitions
 from lake_assets.resources import LakeResource
 from lake_assets.sources import DONE_MARKER, I94Month, SourceError, file_stamps, scan_i94_months, stamps_version
@@ -132,7 +130,7 @@ def overdue(landed: set[str], now: datetime) -> dict[str, str]:
 
 def alert(context: SensorEvaluationContext, incidents: list[str]) -> bool:
     """Mail the operators the new incidents of the landing zone; False if the mail could not go
-    (then they are mailed again at the next tick)."""
+    (then it is logged in one line and they are mailed again at the next tick)."""
     settings = smtp_settings()
     if settings is None:
         context.log.warning("landing-zone problems not mailed: set LAKE_SMTP_HOST and LAKE_ALERT_TO")
@@ -140,8 +138,8 @@ def alert(context: SensorEvaluationContext, incidents: list[str]) -> bool:
     body = "\n".join(["The sensor raw_i94_sensor found:", *(f"- {i}" for i in incidents)])
     try:
         send_mail(settings, f"[lake] landing zone: {len(incidents)} problem(s) with the I94 extracts", body)
-    except (OSError, smtplib.SMTPException) as exc:
-        context.log.error(f"cannot mail the landing-zone problems: {exc}")
+    except MailError as exc:  # every kind of mail failure: the tick goes on, the mail is tried again next tick
+        context.log.error(f"landing-zone problems not mailed (again at the next tick): {exc}")
         return False
     return True
 
@@ -204,62 +202,6 @@ daily_refresh_schedule = ScheduleDefinition(
 
 
 # ---------------------------------------------------------------- failure mail
-
-
-def smtp_settings() -> dict | None:
-    """The SMTP settings of the environment, or None when alerts are not configured.
-
-    LAKE_SMTP_HOST, LAKE_SMTP_PORT (default 25), LAKE_ALERT_TO (comma list), LAKE_ALERT_FROM
-    (default lake@<host>), optional LAKE_SMTP_USER, LAKE_SMTP_PASSWORD, LAKE_SMTP_STARTTLS=1 or
-    LAKE_SMTP_IMPLICIT_TLS=1 (the default on port 465), LAKE_SMTP_CA_FILE (the CA bundle, PEM,
-    that the server's certificate must chain to, instead of the system's).
-    """
-    host, to = settings.SMTP_HOST.value(), settings.ALERT_TO.value()
-    if not host or not to:
-        return None
-    port = int(settings.SMTP_PORT.value())
-    return {
-        "host": host, "port": port,
-        "to": [a.strip() for a in to.split(",") if a.strip()],
-        "from": settings.ALERT_FROM.value() or f"lake@{host}",
-        "user": settings.SMTP_USER.value(), "password": settings.SMTP_PASSWORD.value(),
-        "implicit_tls": settings.SMTP_IMPLICIT_TLS.flag() if settings.SMTP_IMPLICIT_TLS.value() else port == 465,
-        "starttls": settings.SMTP_STARTTLS.flag(),
-        "ca_file": settings.SMTP_CA_FILE.value(),
-    }
-
-
-class MailError(Exception):
-    """An alert that could not be sent, in one line: what failed, where, how to fix it."""
-
-
-def send_mail(settings: dict, subject: str, body: str) -> None:
-    """Send one plain-text mail with `settings` (see `smtp_settings`).
-
-    TLS (implicit or STARTTLS) verifies the server's certificate and host name; a refused
-    certificate raises MailError.
-    """
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = settings["from"], ", ".join(settings["to"]), subject
-    message.set_content(body)
-    host, port = settings["host"], settings["port"]
-    tls = ssl.create_default_context(cafile=settings["ca_file"])
-    try:
-        if settings["implicit_tls"]:
-            server = smtplib.SMTP_SSL(host, port, timeout=30, context=tls)
-        else:
-            server = smtplib.SMTP(host, port, timeout=30)
-        with server:
-            if settings["starttls"]:
-                server.starttls(context=tls)
-            if settings["user"]:
-                server.login(settings["user"], settings["password"] or "")
-            server.send_message(message)
-    except ssl.SSLCertVerificationError as exc:
-        raise MailError(
-            f"alert not sent: the TLS certificate of the SMTP server {host}:{port} was refused "
-            f"({exc.verify_message.rstrip('.')}); set LAKE_SMTP_HOST to a name the certificate is issued for, "
-            "or LAKE_SMTP_CA_FILE to the CA bundle (PEM) of the server's private CA") from None
 
 
 def failure_mail(context: RunFailureSensorContext) -> tuple[str, str]:
@@ -350,7 +292,7 @@ def check_warning_sensor(context: SensorEvaluationContext):
                           *(f"- {check}: {description}" for check, description in new.items())])
         try:
             send_mail(settings, f"[lake] {len(new)} check warning(s)", body)
-        except (OSError, smtplib.SMTPException, MailError) as exc:
+        except MailError as exc:
             context.log.error(f"cannot mail the check warnings (again at the next tick): {exc}")
             return SkipReason(f"{len(new)} check warning(s) not mailed: {exc}")
     return SensorResult(cursor=json.dumps({"after": after, "failing": failing}, sort_keys=True))

@@ -55,11 +55,15 @@ EMR_LOGS_URI = Setting("LAKE_EMR_LOGS_URI", None, "EMR: where EMR writes logs (d
 EMR_PYTHON = Setting("LAKE_EMR_PYTHON", "python3.11", "EMR: the Python the job runs with")
 EMR_SERVERLESS_APPLICATION_ID = Setting("LAKE_EMR_SERVERLESS_APPLICATION_ID", None, "EMR Serverless: the application")
 EMR_EXECUTION_ROLE_ARN = Setting("LAKE_EMR_EXECUTION_ROLE_ARN", None, "EMR Serverless: the job's role")
+EMR_MAINTENANCE_ROLE_ARN = Setting("LAKE_EMR_MAINTENANCE_ROLE_ARN", None,
+                                   "EMR Serverless: lake_maintenance's role, the one that may delete (default: the job's)")
 EMR_RELEASE = Setting("LAKE_EMR_RELEASE", "emr-7.13.0", "EMR on EC2: the release label")
 EMR_INSTANCE_TYPE = Setting("LAKE_EMR_INSTANCE_TYPE", "m5.xlarge", "EMR on EC2: the instance type")
 EMR_CORE_INSTANCES = Setting("LAKE_EMR_CORE_INSTANCES", "2", "EMR on EC2: the number of core nodes")
 EMR_SERVICE_ROLE = Setting("LAKE_EMR_SERVICE_ROLE", "EMR_DefaultRole", "EMR on EC2: the service role")
 EMR_INSTANCE_PROFILE = Setting("LAKE_EMR_INSTANCE_PROFILE", "EMR_EC2_DefaultRole", "EMR on EC2: the nodes' profile")
+EMR_MAINTENANCE_INSTANCE_PROFILE = Setting("LAKE_EMR_MAINTENANCE_INSTANCE_PROFILE", None,
+                                           "EMR on EC2: lake_maintenance's nodes' profile (default: the nodes')")
 EMR_SUBNET_ID = Setting("LAKE_EMR_SUBNET_ID", None, "EMR on EC2: the subnet (default: EMR's choice)")
 # Automation and alerts
 AUTOMATION = Setting("LAKE_AUTOMATION", "on", "'off': schedules, sensors and automation start stopped "
@@ -76,6 +80,12 @@ SMTP_IMPLICIT_TLS = Setting("LAKE_SMTP_IMPLICIT_TLS", None, "1: TLS from the sta
 SMTP_CA_FILE = Setting("LAKE_SMTP_CA_FILE", None, "a CA bundle (PEM) the server's certificate must chain to")
 ALERT_TO = Setting("LAKE_ALERT_TO", None, "who gets alerts (a comma list; no alerts when unset)")
 ALERT_FROM = Setting("LAKE_ALERT_FROM", None, "the alerts' sender (default lake@<smtp host>)")
+# The UI's guard behind the load balancer (lake_assets/guard.py)
+GUARD_ALB_ARN = Setting("LAKE_GUARD_ALB_ARN", None, "the load balancer whose signed sign-in header the guard trusts")
+GUARD_OPERATORS_GROUP = Setting("LAKE_GUARD_OPERATORS_GROUP", "operators", "the Cognito group allowed to change "
+                                                                            "anything in the UI")
+GUARD_KEY_URL = Setting("LAKE_GUARD_KEY_URL", "https://public-keys.auth.elb.{region}.amazonaws.com/{kid}",
+                        "where the load balancer's public keys are read ({region}, {kid})")
 
 SETTINGS = [value for value in dict(globals()).values() if isinstance(value, Setting)]
 

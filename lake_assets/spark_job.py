@@ -12,8 +12,9 @@ partitions. Each month is reported as soon as it is published, so that Dagster r
 under its own partition; a month that cannot be built is reported as an error (the job then
 ends normally: Dagster fails the step). Imports no Dagster, only `dagster-pipes`.
 On EMR the code comes from `lake package`'s archive, unpacked as ./deps: given
-`--artifacts-sha256`, the job refuses to run unless ./deps hashes to it, before importing
-anything from it.
+`--artifacts-sha256`, the job refuses to run unless ./deps hashes to it, and only then puts
+./deps on its path. The driver starts without ./deps on PYTHONPATH (engines.py), so nothing in
+the archive (a `sitecustomize.py`, an `argparse.py`) can run before the check.
 Pipes parameters come from the command line when given there (EMR on EC2 steps), else from
 the environment; messages go to S3 when Dagster reads them from S3, else to a local file.
 """
@@ -62,7 +63,8 @@ def tree_sha256(root: Path) -> str:
 
 def check_artifacts(expected_sha256: str) -> None:
     """Refuse to run code other than the release the engine named: the archive this container
-    unpacked must hash to `expected_sha256`, and this entry point must be the archive's own copy."""
+    unpacked must hash to `expected_sha256`, and this entry point must be the archive's own copy.
+    Then, and only then, the archive's packages become importable."""
     deps = Path(DEPS_DIR)
     found = tree_sha256(deps) if deps.is_dir() else "missing"
     if found != expected_sha256:
@@ -70,6 +72,7 @@ def check_artifacts(expected_sha256: str) -> None:
     own_copy = deps / "lake_assets" / "spark_job.py"
     if not own_copy.is_file() or own_copy.read_bytes() != Path(__file__).read_bytes():
         sys.exit(f"spark_job: refusing to run: this entry point is not the one of release {expected_sha256}")
+    sys.path.insert(0, str(deps.resolve()))
 
 
 def open_pipes() -> PipesContext:

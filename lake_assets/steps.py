@@ -146,7 +146,7 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
         return [m[3] for m in measured]
 
     for out, staged, shown, outcome in measured:
-        preview = lake.preview(staged)
+        preview = lake.preview(staged, TABLES[out.table].safe_columns)
         try:
             snapshot = lake.publish(staged)
         except PublishConflict as exc:

@@ -23,9 +23,6 @@ from pyspark.sql import functions as F
 from lake_assets.catalog import EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, wap_id
 
 SMALL_TABLE_ROWS = 100_000  # checked on the driver: dimensions and analytics, not the fact
-# Person-level values: never in previews, logs or mails.
-PERSONAL_COLUMNS = ("admission_number", "birth_year", "flight_number", "admnum", "biryear", "fltno",
-                    "raw_admnum", "raw_biryear", "raw_fltno")
 
 
 class PublishConflict(Exception):
@@ -127,6 +124,13 @@ class Lake:
             if "already exists" not in str(exc).lower():
                 raise
 
+    def _add_missing_properties(self, table: str) -> None:
+        """Give a table made before a property joined TABLE_PROPERTIES the ones it lacks."""
+        have = self._java_table(table).properties()
+        missing = ", ".join(f"'{k}' = '{v}'" for k, v in TABLE_PROPERTIES.items() if k not in have)
+        if missing:
+            self.spark.sql(f"alter table {self.name(table)} set tblproperties ({missing})")
+
     def stage(self, table: str, df: DataFrame, metrics: dict[str, Column] | None = None,
               partition: dict | None = None, month: str | None = None) -> Staged:
         """Write `df` as an unpublished snapshot replacing the table (or its `partition`); count
@@ -134,6 +138,7 @@ class Lake:
         self._use()
         if not self.exists(table):
             self._create(table, df, partition)
+        self._add_missing_properties(table)
         wap = wap_id(self.run_id, month, uuid.uuid4().hex[:8])
         observation = Observation()
         exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in (metrics or {}).items()]
@@ -208,9 +213,10 @@ class Lake:
         ).first()
         return int(row["n"]), [r[0] if len(keys) == 1 else tuple(r) for r in row["ex"]]
 
-    def preview(self, staged: Staged, rows: int = 5) -> list[dict]:
-        """A few rows of a staged snapshot, without person-level columns."""
+    def preview(self, staged: Staged, columns: tuple[str, ...], rows: int = 5) -> list[dict]:
+        """A few rows of a staged snapshot, in `columns` only: those declared safe to show (not
+        person-level; a column nobody declared is not shown either)."""
         if staged.snapshot_id is None:
             return []
         df = self._staged_rows(staged)
-        return [r.asDict() for r in df.drop(*PERSONAL_COLUMNS).limit(rows).collect()]
+        return [r.asDict() for r in df.select(*columns).limit(rows).collect()]

@@ -1,5 +1,9 @@
 """`lake ui`: the Dagster UI and daemon (`dg dev` of the project) on loopback, with a persistent instance.
 
+The webserver listens on a free internal loopback port; the user's port is the guard's
+(lake_assets/guard.py), which refuses GraphQL mutations sent by GET and any change from
+another origin (the local user is the operator).
+
 The instance (runs, materializations, check results, backfills) lives in the state folder,
 `<LAKE_HOME>/dagster`, where `lake build` records its runs too, so it survives restarts and
 shows every build. The schedules, sensors and automation run unless `--no-automation`; what
@@ -21,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from lake_assets.build import UsageError, instance_dir, prepare_instance
+from lake_assets.guard import start_local
 from lake_assets.settings import RAW_DIR, lake_home
 
 PROJECT = Path(__file__).resolve().parent.parent  # pyproject.toml's [tool.dg]
@@ -35,6 +40,12 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 STATES = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
@@ -111,6 +122,8 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
     if not Path(raw_dir).is_dir():
         print(f"lake ui: note: no raw folder at {raw_dir}; runs will fail until there is one (--raw DIR)", file=out)
 
+    internal = _free_port()
+    guard = start_local(port, internal)
     stop_requested: list[float] = []
     child: subprocess.Popen | None = None
 
@@ -124,12 +137,12 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
     # SIGINT of a background job would be inherited and make dg dev unstoppable).
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        child = subprocess.Popen(ui_command(port), env=env, process_group=0)
+        child = subprocess.Popen(ui_command(internal), env=env, process_group=0)
         if stop_requested:
             _signal_group(child.pid, signal.SIGINT)
         announced = False
         while child.poll() is None:
-            if not announced and not stop_requested and (states := instigators(port)):
+            if not announced and not stop_requested and (states := instigators(internal)):
                 announced = True
                 print(f"lake ui: Dagster UI on http://127.0.0.1:{port}  (instance {env['DAGSTER_HOME']}; "
                       "Ctrl-C to stop)", file=out, flush=True)
@@ -144,6 +157,8 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
             child.wait()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        guard.shutdown()
+        guard.server_close()
     if stop_requested:
         print("lake ui: stopped", file=out)
         return 0

@@ -1,6 +1,8 @@
 """Failure mail: a failed run reaches the operators through a real SMTP server on loopback;
-TLS (STARTTLS and implicit) verifies the server's certificate and host name."""
+TLS (STARTTLS and implicit) verifies the server's certificate and host name; no password goes
+out without TLS; and a mail that cannot go never fails the landing-zone sensor's tick."""
 
+import socket
 from contextlib import contextmanager
 
 import pytest
@@ -8,10 +10,10 @@ from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_c
 
 from lake_assets.definitions import build_definitions
 from lake_assets.environments import resources_for
-from lake_assets.sensors import (
-    FAILED_RUNS_METRIC, MailError, failure_email_sensor, failure_metric_sensor, send_mail, smtp_settings,
-)
-from lake_assets_tests.smtpserver import SMTPServer, write_certificates
+from lake_assets.mail import MailError, send_mail, smtp_settings
+from lake_assets.sensors import FAILED_RUNS_METRIC, failure_email_sensor, failure_metric_sensor
+from lake_assets_tests.smtpserver import PASSWORD, USER, SMTPServer, write_certificates
+from lake_assets_tests.test_sensors import evaluate, write_month
 
 
 def mail_run_failure(instance: DagsterInstance, run, sensor=failure_email_sensor) -> None:
@@ -88,6 +90,56 @@ def test_tls_refuses_an_unverified_certificate(tls, certificate, trusts_ca, refu
         f"alert not sent: the TLS certificate of the SMTP server 127.0.0.1:{smtp.port} was refused ({refusal}); "
         "set LAKE_SMTP_HOST to a name the certificate is issued for, or LAKE_SMTP_CA_FILE to the CA bundle "
         "(PEM) of the server's private CA")
+
+
+def test_no_password_goes_out_without_tls(monkeypatch):
+    """A server that would take a login in clear (aiosmtpd, AUTH allowed without TLS) never gets it."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    logins = []
+
+    def authenticate(server, session, envelope, mechanism, login):
+        logins.append(login.login.decode())
+        return AuthResult(success=True)
+
+    with SMTPServer() as smtp:
+        smtp.controller.stop()
+        smtp.controller = Controller(smtp.inbox, hostname="127.0.0.1", port=smtp.port, authenticator=authenticate,
+                                     auth_require_tls=False)
+        smtp.controller.start()
+        for key, value in {**smtp.env(), "LAKE_SMTP_USER": USER, "LAKE_SMTP_PASSWORD": PASSWORD}.items():
+            monkeypatch.setenv(key, value)
+        with pytest.raises(MailError) as refused:
+            send_mail(smtp_settings(), "[lake] test", "never sent")
+    assert logins == [] and smtp.messages == []
+    assert str(refused.value) == (
+        f"alert not sent: LAKE_SMTP_USER is set but 127.0.0.1:{smtp.port} is plain SMTP, and the password is never "
+        "sent in clear; set LAKE_SMTP_STARTTLS=1 or LAKE_SMTP_IMPLICIT_TLS=1")
+
+
+@pytest.mark.parametrize("failure", ["refused_certificate", "refused_connection"])
+def test_a_mail_that_cannot_go_does_not_stall_the_sensor(failure, certificates, tmp_path, monkeypatch, capfd):
+    """raw_i94_sensor's tick still asks for its runs and logs the mail failure in one line; the
+    problems are mailed again at the next tick."""
+    raw = str(tmp_path / "raw")
+    write_month(raw, "i94_apr16_sub.parquet", rows=3)
+    write_month(raw, "i94_dec15_sub.parquet", rows=3)  # outside the lake's months: mailed
+    with tls_server("starttls", certificates["self_signed"], monkeypatch) as smtp:
+        if failure == "refused_connection":  # a port nothing listens on
+            with socket.socket() as closed:
+                closed.bind(("127.0.0.1", 0))
+                monkeypatch.setenv("LAKE_SMTP_PORT", str(closed.getsockname()[1]))
+        capfd.readouterr()
+        result = evaluate(raw, None)
+        assert [r.partition_key for r in result.run_requests] == ["2016-04-01"]
+        assert smtp.messages == [] and smtp.logins == []
+        (error,) = [line for line in capfd.readouterr().err.splitlines() if " - ERROR - " in line]
+        assert error.split(" - ERROR - ")[1].startswith(
+            "landing-zone problems not mailed (again at the next tick): alert not sent: ")
+        again = evaluate(raw, result.cursor)
+        assert again.run_requests == [] and smtp.messages == []
+        assert len([line for line in capfd.readouterr().err.splitlines() if " - ERROR - " in line]) == 1
 
 
 @op

@@ -228,3 +228,40 @@ def test_password_rotation_keeps_the_instance_working(deployment_env, postgres, 
         finally:
             set_password(postgres, rotated, PASSWORD)
             secrets["put"](PASSWORD)
+
+
+def test_the_containers_own_login_runs_the_instance(deployment_env, postgres, secrets, monkeypatch):
+    """The one-off task (python -m lake_assets.instance_storage, as the master) creates the
+    containers' login with the password of its secret and hands it the database and its tables
+    (also those the master made before); the instance then runs as that login. Run again (a new
+    password), it changes the password."""
+    import sys
+
+    client = boto3.client("secretsmanager", endpoint_url=secrets["endpoint"], region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    app = client.create_secret(Name="lake-test/dagster-app-database",
+                               SecretString=json.dumps({"username": "dagster_app", "password": "app-password-1"}))["ARN"]
+    with DagsterInstance.get() as instance:  # tables made by the master, as before the login existed
+        assert execute_job(reconstructable(probe_job), instance=instance, tags={"dagster/partition": "2016-04-01"}).success
+
+    def grant() -> str:
+        env = {**os.environ, "DAGSTER_PG_USERNAME": "dagster_app", "DAGSTER_PG_PASSWORD_SECRET_ARN": app,
+               "DAGSTER_PG_MASTER_USERNAME": postgres["user"], "DAGSTER_PG_MASTER_PASSWORD": postgres["password"]}
+        done = subprocess.run([sys.executable, "-m", "lake_assets.instance_storage"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "database login dagster_app" in grant()
+    client.put_secret_value(SecretId=app, SecretString=json.dumps({"username": "dagster_app", "password": "app-password-2"}))
+    grant()  # again, with the new password
+    monkeypatch.setenv("DAGSTER_PG_USERNAME", "dagster_app")
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD_SECRET_ARN", app)
+    with DagsterInstance.get() as instance:
+        result = execute_job(reconstructable(probe_job), instance=instance, tags={"dagster/partition": "2016-06-01"})
+        assert result.success
+    with psycopg2.connect(**{**postgres, "user": "dagster_app", "password": "app-password-2"}) as conn, conn.cursor() as cur:
+        cur.execute("select current_user, (select tableowner from pg_tables where tablename = 'runs')")
+        assert cur.fetchone() == ("dagster_app", "dagster_app")
+        cur.execute("select count(*) from runs where run_id = %s", (result.run_id,))
+        assert cur.fetchone() == (1,)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pytest
 from dagster import AssetSelection, materialize
 
-from lake_assets import engines
+from lake_assets import engines, package
 from lake_assets.assets.factory import table_assets
 from lake_assets.assets.immigration import immigration
 from lake_assets.generate import generate_raw
@@ -39,11 +39,10 @@ ARTIFACTS = "artifacts/lake_assets"
 
 
 def unpack_release(workdir: Path) -> str:
-    """The archive a cluster unpacks as ./deps, reduced to the entry point's own copy (this
-    environment supplies the rest); returns its sha256, the release the engines name."""
-    own_copy = workdir / "deps" / "lake_assets" / engines.JOB_FILE
-    own_copy.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(engines.ENTRY_POINT, own_copy)
+    """The archive a cluster unpacks as ./deps, reduced to the project's code (this environment
+    supplies the dependencies); returns its sha256, the release the engines name."""
+    shutil.copytree(package.PACKAGE_DIR, workdir / "deps" / "lake_assets", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return tree_sha256(workdir / "deps")
 
 
@@ -82,6 +81,8 @@ def raw_on_s3(s3_server, tmp_path_factory):
         if path.is_file():
             s3.upload_file(str(path), s3_server.bucket, f"raw/{path.relative_to(raw)}")
     s3.upload_file(engines.ENTRY_POINT, s3_server.bucket, f"{ARTIFACTS}/{RELEASE}/{engines.JOB_FILE}")
+    s3.put_object(Bucket=s3_server.bucket, Key=f"{ARTIFACTS}/{RELEASE}/{package.BOOTSTRAP_FILE}",
+                  Body=package.BOOTSTRAP.encode())
     return f"s3://{s3_server.bucket}/raw"
 
 
@@ -152,7 +153,7 @@ def run_here(args: list[str], driver_env_prefix: str) -> subprocess.CompletedPro
             key, value = next(rest).split("=", 1)
             name = key[len(driver_env_prefix):] if key.startswith(driver_env_prefix) else None
             if key in ("spark.archives", "spark.jars") or key.startswith("spark.executorEnv.") \
-                    or name in ("PYTHONPATH", "PYSPARK_PYTHON"):
+                    or name == "PYSPARK_PYTHON":
                 continue
             if name:
                 env[name] = value
@@ -258,8 +259,8 @@ def test_transient_cluster_runs_the_step_here_and_is_terminated_on_success(aws, 
     assert confs == {**engines.JOB_CONF, "spark.sql.shuffle.partitions": "4",
                      "spark.archives": f"s3://{s3_server.bucket}/{ARTIFACTS}/{RELEASE}/lake_deps.tar.gz#deps",
                      **{f"{prefix}{name}": value for prefix in ("spark.yarn.appMasterEnv.", "spark.executorEnv.")
-                        for name, value in (("PYSPARK_PYTHON", "python3.11"), ("PYTHONPATH", "./deps"),
-                                            ("PYTHONDONTWRITEBYTECODE", "1"))}}
+                        for name, value in (("PYSPARK_PYTHON", "python3.11"), ("PYTHONDONTWRITEBYTECODE", "1"))},
+                     "spark.executorEnv.PYTHONPATH": "./deps"}  # the driver's path: only once checked
     assert args[entry + 1:entry + 14] == ["dim_visa", "--raw", raw_on_s3, "--lake", f"s3://{s3_server.bucket}/lake",
                                           "--cache", "/tmp/lake_assets_cache", "--catalog", os.environ["LAKE_CATALOG"],
                                           "--namespace", "lake", "--artifacts-sha256", RELEASE]
@@ -319,7 +320,7 @@ class Polls:
 
 def _cluster_with_step(engine, context_run_id="r" * 36):
     emr = boto3.client("emr")
-    cluster_id = emr.run_job_flow(**engine.run_job_flow_params(type("C", (), {"run": type("R", (), {"run_id": context_run_id})})()))["JobFlowId"]
+    cluster_id = emr.run_job_flow(**engine.run_job_flow_params(type("C", (), {"run": type("R", (), {"run_id": context_run_id})})(), "dim_visa"))["JobFlowId"]
     step_id = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[engine.step_params("dim_visa", {}, None)])["StepIds"][0]
     return emr, cluster_id, step_id
 

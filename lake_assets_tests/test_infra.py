@@ -1,9 +1,12 @@
 """The CloudFormation templates (infra/cfn) agree with what the code reads and writes: the
 environment the Dagster task sets builds the EMR resources with the lake stack's outputs, the
-roles allow the S3 prefixes the code uses, and the Glue database holds the lake's Iceberg tables."""
+roles allow the S3 prefixes the code uses, and the Glue database holds the lake's Iceberg tables.
+The least-privilege, key, network and logging points: test_infra_security.py."""
 
 import copy
+import json
 import re
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -70,8 +73,8 @@ def exports(tmpl: dict) -> set[str]:
 
 
 def test_webserver_and_daemon_get_the_same_settings():
-    first, *others = containers()
-    assert [c["Name"] for c in containers()] == ["webserver", "daemon"]
+    first, *others, _ = containers()
+    assert [c["Name"] for c in containers()] == ["webserver", "daemon", "reader", "guard"]
     for other in others:
         assert other["Environment"] == first["Environment"] and other["Secrets"] == first["Secrets"]
         assert other["Image"] == first["Image"] and other["MountPoints"] == first["MountPoints"]
@@ -80,7 +83,6 @@ def test_webserver_and_daemon_get_the_same_settings():
 def test_task_sets_what_dagster_yaml_reads():
     read = set(re.findall(r"\{env: (\w+)\}", (INFRA / "dagster.yaml").read_text()))
     assert read and read <= set(task_env("emr-serverless"))
-    assert task_env("emr-serverless")["PGSSLMODE"] == "require"
 
 
 def imports(node) -> set[str]:
@@ -109,6 +111,7 @@ def test_emr_serverless_settings_reach_the_engine(monkeypatch):
     engine = resources["engine"]
     assert engine.application_id == "<EmrServerlessApplicationId>"
     assert engine.execution_role_arn == "<EmrExecutionRoleArn>"
+    assert engine.maintenance_role_arn == "<EmrMaintenanceRoleArn>"
     assert engine.bucket == "<LakeBucketName>" and engine.logs_uri == "<EmrLogsUri>"
     assert resources["lake"].lake_dir == "s3://<LakeBucketName>/lake"
     assert resources["lake"].raw_dir == "s3://<LakeBucketName>/raw"
@@ -123,18 +126,47 @@ def test_emr_cluster_settings_reach_the_engine(monkeypatch):
         monkeypatch.setenv(name, value)
     engine = resources_for()["engine"]
     assert (engine.service_role, engine.instance_profile) == ("<EmrServiceRoleName>", "<EmrInstanceProfileName>")
+    assert engine.maintenance_instance_profile == "<EmrMaintenanceInstanceProfileName>"
     assert engine.release_label == "<EmrReleaseLabel>" and engine.subnet_id == "<PrivateSubnetIds[0]>"
 
 
+def resolved(node, conditions: dict[str, bool]):
+    """`node` with each Fn::If decided by `conditions` and AWS::NoValue dropped."""
+    if isinstance(node, dict):
+        if "Fn::If" in node:
+            name, yes, no = node["Fn::If"]
+            return resolved(yes if conditions[name] else no, conditions)
+        return {k: resolved(v, conditions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [v for v in (resolved(v, conditions) for v in node) if v != {"Ref": "AWS::NoValue"}]
+    return node
+
+
+def statements_of(resource: dict, conditions: dict[str, bool] | None = None) -> list[dict]:
+    props = resolved(resource["Properties"], conditions if conditions is not None else {})
+    docs = [props[k] for k in ("PolicyDocument", "KeyPolicy") if k in props] + [
+        p["PolicyDocument"] for p in props.get("Policies", [])]
+    return [s for doc in docs for s in doc["Statement"]]
+
+
 def policy_statements(resource: dict) -> dict[str, dict]:
-    props = resource["Properties"]
-    docs = [props["PolicyDocument"]] if "PolicyDocument" in props else [p["PolicyDocument"] for p in props["Policies"]]
-    return {s["Sid"]: s for doc in docs for s in doc["Statement"]}
+    """Statements by Sid, those of every condition included."""
+    return {s["Sid"]: s for s in statements_of(resource, defaultdict(lambda: True))}
+
+
+def bucket_arns(bucket: str) -> tuple[str, str]:
+    """How a policy names a bucket of the lake stack: by its ARN, or built from its name (where
+    the attribute would make a circle: the lake key's policy names the roles)."""
+    return "${" + bucket + ".Arn}", "arn:${AWS::Partition}:s3:::" + LAKE["Resources"][bucket]["Properties"]["BucketName"]["Fn::Sub"]
+
+
+def listed(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 def allowed_prefixes(statement: dict, bucket: str) -> set[str]:
-    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-    return {r["Fn::Sub"].split("/", 1)[1] for r in resources if r["Fn::Sub"].startswith("${" + bucket + ".Arn}/")}
+    subs = [r["Fn::Sub"] for r in listed(statement["Resource"]) if isinstance(r, dict) and "Fn::Sub" in r]
+    return {r.split("/", 1)[1] for r in subs for arn in bucket_arns(bucket) if r.startswith(arn + "/")}
 
 
 def test_roles_allow_the_prefixes_the_code_uses(monkeypatch):
@@ -151,7 +183,8 @@ def test_roles_allow_the_prefixes_the_code_uses(monkeypatch):
     orchestrator = policy_statements(LAKE["Resources"]["OrchestratorRole"])
     assert orchestrator["EmrClusterCreate"]["Condition"]["StringEquals"]["aws:RequestTag/project"] == engine.tags["project"]
     assert [r["Fn::GetAtt"][0] for r in orchestrator["PassSparkRoles"]["Resource"]] == [
-        "EmrServerlessExecutionRole", "EmrServiceRole", "EmrNodeRole"]
+        "EmrServerlessExecutionRole", "EmrServerlessMaintenanceRole", "EmrServiceRole", "EmrNodeRole",
+        "EmrMaintenanceNodeRole"]
 
 
 def actions(statement: dict) -> list[str]:
@@ -239,11 +272,14 @@ def test_lake_tables_are_iceberg_tables_in_the_glue_database(monkeypatch):
     assert {"Fn::Sub": "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:table/${LakeDatabase}/*"} \
         in commit["Resource"]
     database = LAKE["Resources"]["LakeDatabase"]["Properties"]["DatabaseInput"]
-    assert database["LocationUri"] == {"Fn::Sub": "s3://${LakeBucket}/lake/"}
+    bucket_name = LAKE["Resources"]["LakeBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    assert database["LocationUri"] == {"Fn::Sub": f"s3://{bucket_name}/lake/"}
 
 
-def test_task_role_may_read_the_database_secret_dagster_yaml_reads():
-    """The password rotates, so the containers read its secret themselves (not ECS at start)."""
+def test_containers_log_in_as_their_own_database_user_over_verified_tls():
+    """Their own user (not the master, whose secret they cannot read), whose password they read
+    themselves when they connect (not ECS at start); TLS with the server's certificate and host
+    name checked against the RDS CA bundle the image installs."""
     resources = ORCHESTRATOR["Resources"]
     container = containers()[0]
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
@@ -253,8 +289,17 @@ def test_task_role_may_read_the_database_secret_dagster_yaml_reads():
     assert role_name_of_arn[1] == resources["TaskDefinition"]["Properties"]["TaskRoleArn"]
     read_secret = reader["PolicyDocument"]["Statement"][0]
     assert read_secret["Action"] == "secretsmanager:GetSecretValue"
-    assert read_secret["Resource"] == env["DAGSTER_PG_PASSWORD_SECRET_ARN"] == {
-        "Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+    assert read_secret["Resource"] == env["DAGSTER_PG_PASSWORD_SECRET_ARN"] == {"Ref": "AppDatabaseSecret"}
+    master = {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+    assert master not in [r for s in reader["PolicyDocument"]["Statement"] for r in listed(s["Resource"])]
+    app_login = resources["AppDatabaseSecret"]["Properties"]["GenerateSecretString"]
+    assert json.loads(app_login["SecretStringTemplate"])["username"] == env["DAGSTER_PG_USERNAME"] == "dagster_app"
+    assert env["DAGSTER_PG_USERNAME"] != resources["Database"]["Properties"]["MasterUsername"]
+    assert env["PGSSLMODE"] == "verify-full"
+    dockerfile = (INFRA / "Dockerfile").read_text()
+    bundle = re.search(r"^ENV PGSSLROOTCERT=(\S+)$", dockerfile, re.M).group(1)
+    assert re.search(rf"^ADD .*https://truststore\.pki\.rds\.amazonaws\.com/global/global-bundle\.pem {bundle}$",
+                     dockerfile, re.M)
 
 
 # ---------------------------------------------------------------- who reaches the UI
@@ -313,6 +358,37 @@ def test_operators_sign_in_to_the_stacks_own_user_pool():
     assert resources["LoadBalancer"]["Properties"]["Scheme"] == "internet-facing"
 
 
+def _arg(command: list[str], option: str) -> str:
+    return command[command.index(option) + 1]
+
+
+def test_only_the_guard_faces_the_load_balancer():
+    resources = ORCHESTRATOR["Resources"]
+    by_name = {c["Name"]: c for c in containers()}
+    web, reader, guard = (by_name[name]["Command"] for name in ("webserver", "reader", "guard"))
+    assert [c["Name"] for c in containers() if "PortMappings" in c] == ["guard"]
+    assert web[0] == reader[0] == "dagster-webserver" and _arg(web, "-h") == _arg(reader, "-h") == "127.0.0.1"
+    assert "--read-only" not in web and "--read-only" in reader
+    assert guard[:3] == ["python", "-m", "lake_assets.guard"] and _arg(guard, "--upstream") == _arg(web, "-p")
+    assert _arg(guard, "--read-only-upstream") == _arg(reader, "-p") != _arg(web, "-p")
+    port = int(_arg(guard, "--port"))
+    assert by_name["guard"]["PortMappings"] == [{"ContainerPort": port, "Protocol": "tcp"}]
+    assert resources["Service"]["Properties"]["LoadBalancers"] == [
+        {"ContainerName": "guard", "ContainerPort": port, "TargetGroupArn": {"Ref": "TargetGroup"}}]
+    assert resources["TargetGroup"]["Properties"]["Port"] == port
+    ingress = resources["TaskSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert [(r["FromPort"], r["ToPort"], r["SourceSecurityGroupId"]) for r in ingress] == [
+        (port, port, {"Ref": "LoadBalancerSecurityGroup"})]
+    # The guard trusts this stack's load balancer and names this pool's operators group.
+    env = {e["Name"]: e["Value"] for e in by_name["guard"]["Environment"]}
+    assert env == {"LAKE_UI_URL": {"Ref": "UiUrl"}, "LAKE_GUARD_ALB_ARN": {"Ref": "LoadBalancer"},
+                   "LAKE_GUARD_OPERATORS_GROUP": {"Ref": "OperatorsGroup"}}
+    group = resources["OperatorsGroup"]
+    assert group["Type"] == "AWS::Cognito::UserPoolGroup" and group["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
+    code = (INFRA.parent / "lake_assets" / "settings.py").read_text()
+    assert all(f'"{name}"' in code for name in env)
+
+
 @pytest.mark.parametrize("cidr, allowed", [
     ("0.0.0.0/0", False), ("10.1.2.3/0", False), ("0.0.0.0/7", False), ("203.0.113.0/24 ", False),
     ("203.0.113.0/24", True), ("10.0.0.0/8", True), ("198.51.100.7/32", True)])
@@ -363,11 +439,57 @@ def test_alarms_reach_the_operators():
     assert all(r["Targets"] == [{"Id": "operators", "Arn": topic}] for r in rules.values())
     watched = {(a["Namespace"] if isinstance(a["Namespace"], str) else a["Namespace"]["Fn::Sub"], a["MetricName"])
                for a in alarms.values()}
-    assert watched == {("lake/${Environment}", FAILED_RUNS_METRIC), ("AWS/RDS", "FreeStorageSpace"),
-                       ("AWS/ApplicationELB", "HealthyHostCount")}
+    assert watched == {("lake/${Environment}", FAILED_RUNS_METRIC), ("lake/${Environment}", "DaemonErrors"),
+                       ("AWS/RDS", "FreeStorageSpace"), ("AWS/ApplicationELB", "HealthyHostCount")}
     assert {tuple(r["EventPattern"]["detail-type"]) for r in rules.values()} == {
-        ("ECS Task State Change",), ("EMR Serverless Job Run State Change",)}
+        ("ECS Task State Change",), ("EMR Serverless Job Run State Change",),
+        ("EMR Step Status Change", "EMR Cluster State Change")}
     # the failure sensor writes where the alarm reads, and the task role may write only there
     namespace = next(e["Value"] for e in containers()[1]["Environment"] if e["Name"] == "LAKE_METRICS_NAMESPACE")
     allowed = policy_statements(LAKE["Resources"]["OrchestratorRole"])["FailedRunsMetric"]
     assert namespace == allowed["Condition"]["StringEquals"]["cloudwatch:namespace"] == {"Fn::Sub": "lake/${Environment}"}
+
+
+def test_daemon_errors_and_failed_sensor_ticks_alarm_so_ingestion_cannot_stall_silently():
+    """A failed tick is logged by the daemon's own logger (dagster.daemon.SensorDaemon) at ERROR,
+    into the log group the daemon container writes to: the metric filter counts exactly such
+    lines, and its alarm mails the operators."""
+    import logging
+
+    from dagster._daemon.daemon import get_default_daemon_logger
+    from dagster._utils.log import define_default_formatter
+
+    resources = ORCHESTRATOR["Resources"]
+    metric = resources["DaemonErrorsMetric"]["Properties"]
+    daemon_logs = containers()[1]["LogConfiguration"]["Options"]["awslogs-group"]
+    assert metric["LogGroupName"] == daemon_logs == {"Ref": "LogGroup"}
+    terms = re.findall(r'"([^"]+)"', metric["FilterPattern"])
+
+    def line(logger: str, level: int) -> str:
+        record = logging.LogRecord(logger, level, __file__, 1, "Sensor tick caught an error", None, None)
+        return define_default_formatter().format(record)
+
+    def counted(text: str) -> bool:
+        return all(term in text for term in terms)
+
+    assert counted(line(get_default_daemon_logger("SensorDaemon").name, logging.ERROR))
+    assert not counted(line(get_default_daemon_logger("SensorDaemon").name, logging.INFO))
+    assert not counted(line("dagster_webserver", logging.ERROR))
+    (transform,) = metric["MetricTransformations"]
+    alarm = next(r["Properties"] for r in resources.values()
+                 if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["MetricName"] == transform["MetricName"])
+    assert alarm["Namespace"] == transform["MetricNamespace"] and alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum", 1, "GreaterThanOrEqualToThreshold")
+
+
+def test_failed_emr_on_ec2_steps_and_clusters_alarm():
+    """The states the cluster engine reads as failure are the ones the rule mails."""
+    from lake_assets.engines import CLUSTER_ENDED, STEP_FAILED
+
+    rule = ORCHESTRATOR["Resources"]["EmrFailedRule"]["Properties"]
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.emr"] and rule["Targets"] == [{"Id": "operators", "Arn": {"Ref": "AlarmTopic"}}]
+    assert "FAILED" in STEP_FAILED and "TERMINATED_WITH_ERRORS" in CLUSTER_ENDED
+    assert set(pattern["detail"]["state"]) == {"FAILED", "TERMINATED_WITH_ERRORS"}
+    assert "COMPLETED" not in pattern["detail"]["state"] and "TERMINATED" not in pattern["detail"]["state"]

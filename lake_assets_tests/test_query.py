@@ -1,15 +1,22 @@
-"""`lake tables` and `lake query` on a small generated lake (DuckDB views, formats, one-line errors)."""
+"""`lake tables` and `lake query` on a small generated lake (DuckDB views, formats, one-line errors);
+readers that cannot miscount (delete files, expired history, a column added on S3), the
+retention window, and rollback by month on small tables written through `Lake`."""
 
 import csv
 import io
 import json
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from lake_assets.cli import main
+from lake_assets.maintenance import maintain
+from lake_assets.query import connect, history, parse_as_of, table_summaries
+from lake_assets.storage import Lake
 from lake_assets_tests.sample_lake import MONTHS, sample_lake
 
 CONTRACT_TABLES = {
@@ -105,3 +112,141 @@ def test_missing_lake_is_one_line_from_the_command(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == f"lake: no lake at {tmp_path / 'nowhere'}: build one with `lake build` or pass --lake\n"
+
+
+def test_a_crafted_table_name_in_the_catalog_is_refused_before_any_sql(tmp_path):
+    """Table names come from the catalog: one that is not a plain name is refused, never run as SQL."""
+    import pyarrow as pa
+
+    from lake_assets.catalog import Catalog
+    from lake_assets.query import LakeQueryError, connect
+
+    catalog = Catalog.for_lake(tmp_path / "lake")
+    catalog.create()
+    written = tmp_path / "written.csv"
+    crafted = f"""t" as select 1; copy (select 42) to '{written}'; create view "u"""
+    iceberg = catalog.python()
+    iceberg.create_namespace(catalog.namespace)
+    for name in ("dim_state", crafted):
+        iceberg.create_table((catalog.namespace, name), pa.schema([pa.field("state_code", pa.string())]))
+    with pytest.raises(LakeQueryError, match="lists a table named .* not read"):
+        connect(tmp_path / "lake")
+    assert not written.exists()
+    assert connect(tmp_path / "lake", only={"dim_state"}).execute("select count(*) from dim_state").fetchone() == (0,)
+
+
+# ------------------------------------------------------------ small tables written through `Lake`
+
+
+def put(lake: Lake, table: str, values: list[int], month: int = 4, extra: str | None = None) -> int:
+    """Stage and publish one month of a table of `v` (and a string column `extra`); the snapshot of main."""
+    columns = "v int, i94yr int, i94mon int" + (f", {extra} string" if extra else "")
+    rows = [(v, 2016, month) + ((f"x{v}",) if extra else ()) for v in values]
+    staged = lake.stage(table, lake.spark.createDataFrame(rows, columns), partition={"i94yr": 2016, "i94mon": month},
+                        month=f"2016-{month:02d}")
+    return lake.publish(staged)
+
+
+def ints(lake_dir, sql: str, as_of=None) -> list[int]:
+    return sorted(v for (v,) in connect(lake_dir, as_of=as_of).execute(sql).fetchall())
+
+
+@pytest.fixture
+def small(spark, tmp_path):
+    return Lake(spark, str(tmp_path / "lake"), run_id="run-1")
+
+
+def test_tables_pin_copy_on_write_and_a_merge_on_read_delete_is_refused(small, capsys):
+    put(small, "t", list(range(10)))
+    properties = {r.key: r.value for r in small.spark.sql(f"show tblproperties {small.name('t')}").collect()}
+    assert {properties[f"write.{op}.mode"] for op in ("delete", "update", "merge")} == {"copy-on-write"}
+    small.spark.sql(f"alter table {small.name('t')} unset tblproperties ('write.merge.mode')")
+    put(small, "t", list(range(10)))  # a table made before the pin gets it at its next write
+    assert small.spark.sql(f"show tblproperties {small.name('t')} ('write.merge.mode')").first().value == "copy-on-write"
+
+    small.spark.sql(f"alter table {small.name('t')} set tblproperties ('write.delete.mode' = 'merge-on-read')")
+    small.spark.sql(f"delete from {small.name('t')} where v % 2 = 0")
+    assert small.spark.table(small.name("t")).count() == 5
+    for command in (["query", "select count(*) from t"], ["tables"]):
+        code, out, err = lake_cli(capsys, *command, "--lake", small.root)
+        assert (code, out) == (1, "") and err.count("\n") == 1
+        assert err.startswith("lake: t: snapshot ") and "has deletes in delete files" in err
+    maintain(small, log=lambda _: None)  # folds the deletes into the data files
+    assert ints(small.root, "select v from t") == [1, 3, 5, 7, 9]
+
+
+def test_as_of_before_the_expired_history_names_the_oldest_time_it_can_read(small, capsys):
+    put(small, "t", [1])
+    time.sleep(0.05)
+    before = time.time()
+    put(small, "t", [2])
+    put(small, "t", [3])
+    maintain(small, retain_days=0, retain_last=1, log=lambda _: None)  # the snapshot log before [3] is cleared
+
+    code, out, err = lake_cli(capsys, "query", "select v from t", "--lake", small.root, "--as-of",
+                              time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(before)))
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "is before the oldest state the lake can read" in err
+    oldest = err.split("can read, ")[1].split(" UTC")[0]
+    assert ints(small.root, "select v from t", as_of=parse_as_of(oldest)) == [3]
+
+
+def test_maintenance_keeps_every_state_of_the_retention_window_whatever_the_number_of_snapshots(small):
+    put(small, "t", [1])
+    put(small, "t", [2])  # main's state from here until [3]
+    time.sleep(2)
+    before_3 = time.time()
+    put(small, "t", [3])
+    retain_days = (time.time() - before_3 + 1.0) / 86400  # the window starts after [2] was published
+
+    maintain(small, retain_days=retain_days, retain_last=1, log=lambda _: None)
+
+    assert ints(small.root, "select v from t", as_of=before_3 * 1000) == [2]
+    assert len(history(small.root, "t")[1]) == 2  # [1] expired, [2] kept although older than the window
+
+
+def test_s3_reader_takes_the_tables_schema_not_its_first_files(s3_env, spark, tmp_path, monkeypatch):
+    from lake_assets.s3 import configure_spark
+
+    monkeypatch.setenv("LAKE_CATALOG", str(tmp_path / "catalog.db"))
+    configure_spark(spark)
+    lake = Lake(spark, f"s3://{s3_env.bucket}/{uuid.uuid4().hex[:8]}/lake", run_id="run-1")
+    put(lake, "t", [1, 2], month=4)
+    put(lake, "t", [3], month=5, extra="w")  # a column added: April's file lacks it
+
+    rows = connect(lake.root).execute("select v, w from t order by v").fetchall()
+    assert rows == [(1, None), (2, None), (3, "x3")]
+
+
+def test_rollback_by_month_moves_the_fact_and_its_rejects_together_and_history_says_so(spark, tmp_path, capsys):
+    root = str(tmp_path / "lake")
+    fact, rejects = {}, {}
+    for run, n in (("run-a", 1), ("run-d", 4), ("run-b", 2), ("run-c", 3)):
+        lake = Lake(spark, root, run_id=run)
+        fact[run] = put(lake, "fact_immigration", [n] * 10)
+        if run != "run-d":  # run-d's month had no rejects: it committed none
+            rejects[run] = put(lake, "fact_immigration_rejects", [n])
+
+    def read() -> tuple[list[int], list[int]]:
+        return ints(root, "select v from fact_immigration"), ints(root, "select v from fact_immigration_rejects")
+
+    code, out, _ = lake_cli(capsys, "rollback", "--month", "2016-04", "--to-run", "run-b", "--lake", root)
+    assert code == 0 and out.splitlines() == [
+        f"rollback: fact_immigration now at snapshot {fact['run-b']} (was {fact['run-c']})",
+        f"rollback: fact_immigration_rejects now at snapshot {rejects['run-b']} (was {rejects['run-c']})"]
+    assert read() == ([2] * 10, [2])
+    assert lake_cli(capsys, "rollback", "--month", "2016-04", "--to-run", "run-d", "--lake", root)[0] == 0
+    assert read() == ([4] * 10, [1])  # the rejects as they were when run-d published its fact
+
+    assert lake_cli(capsys, "rollback", "fact_immigration", "--to", str(fact["run-a"]), "--lake", root)[0] == 0
+    assert read() == ([1] * 10, [1])
+    assert all(note == "" for *_, note in table_summaries(root)[1])  # no mixed month
+    states = {r[1]: r[-1] for r in history(root, "fact_immigration_rejects")[1]}
+    assert [states[str(rejects[run])] for run in ("run-a", "run-b", "run-c")] == ["current", "rolled back",
+                                                                                   "rolled back"]
+
+    code, _, err = lake_cli(capsys, "rollback", "--month", "2016-05", "--to-run", "run-b", "--lake", root)
+    assert code == 2 and err == ("lake: fact_immigration: no snapshot of its main was written by run run-b for "
+                                 "2016-05 (see `lake history fact_immigration`)\n")
+    code, _, err = lake_cli(capsys, "rollback", "fact_immigration", "--month", "2016-04", "--lake", root)
+    assert code == 2 and err == "lake: rollback takes TABLE --to SNAPSHOT_ID, or --month MONTH --to-run RUN\n"

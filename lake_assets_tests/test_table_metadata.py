@@ -101,3 +101,44 @@ def test_tables_on_s3_have_the_s3_kind():
     for table in TABLES:
         assert on_s3.get(AssetKey(table)).to_asset_spec().kinds == {"spark", "iceberg", "s3"}
     assert "s3" not in _spec("dim_city").kinds  # the default lake is a local folder
+
+
+def _upstream_columns(key: AssetKey) -> set[str]:
+    return {c.name for c in defs.resolve_asset_graph().get(key).to_asset_spec().metadata["dagster/column_schema"].columns}
+
+
+def test_column_lineage_resolves_to_real_upstream_columns_back_to_the_raw_sources():
+    """`dagster/column_lineage` is on every fact and analytics asset, and on each dimension: every
+    dep names one of the asset's deps and a column in that dep's `dagster/column_schema`; every
+    column of the fact and the analytics traces back to a raw source's column."""
+    lineage = {}
+    for table in TABLES:
+        spec = _spec(table)
+        deps = {dep.asset_key for dep in spec.deps}
+        by_column = spec.metadata["dagster/column_lineage"].deps_by_column
+        assert set(by_column) <= {name for name, _ in _schema(table)}
+        for column, column_deps in by_column.items():
+            for dep in column_deps:
+                assert dep.asset_key in deps, (table, column, dep.asset_key)
+                assert dep.column_name in _upstream_columns(dep.asset_key), (table, column, dep)
+        lineage |= {(table, column): [(d.asset_key.to_user_string(), d.column_name) for d in column_deps]
+                    for column, column_deps in by_column.items()}
+
+    def raw_sources(node: tuple[str, str]) -> set[tuple[str, str]]:
+        return {node} if node[0].startswith("raw_") else {r for up in lineage.get(node, []) for r in raw_sources(up)}
+
+    for table in TABLES:
+        if _spec(table).tags["layer"] in ("fact", "analytics"):
+            untraced = [column for column, _ in _schema(table) if not raw_sources((table, column))]
+            assert untraced == [], (table, untraced)
+    assert raw_sources(("tourism_by_season", "city_id")) >= {("raw_i94", "i94port"), ("raw_labels", "i94prtl")}
+
+
+def test_the_raw_sources_schemas_are_what_their_readers_return():
+    from lake_assets.sources import AIRPORT_COLUMNS, DEMOGRAPHICS_COLUMNS, I94_COLUMNS, I94_NUMERIC, TEMPERATURE_COLUMNS
+
+    published = {"raw_i94": I94_COLUMNS, "raw_demographics": DEMOGRAPHICS_COLUMNS, "raw_airports": AIRPORT_COLUMNS,
+                 "raw_temperatures": TEMPERATURE_COLUMNS}
+    for source, columns in published.items():
+        assert [c.name for c in _spec(source).metadata["dagster/column_schema"].columns] == columns, source
+    assert {name for name, type_ in _schema("raw_i94") if type_ == "DOUBLE"} == set(I94_NUMERIC)

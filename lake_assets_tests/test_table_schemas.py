@@ -12,5 +12,5 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("table", sorted(TABLES))
 def test_table_schema_is_the_declared_one(spark, april_lake, table):
-    declared = spark.createDataFrame([], ", ".join(f"`{name}` {type_}" for name, type_, _ in TABLES[table].columns))
+    declared = spark.createDataFrame([], ", ".join(f"`{c.name}` {c.type}" for c in TABLES[table].columns))
     assertSchemaEqual(Lake(spark, str(april_lake)).read(table).schema, declared.schema)

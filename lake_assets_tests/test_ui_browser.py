@@ -191,8 +191,9 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
     see("Column name")
     shot("overview")
     body = browser.find_element(By.TAG_NAME, "body").text
-    for name, type_, description in TABLES["fact_immigration"].columns:
-        assert re.search(rf"^{name}\n{re.escape(type_)}\n{re.escape(description)}$", body, re.MULTILINE), name
+    for c in TABLES["fact_immigration"].columns:  # a person-level column tagged so under its name
+        tag = "person-level\n" if c.personal else ""
+        assert re.search(rf"^{c.name}\n{tag}{re.escape(c.type)}\n{re.escape(c.description)}$", body, re.MULTILINE), c.name
 
     # Automation: the schedule and the sensors.
     browser.get(f"{url}/automation")

@@ -1,5 +1,5 @@
-"""One declaration (`lake_assets.tables`) -> its Dagster asset: deps, checks, schema, kinds,
-owner, layer, code version, automation; the engine runs the build."""
+"""One declaration (`lake_assets.tables`) -> its Dagster asset: deps, checks, column schema and
+lineage, kinds, owner, layer, code version, automation; the engine runs the build."""
 
 import warnings
 from typing import Iterator
@@ -12,12 +12,11 @@ from dagster import (
     MetadataValue,
     PartitionsDefinition,
     PreviewWarning,
-    TableColumn,
-    TableSchema,
     asset,
 )
 
 from lake_assets import query, report
+from lake_assets.assets.columns import column_lineage, column_schema
 from lake_assets.automation import ANALYTICS, DIMENSION, FACT_MONTH, SPARK_POOL
 from lake_assets.engines import SparkEngine
 from lake_assets.tables import BUILDS, TABLES
@@ -39,10 +38,10 @@ def check_specs(table: str, partitions_def: PartitionsDefinition | None = None) 
 
 
 def table_attributes(table: Table, layer: str) -> dict:
-    """The arguments of `table`'s @asset or AssetSpec: description, column schema and catalog
-    name, kinds, owner, `layer` tag, code version and automation condition."""
-    schema = TableSchema(columns=[TableColumn(name, type_, description) for name, type_, description in table.columns])
-    metadata = {"dagster/table_name": f"{CATALOG}.{table.name}", "dagster/column_schema": schema}
+    """The arguments of `table`'s @asset or AssetSpec: description, column schema and lineage,
+    catalog name, kinds, owner, `layer` tag, code version and automation condition."""
+    metadata = {"dagster/table_name": f"{CATALOG}.{table.name}", "dagster/column_schema": column_schema(table.columns),
+                "dagster/column_lineage": column_lineage(table.columns)}
     return {"description": table.description, "metadata": metadata, "kinds": KINDS, "owners": [OWNER],
             "tags": {"layer": layer}, "code_version": table.code_version, "automation_condition": AUTOMATION[layer]}
 

@@ -1,4 +1,5 @@
-"""The raw sources, as external assets: they show in the lineage; nothing materializes them.
+"""The raw sources, as external assets: they show in the lineage, with the columns their readers
+return (where the tables' column lineage starts); nothing materializes them.
 
 Each has a data version, what changes when it is replaced (`stamps_version` of its files):
 `raw_i94_sensor` records the version of each month's extract as it asks for the month's build;
@@ -10,15 +11,23 @@ import warnings
 
 from dagster import AssetSpec, BetaWarning, DataVersion, observable_source_asset
 
+from lake_assets.assets.columns import column_schema
 from lake_assets.partitions import monthly_partitions
 from lake_assets.resources import LakeResource
 from lake_assets.sources import (
     AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE, file_stamps, find_file, find_temperature_files, stamps_version,
 )
+from lake_assets.tables.raw import RAW_COLUMNS
 
 RAW = "raw"
 
-raw_i94 = AssetSpec("raw_i94", group_name=RAW, partitions_def=monthly_partitions,
+
+def _schema(name: str) -> dict:
+    """The source's columns as its reader returns them (`lake_assets.tables.raw`)."""
+    return {"dagster/column_schema": column_schema(RAW_COLUMNS[name])}
+
+
+raw_i94 = AssetSpec("raw_i94", group_name=RAW, partitions_def=monthly_partitions, metadata=_schema("raw_i94"),
                     description="Monthly I94 extracts under <raw>/i94/ (.sas7bdat, parquet folder or CSV)")
 
 
@@ -27,7 +36,7 @@ def _observed_files(name: str, files, description: str):
     with warnings.catch_warnings():  # observable source assets are beta in dagster 1.13
         warnings.simplefilter("ignore", BetaWarning)
 
-        @observable_source_asset(name=name, group_name=RAW, description=description)
+        @observable_source_asset(name=name, group_name=RAW, description=description, metadata=_schema(name))
         def _source(lake: LakeResource) -> DataVersion:
             return DataVersion(stamps_version({k: v for path in files(lake.raw_dir) for k, v in file_stamps(path).items()}))
 

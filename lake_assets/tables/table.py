@@ -9,7 +9,7 @@ Assets are made from these by `lake_assets.assets.factory`; the engines run the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Callable
 
@@ -18,7 +18,29 @@ from pyspark.sql import DataFrame, SparkSession
 from lake_assets.quality import Check
 from lake_assets.storage import Lake
 
-ColumnDoc = tuple[str, str, str]  # (name, Spark SQL type, description)
+Source = tuple[str, str]  # (upstream asset: a raw source or a lake table, its column)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its name, Spark SQL type and description; whether its values are person-level
+    (never shown in previews, check examples, logs or mails: only columns declared safe are);
+    and the upstream columns it is computed from (its column lineage)."""
+
+    name: str
+    type: str
+    description: str
+    personal: bool = False
+    sources: tuple[Source, ...] = ()
+
+    def of(self, *sources: Source) -> Column:
+        """The same column, computed from `sources`."""
+        return replace(self, sources=sources)
+
+
+def columns_of(asset: str, *names: str) -> tuple[Source, ...]:
+    """Sources in one upstream asset: `(asset, name)` for each name."""
+    return tuple((asset, name) for name in names)
 
 
 @dataclass(frozen=True)
@@ -31,11 +53,24 @@ class Table:
     name: str
     description: str
     reads: tuple[str, ...]  # raw sources (raw_*) and lake tables it is computed from: its asset's deps
-    columns: tuple[ColumnDoc, ...]
+    columns: tuple[Column, ...]
     keys: tuple[str, ...] = ()
     checks: tuple[Check, ...] = ()
     reported: dict[str, str] = field(default_factory=dict)
     code_version: str = "1"
+
+    def __post_init__(self):
+        shown = {*self.keys, *(column for check in self.checks for column in check.references)}
+        personal = {c.name for c in self.columns if c.personal}
+        undeclared = shown - {c.name for c in self.columns}
+        if shown & personal or undeclared:
+            raise ValueError(f"{self.name}: check examples show only declared, non-personal columns, "
+                             f"not {', '.join(sorted(shown & personal | undeclared))}")
+
+    @property
+    def safe_columns(self) -> tuple[str, ...]:
+        """The columns that previews, examples, logs and mails may show: those not person-level."""
+        return tuple(c.name for c in self.columns if not c.personal)
 
     @property
     def example(self) -> str:
