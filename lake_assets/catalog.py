@@ -4,13 +4,17 @@ A lake is a warehouse (`<lake>`, a folder or an `s3://` prefix; each table at `<
 and a catalog that records each table's current snapshot:
 
 - a local lake: the SQLite file `<lake>/catalog.db` (Iceberg's JDBC catalog; no server);
-- `LAKE_CATALOG=/path/to/catalog.db`: that SQLite file (e.g. a lake on an S3 test server);
-- `LAKE_CATALOG=glue`: the AWS Glue Data Catalog, which Athena and EMR read.
+- `LAKE_CATALOG=/path/to/catalog.db`: that SQLite file; for a lake on S3 only in tests
+  (`LAKE_ALLOW_LOCAL_CATALOG=1`): two machines would keep two catalogs over the same files;
+- `LAKE_CATALOG=glue`: the AWS Glue Data Catalog, which Athena and EMR read (the default on S3).
+  Off AWS (tests: moto) `LAKE_GLUE_ENDPOINT` and `LAKE_S3_ENDPOINT` name the servers.
 
 Tables are `<namespace>.<table>` (`LAKE_NAMESPACE`, default `lake`); in Spark, under the catalog
 `lake`. Commits are atomic compare-and-swaps in the catalog, so concurrent writers never
-corrupt a table. Python readers (`lake query`, `tables`, `history`, the report) read snapshots
-through pyiceberg, which shares the SQLite catalog's tables with Iceberg's JDBC catalog.
+corrupt a table. A table registered at a location outside the lake (another lake sharing the
+namespace) is refused, never read or written. Python readers (`lake query`, `tables`,
+`history`, the report) read snapshots through pyiceberg, which shares the SQLite catalog's
+tables with Iceberg's JDBC catalog.
 No Spark and no Dagster here.
 """
 
@@ -64,6 +68,9 @@ class Catalog:
         location = location or settings.CATALOG.value() or (GLUE if is_s3(lake) else f"{warehouse}/catalog.db")
         if location != GLUE:
             location = str(Path(location).absolute())
+            if is_s3(lake) and not settings.ALLOW_LOCAL_CATALOG.flag():
+                raise CatalogError(f"a lake on S3 needs a shared catalog: LAKE_CATALOG=glue, not the SQLite file "
+                                   f"{location} (two machines would keep two catalogs of the same tables)")
         return cls(warehouse, location, namespace or settings.NAMESPACE.value())
 
     @property
@@ -73,6 +80,13 @@ class Catalog:
     def table_location(self, table: str) -> str:
         return f"{self.warehouse}/{table}"
 
+    def check_location(self, table: str, location: str) -> None:
+        """Refuse a table the catalog holds outside this lake: another lake shares the namespace
+        (a table's location is fixed when it is created)."""
+        if not _plain(location).startswith(_plain(self.warehouse) + "/"):
+            raise CatalogError(f"table {self.namespace}.{table} is at {location}, outside the lake {self.warehouse}: "
+                               "another lake uses this catalog namespace (give each lake its own LAKE_NAMESPACE)")
+
     def identifier(self, table: str) -> str:
         """The table's name in Spark SQL."""
         return f"{SPARK_CATALOG}.{self.namespace}.{table}"
@@ -81,8 +95,9 @@ class Catalog:
         """The `spark.sql.catalog.lake*` settings of this catalog."""
         prefix = f"spark.sql.catalog.{SPARK_CATALOG}"
         conf = {prefix: "org.apache.iceberg.spark.SparkCatalog", f"{prefix}.warehouse": self.warehouse}
-        if self.glue:  # on EMR: Iceberg's own S3 client, as AWS documents
-            return conf | {f"{prefix}.type": "glue", f"{prefix}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO"}
+        if self.glue:  # Iceberg's own S3 client, as AWS documents for EMR
+            conf |= {f"{prefix}.type": "glue", f"{prefix}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO"}
+            return conf | {f"{prefix}.{key}": value for key, value in _aws_properties(java=True).items()}
         self.create()
         return conf | {
             f"{prefix}.type": "jdbc",
@@ -131,7 +146,7 @@ class Catalog:
     def _load(self, **kind: str):
         from pyiceberg.catalog import load_catalog
 
-        return load_catalog(SPARK_CATALOG, warehouse=self.warehouse, **_s3_properties(), **kind)
+        return load_catalog(SPARK_CATALOG, warehouse=self.warehouse, **_aws_properties(java=False), **kind)
 
     def tables(self) -> list[str]:
         """The names of the lake's tables."""
@@ -146,20 +161,39 @@ class Catalog:
     def load(self, table: str):
         """A table as pyiceberg reads it."""
         try:
-            return self.python().load_table((self.namespace, table))
+            loaded = self.python().load_table((self.namespace, table))
         except Exception as exc:  # noqa: BLE001
             if "NoSuchTable" in type(exc).__name__:
                 raise CatalogError(f"table {table!r} is not in the lake at {self.warehouse}") from None
             raise
+        self.check_location(table, loaded.location())
+        return loaded
 
 
-def _s3_properties() -> dict[str, str]:
-    """pyiceberg's S3 settings from the environment `lake_assets.s3` reads."""
-    props = {"s3.region": settings.aws_region() or "us-east-1"}
-    if settings.S3_ENDPOINT.value():
-        props |= {"s3.endpoint": settings.S3_ENDPOINT.value(), "s3.force-virtual-addressing": "false"}
+def _plain(location: str) -> str:
+    """A location as one spelling: `s3a://` as `s3://`, `file:/x` as `/x`, no trailing slash."""
+    for scheme, plain in (("s3a://", "s3://"), ("file://", ""), ("file:", "")):
+        if location.startswith(scheme):
+            location = plain + location[len(scheme):]
+    return location.rstrip("/")
+
+
+def _aws_properties(java: bool) -> dict[str, str]:
+    """Iceberg's AWS settings from the environment `lake_assets.s3` reads, for Spark's GlueCatalog
+    and S3FileIO (`java`) or for pyiceberg. Unset on AWS: the SDKs' default chains then find the
+    region and the credentials (on EMR, the instance role); Spark's Glue client always takes
+    its credentials from that chain."""
     names = {"access_key": "access-key-id", "secret_key": "secret-access-key", "session_token": "session-token"}
-    return props | {f"s3.{names[key]}": value for key, value in settings.aws_credentials().items()}
+    props = {f"s3.{names[key]}": value for key, value in settings.aws_credentials().items()}
+    if settings.S3_ENDPOINT.value():  # a non-AWS server: path-style requests
+        props["s3.endpoint"] = settings.S3_ENDPOINT.value()
+        props |= {"s3.path-style-access": "true"} if java else {"s3.force-virtual-addressing": "false"}
+    if settings.GLUE_ENDPOINT.value():
+        props["glue.endpoint"] = settings.GLUE_ENDPOINT.value()
+    region = settings.aws_region()
+    if java:
+        return props | ({"client.region": region} if region else {})
+    return props | {"s3.region": region or "us-east-1", "glue.region": region or "us-east-1"}
 
 
 # ---------------------------------------------------------------- write-audit-publish ids

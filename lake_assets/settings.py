@@ -40,7 +40,10 @@ LAKE_DIR = Setting("LAKE_DIR", None, "the lake (default <home>/lake, or s3://<bu
 CATALOG = Setting("LAKE_CATALOG", None, "the Iceberg catalog: a SQLite file or 'glue' (default: "
                                         "<lake>/catalog.db, Glue for a lake on S3)")
 NAMESPACE = Setting("LAKE_NAMESPACE", "lake", "the catalog namespace (Glue database) of the tables")
+ALLOW_LOCAL_CATALOG = Setting("LAKE_ALLOW_LOCAL_CATALOG", None, "1: accept a SQLite catalog for a lake on S3 "
+                                                                "(tests; else refused: use LAKE_CATALOG=glue)")
 S3_ENDPOINT = Setting("LAKE_S3_ENDPOINT", None, "an S3 server other than AWS (e.g. http://127.0.0.1:8333)")
+GLUE_ENDPOINT = Setting("LAKE_GLUE_ENDPOINT", None, "a Glue Data Catalog other than AWS's (tests: moto's server)")
 # Spark
 SPARK_MASTER = Setting("LAKE_SPARK_MASTER", SPARK_MASTER_DEFAULT, "Spark's master for local runs")
 SPARK_DRIVER_MEMORY = Setting("LAKE_SPARK_DRIVER_MEMORY", SPARK_DRIVER_MEMORY_DEFAULT, "the driver's memory")

@@ -85,13 +85,19 @@ class Lake:
         return jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(self.spark._jsparkSession, self.name(table))
 
     def tables(self) -> list[str]:
+        """The lake's tables (CatalogError if the namespace holds one of another lake)."""
         self._use()
-        return sorted(r.tableName for r in self.spark.sql(f"show tables in {SPARK_CATALOG}.{self.catalog.namespace}")
-                      .collect())
+        names = sorted(r.tableName for r in self.spark.sql(f"show tables in {SPARK_CATALOG}.{self.catalog.namespace}")
+                       .collect())
+        return [name for name in names if self.exists(name)]
 
     def exists(self, table: str) -> bool:
+        """Whether the lake has the table (one of another lake in the namespace is refused: CatalogError)."""
         self._use()
-        return self.spark.catalog.tableExists(self.name(table))
+        if not self.spark.catalog.tableExists(self.name(table)):
+            return False
+        self.catalog.check_location(table, self._java_table(table).location())
+        return True
 
     def current_snapshot(self, table: str) -> int | None:
         snapshot = self._java_table(table).currentSnapshot()

@@ -103,6 +103,7 @@ def lake(request, spark, tmp_path_factory):
             for key, value in server.env().items():
                 mp.setenv(key, value)
             mp.setenv("LAKE_CATALOG", str(root / "catalog.db"))
+            mp.setenv("LAKE_ALLOW_LOCAL_CATALOG", "1")  # a test's own catalog (Glue's path: test_glue.py)
             lake_s3.reset()
             prefix = f"s3://{server.bucket}/{uuid.uuid4().hex[:8]}"
             upload(root / "raw", f"{prefix}/raw")

@@ -94,6 +94,7 @@ def aws(s3_server, moto_endpoint, monkeypatch, tmp_path):
 
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
     for key, value in {**s3_server.env(), "AWS_DEFAULT_REGION": REGION, "LAKE_CATALOG": str(tmp_path / "catalog.db"),
+                       "LAKE_ALLOW_LOCAL_CATALOG": "1",
                        "AWS_ENDPOINT_URL_EMR": moto_endpoint,
                        "AWS_ENDPOINT_URL_EMR_SERVERLESS": moto_endpoint}.items():
         monkeypatch.setenv(key, value)

@@ -209,6 +209,7 @@ def test_s3_reader_takes_the_tables_schema_not_its_first_files(s3_env, spark, tm
     from lake_assets.s3 import configure_spark
 
     monkeypatch.setenv("LAKE_CATALOG", str(tmp_path / "catalog.db"))
+    monkeypatch.setenv("LAKE_ALLOW_LOCAL_CATALOG", "1")  # a test's own catalog (Glue's path: test_glue.py)
     configure_spark(spark)
     lake = Lake(spark, f"s3://{s3_env.bucket}/{uuid.uuid4().hex[:8]}/lake", run_id="run-1")
     put(lake, "t", [1, 2], month=4)

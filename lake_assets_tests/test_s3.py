@@ -33,6 +33,7 @@ def s3_april(s3, spark, tmp_path_factory):
         for key, value in s3.env().items():
             mp.setenv(key, value)
         mp.setenv("LAKE_CATALOG", str(tmp_path_factory.mktemp("catalog") / "catalog.db"))
+        mp.setenv("LAKE_ALLOW_LOCAL_CATALOG", "1")  # a test's own catalog (Glue's path: test_glue.py)
         lake_s3.reset()
         prefix = f"s3://{s3.bucket}/{uuid.uuid4().hex[:8]}"
         upload(raw_dir, f"{prefix}/raw")

@@ -51,6 +51,7 @@ def standalone(s3, tmp_path_factory):
         for key, value in s3.env().items():
             mp.setenv(key, value)
         mp.setenv("LAKE_CATALOG", str(tmp / "catalog.db"))  # the Iceberg catalog: on the driver's machine
+        mp.setenv("LAKE_ALLOW_LOCAL_CATALOG", "1")  # a test's own catalog (Glue's path: test_glue.py)
         lake_s3.reset()
         prefix = f"s3://{s3.bucket}/standalone"
         upload(raw_dir, f"{prefix}/raw")

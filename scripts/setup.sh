@@ -29,7 +29,8 @@ if [ ! -f "$stamp" ]; then
 fi
 
 # JVM artifacts, by Maven coordinates from Maven Central: Iceberg's Spark runtime (the lake's
-# table format), the SQLite JDBC driver (the local catalog), hadoop-aws with the AWS SDK bundle
+# table format) and its AWS bundle of the same version (AWS SDK v2: the Glue catalog and Iceberg's
+# S3 client), the SQLite JDBC driver (the local catalog), hadoop-aws with the AWS SDK bundle
 # it was built against (s3a://; Spark 3.5 ships Hadoop 3.3.4). Downloaded once into a cache
 # ($LAKE_JAR_CACHE, default ~/.cache/lake_assets/jars), checked against Maven's SHA-1, then
 # copied into pyspark's jars/ so every local JVM (session, spark-submit, standalone cluster) has them.
@@ -40,6 +41,7 @@ import pyspark
 
 COORDINATES = [
     "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.1",
+    "org.apache.iceberg:iceberg-aws-bundle:1.10.1",
     "org.xerial:sqlite-jdbc:3.50.3.0",
     "org.apache.hadoop:hadoop-aws:3.3.4",
     "com.amazonaws:aws-java-sdk-bundle:1.12.262",
