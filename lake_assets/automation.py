@@ -4,12 +4,28 @@ A table is rebuilt when something it is built from changed, never on a clock: a 
 observed data version (the 07:00 schedule observes the files), a table upstream rebuilt, or
 its own code version (`Table.code_version` in `lake_assets.tables`). So a month whose extract lands
 reaches the analytics within minutes of its fact partition, and a day where nothing changed
-starts nothing. New fact months come from `raw_i94_sensor`, not from here.
+starts nothing. Each table is rebuilt once per change: the analytics wait for the fact months
+that a dimension change makes out of date. New fact months come from `raw_i94_sensor`.
+
+Schedules and sensors start running unless `LAKE_AUTOMATION=off` (`lake ui --no-automation`).
 """
 
-from dagster import AssetSelection, AutomationCondition, AutomationConditionSensorDefinition, DefaultSensorStatus
+from dagster import (
+    AssetSelection,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+)
 
-from lake_assets.sensors import AUTOMATION_ON
+from lake_assets import settings
+
+SENSOR_STATUS = DefaultSensorStatus.RUNNING if settings.AUTOMATION.flag() else DefaultSensorStatus.STOPPED
+SCHEDULE_STATUS = DefaultScheduleStatus(SENSOR_STATUS.value)
+
+# Every Spark step claims a slot of this pool: with the instance's limit of 1 (dagster.yaml of
+# `lake ui`), a `lake build` and the daemon's runs never build at the same time.
+SPARK_POOL = "spark"
 
 FACT = AssetSelection.assets("fact_immigration")
 
@@ -27,12 +43,17 @@ FACT_MONTH = (~AutomationCondition.missing() & _changed.since_last_handled() & _
 _main_input_has_data = AutomationCondition.any_deps_match(
     ~AutomationCondition.missing() | AutomationCondition.will_be_requested()
 ).allow(FACT | AssetSelection.assets("metro_arrivals_monthly")).with_label("main input has data")
-ANALYTICS = (_changed.since_last_handled() & _main_input_has_data
+# A fact month that will be rebuilt: a dimension it reads is being rebuilt, or changed since the month was.
+_month_out_of_date = ~AutomationCondition.missing() & (
+    AutomationCondition.any_deps_match(AutomationCondition.will_be_requested() | AutomationCondition.in_progress())
+    | _changed.since_last_handled())
+_fact_up_to_date = ~AutomationCondition.any_deps_match(_month_out_of_date).allow(FACT).with_label(
+    "no fact month to rebuild first")
+ANALYTICS = (_changed.since_last_handled() & _main_input_has_data & _fact_up_to_date
              & ~AutomationCondition.any_deps_missing().ignore(FACT) & _idle).with_label(
     "analytics: upstream or code changed")
 
 automation_sensor = AutomationConditionSensorDefinition(
-    "automation_sensor", target=AssetSelection.all(),
-    default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
+    "automation_sensor", target=AssetSelection.all(), default_status=SENSOR_STATUS,
     description="Rebuild what is out of date: dimensions after a source or code change, fact months "
-                "after a dimension change, analytics after a new fact month")
+                "after a dimension change, analytics once after both")

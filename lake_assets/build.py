@@ -15,11 +15,44 @@ from lake_assets.tables import BUILDS
 
 
 PARTITION_MONTHS = [f"2016-{m:02d}" for m in range(1, 13)]
+DAGSTER_YAML = """\
+# Written by `lake ui` or `lake build` (kept if you edit it). See https://docs.dagster.io/deployment/oss/dagster-yaml
+telemetry:
+  enabled: false
+nux:
+  enabled: false
+event_log_storage:  # one SQLite file, so a sensor can read the events after a cursor (check_warning_sensor)
+  module: dagster.core.storage.event_log
+  class: ConsolidatedSqliteEventLogStorage
+  config:
+    base_dir: <HOME>/event_log
+run_retries:
+  enabled: true  # a run tagged dagster/max_retries (the landing-zone sensor's) is retried that often
+concurrency:
+  runs:
+    max_concurrent_runs: 1  # each run starts its own Spark: one at a time on one machine
+  pools:
+    default_limit: 1  # one Spark step at a time (pool "spark"), `lake build` and the daemon's runs alike
+"""
 MONTHLY_TABLE = "fact_immigration"  # each of its months carries the seconds the month took
 
 
 class UsageError(Exception):
     """A wrong argument: printed as one line, exit code 2."""
+
+
+def instance_dir() -> Path:
+    """The Dagster instance of `lake ui` and `lake build`: `<LAKE_HOME>/dagster`."""
+    return settings.lake_home() / "dagster"
+
+
+def prepare_instance(home: Path) -> Path:
+    """Create the instance folder with a dagster.yaml unless it has one already."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML.replace("<HOME>", str(home.absolute())))
+    return home
 
 
 def parse_months(spec: str | None, available: list[str]) -> list[str]:
@@ -108,13 +141,15 @@ def absolute(path: str) -> str:
     return path if "://" in path else str(Path(path).absolute())
 
 
-def build(raw: str, lake: str, months_spec: str | None, out=None) -> BuildReport:
-    """Materialize the dimensions, the chosen months and the analytics, one Dagster run each;
-    print the summary to `out` (default: the current sys.stdout)."""
+def build(raw: str, lake: str, months_spec: str | None, out=None, home: Path | None = None) -> BuildReport:
+    """Materialize the dimensions, the chosen months and the analytics, one Dagster run each,
+    recorded in the instance at `home` (default: $DAGSTER_HOME, else an ephemeral one); print the
+    summary to `out` (default: the current sys.stdout)."""
     out = out or sys.stdout
-    from lake_assets.sources import check_sources, find_i94_months
+    from lake_assets.sources import check_sources, file_stamps, find_i94_months, stamps_version
 
-    months = parse_months(months_spec, sorted(find_i94_months(raw)))
+    extracts = find_i94_months(raw)
+    months = parse_months(months_spec, sorted(extracts))
     raw, lake = absolute(raw), absolute(lake)
     check_sources(raw, months)  # a bad source stops the build here, before any Spark work
 
@@ -122,9 +157,15 @@ def build(raw: str, lake: str, months_spec: str | None, out=None) -> BuildReport
 
     from lake_assets.definitions import build_definitions
     from lake_assets.environments import resources_for
+    from lake_assets.sensors import extract_observation
 
     defs = build_definitions(resources_for(raw_dir=raw, lake_dir=lake))
-    instance = DagsterInstance.get() if settings.dagster_home() else DagsterInstance.ephemeral()
+    if home:
+        instance = DagsterInstance.from_config(str(prepare_instance(home)))
+    else:
+        instance = DagsterInstance.get() if settings.dagster_home() else DagsterInstance.ephemeral()
+    for month in months:  # the versions built, so raw_i94_sensor does not build them again
+        instance.report_runless_asset_event(extract_observation(month, stamps_version(file_stamps(extracts[month].path))))
     report = BuildReport()
     # The months of a contiguous range are one run (one Spark session, the dimensions' keys
     # collected once), as the fact's single-run backfill policy makes a backfill.

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from lake_assets import settings
-from lake_assets.build import UsageError, build, generate
+from lake_assets.build import UsageError, build, generate, instance_dir
 
 
 def _spark_lake(lake: str):
@@ -50,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--port", type=int, default=3000, help="webserver port (default 3000)")
     u.add_argument("--raw", help="raw folder the runs read (default $LAKE_RAW_DIR or .lake/raw)")
     u.add_argument("--lake", help="where the runs write the lake (default $LAKE_DIR or .lake/lake)")
+    u.add_argument("--no-automation", dest="automation", action="store_false",
+                   help="start the schedules, sensors and automation stopped (default: running, unless LAKE_AUTOMATION=off)")
     for name, help_text in (("tables", "the lake's tables: snapshot, partitions, rows, columns"),
                             ("query", "run SQL on the lake with DuckDB (every table a view)"),
                             ("history", "one line per snapshot of a table: when, operation, rows, run, month")):
@@ -140,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ui":
             from lake_assets.ui import serve
 
-            return serve(args.port, args.raw, args.lake)
+            return serve(args.port, args.raw, args.lake, automation=args.automation and settings.AUTOMATION.flag())
         if args.command == "build":
-            report = build(args.raw, args.lake, args.months)
+            # recorded in the instance `lake ui` shows (unless DAGSTER_HOME names another)
+            report = build(args.raw, args.lake, args.months, home=None if settings.dagster_home() else instance_dir())
             return 1 if report.failed_blocking or report.errors else 0
         if args.command == "bench":
             from lake_assets.bench import bench

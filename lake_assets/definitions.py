@@ -1,15 +1,19 @@
-"""The whole lake as one Dagster code location."""
+"""The whole lake as one Dagster code location: its jobs, schedules and sensors around the assets."""
+
+from pathlib import Path
 
 from dagster import (
     AssetSelection,
     Config,
-    DefaultScheduleStatus,
     Definitions,
     OpExecutionContext,
     ScheduleDefinition,
+    apply_freshness_policy,
     define_asset_job,
+    definitions,
     in_process_executor,
     job,
+    load_from_defs_folder,
     map_asset_specs,
     op,
 )
@@ -18,18 +22,18 @@ from pydantic import model_validator
 from lake_assets.assets.factory import table_assets
 from lake_assets.assets.immigration import immigration
 from lake_assets.assets.raw import raw_specs
-from lake_assets.automation import automation_sensor
+from lake_assets.automation import SCHEDULE_STATUS, automation_sensor
 from lake_assets.console import compact_console_logger
 from lake_assets.engines import SparkEngine
-from lake_assets.freshness import freshness_checks, freshness_sensor
+from lake_assets.freshness import ANALYTICS_FRESHNESS, freshness_checks
 from lake_assets.maintenance import RETAIN_DAYS, RETAIN_LAST, check_retention
 from lake_assets.environments import resources_for
 from lake_assets.s3 import is_s3
-from lake_assets.sensors import AUTOMATION_ON, observe_sources_job, schedules, sensors
+from lake_assets.sensors import observe_sources_job, schedules, sensors
 
 dimensions_job = define_asset_job("dimensions_job", AssetSelection.groups("dimensions"),
                                   description="Build every dimension table")
-# A run of months leaves the fact's (unpartitioned) freshness check to freshness_sensor.
+# A run of months leaves the fact's (unpartitioned) freshness check to raw_i94_sensor.
 immigration_job = define_asset_job("immigration_job",
                                    AssetSelection.groups("immigration") - AssetSelection.checks(*freshness_checks),
                                    description="Build one month of the fact table and its rejects")
@@ -61,7 +65,7 @@ def lake_maintenance():
 
 maintenance_schedule = ScheduleDefinition(
     name="weekly_maintenance_schedule", job=lake_maintenance, cron_schedule="0 3 * * 0",
-    default_status=DefaultScheduleStatus.RUNNING if AUTOMATION_ON else DefaultScheduleStatus.STOPPED,
+    default_status=SCHEDULE_STATUS,
     description="Sundays 03:00: lake_maintenance, so no table's history or files grow without bound")
 
 
@@ -71,11 +75,13 @@ def build_definitions(resources: dict | None = None) -> Definitions:
     tables = [*table_assets, immigration]
     if is_s3(resources["lake"].lake_dir):  # the kind tells where the tables' files are
         tables = map_asset_specs(lambda spec: spec.merge_attributes(kinds={"s3"}), tables)
+    tables = map_asset_specs(lambda spec: apply_freshness_policy(spec, ANALYTICS_FRESHNESS)
+                             if spec.tags.get("layer") == "analytics" else spec, tables)
     return Definitions(
         assets=[*raw_specs, *tables],
         jobs=[dimensions_job, immigration_job, analytics_job, observe_sources_job, lake_maintenance],
         asset_checks=freshness_checks,
-        sensors=[*sensors, automation_sensor, freshness_sensor],
+        sensors=[*sensors, automation_sensor],
         schedules=[*schedules, maintenance_schedule],
         resources=resources,
         loggers={"console": compact_console_logger},
@@ -84,4 +90,7 @@ def build_definitions(resources: dict | None = None) -> Definitions:
     )
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    """The code location of workspace.yaml, `dg` and the deployment: what the defs folder holds."""
+    return load_from_defs_folder(path_within_project=Path(__file__).parent)

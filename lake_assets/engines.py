@@ -29,10 +29,11 @@ from dagster import (
     Failure,
     InitResourceContext,
     OpExecutionContext,
+    PipesClientCompletedInvocation,
+    PipesEnvContextInjector,
     PipesSubprocessClient,
+    open_pipes_session,
 )
-from dagster._core.pipes.client import PipesClientCompletedInvocation
-from dagster._core.pipes.utils import PipesEnvContextInjector, open_pipes_session
 from dagster_aws.pipes import PipesEMRServerlessClient, PipesS3MessageReader
 from pydantic import PrivateAttr
 

@@ -2,15 +2,18 @@
 sources, failure and check-warning mail (the rebuilds: `lake_assets.automation`).
 
 - `raw_i94_sensor` looks at `<raw>/i94/` (a folder or an S3 prefix) and asks for one
-  `immigration_job` run per new or changed monthly extract, for that month's partition. An
-  extract's version hashes the size and modification time (locally) or size and ETag (on
-  S3) of its file or of each part of its folder; a folder counts once complete (a
-  `_SUCCESS` marker, or the same version two ticks in a row). A version whose run fails is
-  run again, up to `MAX_RUNS` runs, then the operators are mailed. Extracts that cannot be
-  read or placed, or that hold a month outside the partitions, are logged at every tick and
-  mailed once; the others go on. The cursor keeps this state; run keys (path@version) make
+  `immigration_job` run per range of contiguous months whose extract is new or changed, so
+  twelve extracts landing together are one run (one Spark session). An extract's version
+  hashes the size and modification time (locally) or size and ETag (on S3) of its file or of
+  each part of its folder; a folder counts once complete (a `_SUCCESS` marker, or the same
+  version two ticks in a row). A failed run is retried by Dagster (`dagster/max_retries`,
+  `run_retries` in dagster.yaml), then mailed by `failure_email_sensor`. Extracts that cannot
+  be read or placed, that hold a month outside the partitions, or a month whose extract is
+  overdue (not in by `LANDING_DAY` of the next month plus `LANDING_MARGIN`) are logged at
+  every tick and mailed once; the others go on. The cursor keeps this state; run keys make
   Dagster drop a repeated request too. Each new version is recorded as the data version of
-  the month of `raw_i94` (an observation) before its run.
+  the month of `raw_i94` (an observation) before its run, and the check
+  `months_built_in_time` (lake_assets.freshness) is recorded when its outcome changes.
 - `daily_refresh_schedule` runs `observe_sources_job` at 07:00 (`$LAKE_SCHEDULE_TIMEZONE`,
   default UTC): the data version of each source file; `automation_sensor` rebuilds what a
   changed one feeds, nothing when none changed.
@@ -19,26 +22,26 @@ sources, failure and check-warning mail (the rebuilds: `lake_assets.automation`)
 - `failure_metric_sensor` counts each failed run in CloudWatch (`FailedRuns` in
   `$LAKE_METRICS_NAMESPACE`), what the deployment's alarm watches (infra/cfn/orchestrator.yaml).
 
-Sensors and the schedule start stopped unless `LAKE_AUTOMATION=on` (then `dagster dev` or
-the daemon runs them at once); they can be switched on in the UI either way.
+Sensors and the schedule start running unless `LAKE_AUTOMATION=off` (`lake ui --no-automation`);
+they can be switched on or off in the UI either way.
 """
 
+import hashlib
 import json
+from datetime import datetime, timedelta, timezone
 
 from dagster import (
     AssetCheckSeverity,
+    AssetKey,
     AssetObservation,
+    AssetRecordsFilter,
     AssetSelection,
     DagsterEventType,
     DagsterInstance,
-    DagsterRun,
-    DagsterRunStatus,
-    DefaultScheduleStatus,
-    DefaultSensorStatus,
+    PartitionKeyRange,
     EventRecordsFilter,
     RunFailureSensorContext,
     RunRequest,
-    RunsFilter,
     ScheduleDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -48,15 +51,17 @@ from dagster import (
     sensor,
 )
 from dagster._core.definitions.data_version import DATA_VERSION_TAG  # no public name in 1.13
+from dagster._time import get_current_timestamp
 
 from lake_assets import settings
 from lake_assets.assets.raw import observed_sources
+from lake_assets.automation import SCHEDULE_STATUS, SENSOR_STATUS
+from lake_assets.freshness import built_in_time, months_not_built
 from lake_assets.mail import MailError, send_mail, smtp_settings
 from lake_assets.partitions import monthly_partitions
 from lake_assets.resources import LakeResource
 from lake_assets.sources import DONE_MARKER, I94Month, SourceError, file_stamps, scan_i94_months, stamps_version
 
-AUTOMATION_ON = settings.AUTOMATION.flag()
 FAILED_RUNS_METRIC = "FailedRuns"
 
 observe_sources_job = define_asset_job(
@@ -64,44 +69,63 @@ observe_sources_job = define_asset_job(
     description="Observe the label, demographics, airport and temperature files: their data versions (no Spark)")
 
 
-MAX_RUNS = 3  # runs of one version of an extract (the first and two retries) before an alert
+RETRIES = 2  # Dagster's run retries (dagster/max_retries; run_retries on in dagster.yaml) of a failed run
+LANDING_DAY = 15  # an extract usually lands by this day of the month after its own
+LANDING_MARGIN = timedelta(days=7)  # then it is overdue: a warning, one mail
 
 
-def run_request(extract: I94Month, version: str, attempt: int) -> RunRequest:
-    # The first run keeps the key path@version, so versions built before retries existed are not rebuilt.
-    path = str(extract.path)
-    return RunRequest(run_key=f"{path}@{version}" + (f"#{attempt}" if attempt > 1 else ""),
-                      partition_key=f"{extract.month}-01",
-                      tags={"lake/extract": path, "lake/extract_version": version,
-                            "lake/extract_attempt": f"{attempt}/{MAX_RUNS}"})
+def run_request(months: PartitionKeyRange, versions: list[str]) -> RunRequest:
+    """One run for the new versions (path@version) of a range of contiguous months: a partition or a range."""
+    tags = {"dagster/max_retries": str(RETRIES)}
+    if months.start != months.end:
+        tags |= {"dagster/asset_partition_range_start": months.start, "dagster/asset_partition_range_end": months.end}
+    key = hashlib.sha1(";".join(versions).encode()).hexdigest()[:16]
+    return RunRequest(run_key=f"{months.start[:7]}..{months.end[:7]}@{key}", tags=tags,
+                      partition_key=months.start if months.start == months.end else None)
 
 
-def last_run(instance: DagsterInstance, path: str, version: str, requested: int) -> DagsterRun | None:
-    """The latest run of this version of the extract, once the last one requested exists."""
-    runs = instance.get_runs(RunsFilter(tags={"lake/extract": path, "lake/extract_version": version}))
-    return runs[0] if len(runs) >= requested else None
+def extract_observation(month: str, version: str) -> AssetObservation:
+    """The data version of the month of `raw_i94`: the version of its extract about to be built."""
+    return AssetObservation("raw_i94", partition=f"{month}-01", tags={DATA_VERSION_TAG: version})
+
+
+def built_before(instance: DagsterInstance, month: str, version: str) -> bool:
+    """Whether this version of the month's extract is in the fact already (by `lake build`, say)."""
+    def latest(fetch, key: str):
+        records = fetch(AssetRecordsFilter(asset_key=AssetKey(key), asset_partitions=[f"{month}-01"]), limit=1).records
+        return records[0] if records else None
+
+    seen = latest(instance.fetch_observations, "raw_i94")
+    if seen is None or seen.asset_observation.tags.get(DATA_VERSION_TAG) != version:
+        return False
+    built = latest(instance.fetch_materializations, "fact_immigration")
+    return built is not None and built.timestamp > seen.timestamp
 
 
 def advance(context: SensorEvaluationContext, extract: I94Month, stamps: dict[str, str],
-            entry: dict | None) -> tuple[dict, RunRequest | None, str | None]:
-    """The extract's next cursor entry, the run to ask for, and what to mail if its runs all failed."""
-    path, version = str(extract.path), stamps_version(stamps)
-    if entry is None or entry["version"] != version:
-        entry = {"version": version, "runs": 0}
-        # a folder of parts may still be uploading: complete with its marker, or unchanged at the next tick
-        if DONE_MARKER not in stamps and list(stamps) != [extract.path.name]:
-            context.log.info(f"{path}: version {version} of {extract.month} seen, built if unchanged at the next tick")
-            return entry, None, None
-    elif entry["runs"]:
-        run = last_run(context.instance, path, version, entry["runs"])
-        if run is None or run.status != DagsterRunStatus.FAILURE or entry.get("gave_up"):
-            return entry, None, None
-        if entry["runs"] >= MAX_RUNS:
-            return entry, None, (f"{path}: the {MAX_RUNS} runs of version {version} of {extract.month} failed "
-                                 f"(last: run {run.run_id}); fix the cause, then re-upload or re-execute")
-    entry = {**entry, "runs": entry["runs"] + 1}
-    context.log.info(f"{path}: version {version} of {extract.month}, run {entry['runs']}/{MAX_RUNS}")
-    return entry, run_request(extract, version, entry["runs"]), None
+            entry: dict | None) -> tuple[dict, bool]:
+    """The extract's next cursor entry, and whether to build its version now (new, complete, not built)."""
+    version = stamps_version(stamps)
+    if entry is not None and entry["version"] == version:
+        requested = entry.get("requested", bool(entry.get("runs")))  # "runs": a cursor written before Dagster retried the runs
+        return {"version": version, "requested": True}, not requested
+    # a folder of parts may still be uploading: complete with its marker, or unchanged at the next tick
+    if DONE_MARKER not in stamps and list(stamps) != [extract.path.name]:
+        context.log.info(f"{extract.path}: version {version} of {extract.month} seen, built if unchanged at the next tick")
+        return {"version": version, "requested": False}, False
+    return {"version": version, "requested": True}, not built_before(context.instance, extract.month, version)
+
+
+def overdue(landed: set[str], now: datetime) -> dict[str, str]:
+    """The months of the lake with no extract LANDING_MARGIN after their usual landing day."""
+    late = {}
+    for key in monthly_partitions.get_partition_keys():
+        start = datetime.fromisoformat(key).replace(tzinfo=timezone.utc)
+        due = (start + timedelta(days=32)).replace(day=LANDING_DAY) + LANDING_MARGIN
+        if key[:7] not in landed and now > due:
+            late[f"overdue {key[:7]}"] = (f"the I94 extract of {key[:7]} is overdue: due by "
+                                          f"{due - LANDING_MARGIN:%Y-%m-%d}, not in the landing zone")
+    return late
 
 
 def alert(context: SensorEvaluationContext, incidents: list[str]) -> bool:
@@ -120,16 +144,16 @@ def alert(context: SensorEvaluationContext, incidents: list[str]) -> bool:
     return True
 
 
-@sensor(job_name="immigration_job", minimum_interval_seconds=60,
-        default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
-        description="One immigration_job run per new or changed monthly I94 extract in <raw>/i94/; "
-                    "failed runs retried, problems mailed")
+@sensor(job_name="immigration_job", minimum_interval_seconds=60, default_status=SENSOR_STATUS,
+        description="One immigration_job run per range of new or changed monthly I94 extracts in <raw>/i94/ "
+                    "(retried by Dagster); overdue and unreadable extracts mailed once")
 def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
-    """Ask for the month's partition run of each complete extract whose version is new, retry a
-    failed one up to MAX_RUNS, and report (log, mail once) what cannot be built.
+    """Ask for one run per contiguous range of months whose extract has a new complete version,
+    record each version as the month's data version of `raw_i94`, evaluate `months_built_in_time`,
+    and report (log, mail once) what cannot be built and the months whose extract is overdue.
 
-    The cursor holds, per extract path, its version, the runs asked for it and whether the
-    operators were told they all failed; and the problems already mailed."""
+    The cursor holds, per extract path, its version and whether it was asked for; the problems
+    already mailed; and the last outcome of the check."""
     state = json.loads(context.cursor) if context.cursor else {}
     before, mailed = state.get("extracts", {}), state.get("problems", {})
     try:
@@ -137,8 +161,9 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
     except (SourceError, OSError) as exc:
         return SkipReason(f"cannot read the landing zone: {exc}")
     problems = {exc.path: str(exc) for exc in unreadable}
+    now = get_current_timestamp()
     months = monthly_partitions.get_partition_keys()
-    current, requests, observations, gave_up = {}, [], [], {}
+    current, new, events = {}, {}, []
     for month, extract in sorted(extracts.items()):
         path = str(extract.path)
         if f"{month}-01" not in months:
@@ -149,31 +174,30 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
         except OSError as exc:
             problems[path] = f"{path}: cannot be read: {exc}"
             continue
-        current[path], request, failed = advance(context, extract, stamps, before.get(path))
-        if request:
-            requests.append(request)
-            if current[path]["runs"] == 1:  # a new version: raw_i94's data version for the month
-                observations.append(AssetObservation("raw_i94", partition=request.partition_key,
-                                                     tags={DATA_VERSION_TAG: current[path]["version"]}))
-        if failed:
-            gave_up[path] = failed
+        current[path], build = advance(context, extract, stamps, before.get(path))
+        if build:
+            new[f"{month}-01"] = f"{path}@{current[path]['version']}"
+            events.append(extract_observation(month, current[path]["version"]))
+    problems |= overdue(set(extracts), datetime.fromtimestamp(now, timezone.utc))
     for message in problems.values():
         context.log.warning(message)
-    incidents = [m for p, m in problems.items() if mailed.get(p) != m] + list(gave_up.values())
+    incidents = [m for p, m in problems.items() if mailed.get(p) != m]
     if incidents and not alert(context, incidents):
         problems = {p: m for p, m in problems.items() if mailed.get(p) == m}
-    else:
-        for path in gave_up:
-            current[path]["gave_up"] = True
-    cursor = json.dumps({"extracts": current, "problems": problems}, sort_keys=True)
+    ranges = monthly_partitions.subset_with_partition_keys(new).get_partition_key_ranges(monthly_partitions)
+    requests = [run_request(r, [new[k] for k in monthly_partitions.get_partition_keys_in_range(r)]) for r in ranges]
+    late = months_not_built(context.instance, now)
+    if late != state.get("late", ""):
+        events.append(built_in_time(late))
+    cursor = json.dumps({"extracts": current, "problems": problems, "late": late}, sort_keys=True)
     skip = "; ".join(problems.values()) if problems and not requests else None
-    return SensorResult(run_requests=requests, asset_events=observations, cursor=cursor, skip_reason=skip)
+    return SensorResult(run_requests=requests, asset_events=events, cursor=cursor, skip_reason=skip)
 
 
 daily_refresh_schedule = ScheduleDefinition(
     name="daily_refresh_schedule", job=observe_sources_job, cron_schedule="0 7 * * *",
     execution_timezone=settings.SCHEDULE_TIMEZONE.value(),
-    default_status=DefaultScheduleStatus.RUNNING if AUTOMATION_ON else DefaultScheduleStatus.STOPPED,
+    default_status=SCHEDULE_STATUS,
     description="07:00 every day: observe the source files; automation_sensor rebuilds what a changed one feeds")
 
 
@@ -202,7 +226,7 @@ def failure_mail(context: RunFailureSensorContext) -> tuple[str, str]:
 
 
 @run_failure_sensor(name="failure_email_sensor", monitor_all_code_locations=False,
-                    default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
+                    default_status=SENSOR_STATUS,
                     description="Mail the operators (LAKE_ALERT_TO) when a run fails")
 def failure_email_sensor(context: RunFailureSensorContext):
     settings = smtp_settings()
@@ -216,7 +240,7 @@ def failure_email_sensor(context: RunFailureSensorContext):
 
 
 @run_failure_sensor(name="failure_metric_sensor", monitor_all_code_locations=False,
-                    default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
+                    default_status=SENSOR_STATUS,
                     description="Count each failed run in CloudWatch (FailedRuns in LAKE_METRICS_NAMESPACE)")
 def failure_metric_sensor(context: RunFailureSensorContext):
     namespace = settings.METRICS_NAMESPACE.value()
@@ -252,7 +276,7 @@ def check_warnings(instance: DagsterInstance, after: int | None, failing: dict) 
 
 
 @sensor(name="check_warning_sensor", minimum_interval_seconds=60,
-        default_status=DefaultSensorStatus.RUNNING if AUTOMATION_ON else DefaultSensorStatus.STOPPED,
+        default_status=SENSOR_STATUS,
         description="Mail the operators when a warning check fails (a coverage floor, a freshness check), "
                     "once until it passes again")
 def check_warning_sensor(context: SensorEvaluationContext):

@@ -69,7 +69,8 @@ EMR_MAINTENANCE_INSTANCE_PROFILE = Setting("LAKE_EMR_MAINTENANCE_INSTANCE_PROFIL
                                            "EMR on EC2: lake_maintenance's nodes' profile (default: the nodes')")
 EMR_SUBNET_ID = Setting("LAKE_EMR_SUBNET_ID", None, "EMR on EC2: the subnet (default: EMR's choice)")
 # Automation and alerts
-AUTOMATION = Setting("LAKE_AUTOMATION", "off", "'on': schedules and sensors start switched on")
+AUTOMATION = Setting("LAKE_AUTOMATION", "on", "'off': schedules, sensors and automation start stopped "
+                                              "(`lake ui --no-automation`); they can be switched on in the UI")
 SCHEDULE_TIMEZONE = Setting("LAKE_SCHEDULE_TIMEZONE", "UTC", "the time zone of the 07:00 schedule")
 UI_URL = Setting("LAKE_UI_URL", None, "the UI's address, for links in alert mails")
 METRICS_NAMESPACE = Setting("LAKE_METRICS_NAMESPACE", None, "a CloudWatch namespace for failure metrics")

@@ -1,17 +1,20 @@
-"""`lake ui`: the Dagster UI and daemon (`dagster dev`) on loopback, with a persistent instance.
+"""`lake ui`: the Dagster UI and daemon (`dg dev` of the project) on loopback, with a persistent instance.
 
 The webserver listens on a free internal loopback port; the user's port is the guard's
 (lake_assets/guard.py), which refuses GraphQL mutations sent by GET and any change from
 another origin (the local user is the operator).
 
 The instance (runs, materializations, check results, backfills) lives in the state folder,
-`<LAKE_HOME>/dagster`, so it survives restarts. `dagster dev` runs in its own process
-group; Ctrl-C, SIGTERM or SIGHUP stop that whole group (politely first), so no webserver,
-daemon, code server or run worker is left behind.
+`<LAKE_HOME>/dagster`, where `lake build` records its runs too, so it survives restarts and
+shows every build. The schedules, sensors and automation run unless `--no-automation`; what
+runs is printed once the code location is loaded. `dg dev` runs in its own process group;
+Ctrl-C, SIGTERM or SIGHUP stop that whole group (politely first), so no webserver, daemon,
+code server or run worker is left behind.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -21,35 +24,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from lake_assets.build import UsageError
+from lake_assets.build import UsageError, instance_dir, prepare_instance
 from lake_assets.guard import start_local
 from lake_assets.settings import RAW_DIR, lake_home
 
-WORKSPACE = Path(__file__).resolve().parent.parent / "workspace.yaml"
-DAGSTER_YAML = """\
-# Written by `lake ui` (kept if you edit it). See https://docs.dagster.io/deployment/oss/dagster-yaml
-telemetry:
-  enabled: false
-concurrency:
-  runs:
-    max_concurrent_runs: 1  # each run starts its own Spark: one at a time on one machine
-"""
+PROJECT = Path(__file__).resolve().parent.parent  # pyproject.toml's [tool.dg]
 LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an http_proxy
-GRACE_SECONDS = 30  # for dagster dev to stop its services after SIGINT, before SIGTERM/SIGKILL
-
-
-def instance_dir() -> Path:
-    """The Dagster instance of the UI (DAGSTER_HOME): `<LAKE_HOME>/dagster`."""
-    return lake_home() / "dagster"
-
-
-def prepare_instance(home: Path) -> Path:
-    """Create the instance folder with a dagster.yaml unless it has one already."""
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
-    return home
+GRACE_SECONDS = 30  # for dg dev to stop its services after SIGINT, before SIGTERM/SIGKILL
 
 
 def _port_free(port: int) -> bool:
@@ -67,23 +48,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ready(port: int) -> bool:
+STATES = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+  schedules { name scheduleState { status } } sensors { name sensorState { status } } } } } }"""
+
+
+def instigators(port: int) -> dict[str, str] | None:
+    """The schedules and sensors of the UI by their status (RUNNING, STOPPED); None until loaded."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": STATES}).encode(),
+                                     headers={"Content-Type": "application/json"})
     try:
-        with LOOPBACK.open(f"http://127.0.0.1:{port}/server_info", timeout=1):
-            return True
-    except OSError:
-        return False
+        with LOOPBACK.open(request, timeout=5) as response:
+            repositories = (json.load(response)["data"]["repositoriesOrError"] or {}).get("nodes") or []
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    states = {item["name"]: item[state]["status"] for repo in repositories
+              for kind, state in (("schedules", "scheduleState"), ("sensors", "sensorState")) for item in repo[kind]}
+    return states or None
+
+
+def running_line(states: dict[str, str]) -> str:
+    """What `lake ui` prints of the schedules and sensors."""
+    on = sorted(name for name, status in states.items() if status == "RUNNING")
+    off = sorted(set(states) - set(on))
+    return (f"lake ui: running: {', '.join(on) or 'nothing'}"
+            + (f"; stopped: {', '.join(off)} (switch them on in the UI)" if off else ""))
 
 
 def ui_command(port: int) -> list[str]:
-    target = ["-w", str(WORKSPACE)] if WORKSPACE.is_file() else ["-m", "lake_assets.definitions"]
-    quiet = ["-W", "ignore:Function `dev_command` is superseded"]  # it suggests `dg dev`, not installed
-    return [sys.executable, *quiet, "-m", "dagster", "dev", *target, "-h", "127.0.0.1", "-p", str(port)]
+    return [sys.executable, "-m", "dagster_dg_cli.cli", "dev", "--target-path", str(PROJECT),
+            "--host", "127.0.0.1", "--port", str(port)]
 
 
-def ui_env(raw: str | None, lake: str | None) -> dict[str, str]:
-    """The environment of `dagster dev`: the instance, and the folders its runs read and write."""
-    env = dict(os.environ, DAGSTER_HOME=str(prepare_instance(instance_dir())), LAKE_HOME=str(lake_home()))
+def ui_env(raw: str | None, lake: str | None, automation: bool = True) -> dict[str, str]:
+    """The environment of `dg dev`: the instance, automation on or off, and the folders its runs
+    read and write."""
+    env = dict(os.environ, DAGSTER_HOME=str(prepare_instance(instance_dir())), LAKE_HOME=str(lake_home()),
+               LAKE_AUTOMATION="on" if automation else "off")
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     if raw:
         env["LAKE_RAW_DIR"] = str(Path(raw).absolute())
@@ -110,13 +110,14 @@ def _stop_group(pgid: int, wait: float = 5.0) -> None:
         _signal_group(pgid, signal.SIGKILL)
 
 
-def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out=sys.stderr) -> int:
-    """Run `dagster dev` on 127.0.0.1:`port` until it exits or this process is told to stop."""
+def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out=sys.stderr,
+          automation: bool = True) -> int:
+    """Run `dg dev` on 127.0.0.1:`port` until it exits or this process is told to stop."""
     if raw and not Path(raw).is_dir():
         raise UsageError(f"raw folder {raw} does not exist")
     if not _port_free(port):
         raise UsageError(f"port {port} on 127.0.0.1 is in use: choose another with --port")
-    env = ui_env(raw, lake)
+    env = ui_env(raw, lake, automation)
     raw_dir = str(Path(raw).absolute()) if raw else RAW_DIR.value() or str(lake_home() / "raw")
     if not Path(raw_dir).is_dir():
         print(f"lake ui: note: no raw folder at {raw_dir}; runs will fail until there is one (--raw DIR)", file=out)
@@ -130,10 +131,10 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
         if not stop_requested:
             stop_requested.append(time.monotonic())
             if child is not None:
-                _signal_group(child.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends dagster dev
+                _signal_group(child.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends dg dev
 
     # Handlers before the child starts: it then inherits default dispositions (an ignored
-    # SIGINT of a background job would be inherited and make dagster dev unstoppable).
+    # SIGINT of a background job would be inherited and make dg dev unstoppable).
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         child = subprocess.Popen(ui_command(internal), env=env, process_group=0)
@@ -141,14 +142,15 @@ def serve(port: int = 3000, raw: str | None = None, lake: str | None = None, out
             _signal_group(child.pid, signal.SIGINT)
         announced = False
         while child.poll() is None:
-            if not announced and not stop_requested and _ready(internal):
+            if not announced and not stop_requested and (states := instigators(internal)):
                 announced = True
                 print(f"lake ui: Dagster UI on http://127.0.0.1:{port}  (instance {env['DAGSTER_HOME']}; "
                       "Ctrl-C to stop)", file=out, flush=True)
+                print(running_line(states), file=out, flush=True)
             if stop_requested and time.monotonic() - stop_requested[0] > GRACE_SECONDS:
                 _stop_group(child.pid)
             time.sleep(0.5)
-        _stop_group(child.pid)  # anything dagster dev left behind in its group
+        _stop_group(child.pid)  # anything dg dev left behind in its group
     finally:
         if child is not None and child.poll() is None:  # an error here: leave nothing running
             _stop_group(child.pid, wait=1.0)

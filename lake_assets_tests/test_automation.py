@@ -1,6 +1,7 @@
 """Declarative automation and staleness, without Spark: the engine is a stub that records the
 steps it is asked for and reports every table built and every check passed."""
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -8,11 +9,13 @@ from dagster import DagsterInstance, build_sensor_context, evaluate_automation_c
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
 
+from lake_assets.automation import SPARK_POOL
+from lake_assets.build import prepare_instance
 from lake_assets.definitions import build_definitions
 from lake_assets.engines import SparkEngine, dagster_results_of, partition_keys
 from lake_assets.tables import TABLES
 from lake_assets.resources import LakeResource
-from lake_assets.sensors import raw_i94_sensor
+from lake_assets.sensors import RETRIES, raw_i94_sensor
 from lake_assets.sources import AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE
 from lake_assets.steps import CheckOutcome, TableOutcome, typed
 from lake_assets_tests.test_sensors import write_month
@@ -21,6 +24,7 @@ SPARK_STEPS: list[str] = []  # the steps the stub engine was asked for: each wou
 FAILING_CHECKS: set[str] = set()  # checks the stub engine reports failed
 LABEL_READERS = {"dim_country", "dim_state", "dim_visa", "dim_travel_mode", "dim_city", "dim_port"}
 ANALYTICS = {"metro_arrivals_monthly", "tourism_by_season", "arrivals_temperature_correlation"}
+MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
 
 class StubEngine(SparkEngine):
@@ -40,7 +44,7 @@ class Lake:
     """Definitions over a raw folder with the four source files, on an ephemeral instance, with
     the automation sensor's cursor carried from tick to tick."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, instance: DagsterInstance | None = None):
         self.raw = tmp_path / "raw"
         self.raw.mkdir()
         for name in (LABELS_FILE, DEMOGRAPHICS_FILE, AIRPORTS_GLOB.replace("*", ""),
@@ -48,27 +52,31 @@ class Lake:
             (self.raw / name).write_text("v1")
         lake = LakeResource(raw_dir=str(self.raw), lake_dir=str(tmp_path / "lake"))
         self.defs = build_definitions({"lake": lake, "engine": StubEngine(lake=lake)})
-        self.instance = DagsterInstance.ephemeral()
+        self.instance = instance or DagsterInstance.ephemeral()
         self.cursor, self.sensor_cursor = None, None
 
-    def run(self, job: str, partition_key: str | None = None) -> None:
+    def run(self, job: str, partition_key: str | None = None, tags: dict | None = None) -> None:
         assert self.defs.resolve_job_def(job).execute_in_process(
-            instance=self.instance, partition_key=partition_key).success
+            instance=self.instance, partition_key=partition_key, tags=tags).success
 
     def land(self, month: str, build: bool = True) -> str:
         """An extract of `month` ('apr') lands and raw_i94_sensor ticks, as the daemon would: its
         observation recorded, the month it asks for built (unless not `build`); the partition key."""
         write_month(str(self.raw), f"i94_{month}16_sub.parquet", rows=3)
+        (request,) = self.sense().run_requests
+        if build:
+            self.run("immigration_job", request.partition_key)
+        return request.partition_key
+
+    def sense(self):
+        """One tick of raw_i94_sensor, its events recorded as the daemon records them."""
         context = build_sensor_context(cursor=self.sensor_cursor, instance=self.instance,
                                        resources={"lake": LakeResource(raw_dir=str(self.raw), lake_dir="-")})
         result = raw_i94_sensor(context)
         self.sensor_cursor = result.cursor
         for event in result.asset_events:
             self.instance.report_runless_asset_event(event)
-        (request,) = result.run_requests
-        if build:
-            self.run("immigration_job", request.partition_key)
-        return request.partition_key
+        return result
 
     def tick(self) -> dict[str, set]:
         """One tick of automation_sensor: the requested partitions by asset."""
@@ -114,18 +122,52 @@ def test_noop_daily_refresh_starts_no_spark_job_and_leaves_nothing_stale(built):
     assert built.stale() == set()
 
 
-def test_automation_rebuilds_what_a_changed_label_file_feeds(built):
+def test_automation_rebuilds_what_a_changed_label_file_feeds_once(built):
     (built.raw / LABELS_FILE).write_text("v2, corrected")
     built.run("observe_sources_job")
     assert built.stale() == LABEL_READERS  # dim_temperature, the fact, the analytics: once those are rebuilt
-    # the dimensions and what is built with them in one run; the fact months (another partitioning) once they are
-    assert built.tick() == {d: {None} for d in LABEL_READERS | {"dim_temperature"} | ANALYTICS}
+    # the dimensions and what is built with them in one run; the analytics wait for the fact months
+    assert built.tick() == {d: {None} for d in LABEL_READERS | {"dim_temperature"}}
     built.run("dimensions_job")
-    built.run("analytics_job")
-    assert built.stale() == {"fact_immigration@2016-04"}
+    assert built.stale() == {"fact_immigration@2016-04", "metro_arrivals_monthly"}
     assert built.tick() == {"fact_immigration": {"2016-04-01"}, "fact_immigration_rejects": {"2016-04-01"}}
     built.run("immigration_job", "2016-04-01")
-    assert built.tick() == {t: {None} for t in ANALYTICS}
+    assert built.tick() == {t: {None} for t in ANALYTICS}  # once, after the month they read
     built.run("analytics_job")
     assert built.stale() == set() and built.tick() == {}
 
+
+def test_automation_twelve_extracts_landing_in_one_tick_start_one_run(tmp_path):
+    lake = Lake(tmp_path)
+    lake.run("observe_sources_job")
+    lake.run("dimensions_job")
+    for month in MONTHS:
+        write_month(str(lake.raw), f"i94_{month}16_sub.parquet", rows=3)
+    result = lake.sense()
+    (request,) = result.run_requests
+    assert request.tags["dagster/asset_partition_range_start"] == "2016-01-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2016-12-01"
+    assert request.tags["dagster/max_retries"] == str(RETRIES)  # Dagster retries a failed run
+    assert len(result.asset_events) == 12  # each month's data version observed
+    SPARK_STEPS.clear()
+    lake.run("immigration_job", tags=request.tags)
+    assert SPARK_STEPS == ["immigration"]  # one Spark job for the twelve months
+    assert lake.stale() == set()
+
+
+def test_a_build_waits_while_a_daemon_run_holds_the_spark_pool(tmp_path):
+    """`lake build` and the daemon's runs use one instance (`lake ui`'s dagster.yaml): its pool
+    "spark" of one slot lets one Spark step run at a time, whichever run it belongs to."""
+    with DagsterInstance.from_config(str(prepare_instance(tmp_path / "dagster"))) as instance:
+        lake = Lake(tmp_path, instance)
+        lake.run("observe_sources_job")  # no Spark: no slot needed
+        instance.event_log_storage.initialize_concurrency_limit_to_default(SPARK_POOL)
+        assert instance.event_log_storage.claim_concurrency_slot(SPARK_POOL, "daemon-run", "dim_city").is_claimed
+        SPARK_STEPS.clear()
+        build = threading.Thread(target=lake.run, args=("dimensions_job",))
+        build.start()
+        build.join(timeout=8)
+        assert build.is_alive() and SPARK_STEPS == []  # waiting for the slot
+        instance.event_log_storage.free_concurrency_slots_for_run("daemon-run")
+        build.join(timeout=120)
+        assert not build.is_alive() and "dim_city" in SPARK_STEPS

@@ -2,11 +2,10 @@
 
 from dagster import AssetKey, DailyPartitionsDefinition
 
-from lake_assets.definitions import defs
+from lake_assets.defs.lake import defs
 from lake_assets.tables import TABLES
 
 LAKE_TABLES = set(TABLES)
-OBSERVED_FILES = {"raw_labels", "raw_demographics", "raw_airports", "raw_temperatures"}
 
 
 def test_definitions_load_with_every_table_as_an_asset():
@@ -39,7 +38,7 @@ def test_every_table_has_checks_and_blocking_ones_where_bad_data_would_poison():
     checks = {}
     for key in graph.asset_check_keys:
         checks.setdefault(key.asset_key.to_user_string(), []).append(key.name)
-    assert set(checks) == LAKE_TABLES | OBSERVED_FILES  # the files: freshness only
+    assert set(checks) == LAKE_TABLES
     assert "reconciles_with_raw" in checks["fact_immigration"]
     assert "key_unique_not_null" in checks["dim_city"]
 

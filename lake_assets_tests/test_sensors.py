@@ -5,12 +5,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus, SensorResult, build_sensor_context
-from dagster._core.test_utils import create_run_for_test
+from dagster import AssetMaterialization, DagsterInstance, SensorResult, build_sensor_context
 
 from lake_assets import s3 as lake_s3
 from lake_assets.resources import LakeResource
-from lake_assets.sensors import MAX_RUNS, daily_refresh_schedule, raw_i94_sensor
+from lake_assets.sensors import RETRIES, daily_refresh_schedule, extract_observation, raw_i94_sensor
+from lake_assets.sources import file_stamps, stamps_version
 
 
 def write_month(raw: str, name: str, rows: int) -> None:
@@ -74,22 +74,18 @@ def test_sensor_waits_until_a_parquet_folder_is_complete(tmp_path):
     assert [r.partition_key for r in evaluate(raw, stable.cursor).run_requests] == ["2016-05-01"]
 
 
-def test_sensor_retries_a_failed_version_then_mails_once(tmp_path, smtp):
-    raw, instance = str(tmp_path / "raw"), DagsterInstance.ephemeral()
+def test_sensor_leaves_retries_to_dagster_and_mails_an_overdue_month_once(tmp_path, smtp):
+    raw = str(tmp_path / "raw")
     write_month(raw, "i94_apr16_sub.parquet", rows=3)
-    result, keys = evaluate(raw, None, instance), []
-    for attempt in range(1, MAX_RUNS + 1):
-        (request,) = result.run_requests
-        assert request.tags["lake/extract_attempt"] == f"{attempt}/{MAX_RUNS}"
-        keys.append(request.run_key)
-        waiting = evaluate(raw, result.cursor, instance)  # the run is not there yet
-        assert waiting.run_requests == [] and smtp.messages == []
-        create_run_for_test(instance, job_name="immigration_job", tags=request.tags, status=DagsterRunStatus.FAILURE)
-        result = evaluate(raw, waiting.cursor, instance)
-    assert len(set(keys)) == MAX_RUNS and result.run_requests == []
+    first = evaluate(raw, None)
+    (request,) = first.run_requests
+    assert request.tags["dagster/max_retries"] == str(RETRIES)  # a failed run is Dagster's to retry
     (mail,) = smtp.messages
-    assert f"i94_apr16_sub.parquet: the {MAX_RUNS} runs of version" in mail.get_content()
-    assert evaluate(raw, result.cursor, instance).run_requests == [] and len(smtp.messages) == 1
+    body = mail.get_content()
+    assert "the I94 extract of 2016-05 is overdue: due by 2016-06-15" in body and "2016-04 is overdue" not in body
+    again = evaluate(raw, first.cursor)
+    assert again.run_requests == [] and len(smtp.messages) == 1  # mailed once
+    assert "2016-05 is overdue" in again.skip_reason.skip_message
 
 
 def test_sensor_reports_unreadable_and_out_of_range_extracts_once_and_builds_the_others(tmp_path, smtp):
@@ -127,7 +123,7 @@ def test_sensor_sees_an_s3_reupload_of_the_same_size(s3_env, tmp_path):
 
 def test_daily_schedule_observes_the_source_files_at_seven():
     """Observations only: what a changed file feeds is rebuilt by automation_sensor (test_automation)."""
-    from lake_assets.definitions import defs
+    from lake_assets.defs.lake import defs
 
     assert daily_refresh_schedule.cron_schedule == "0 7 * * *"
     job = defs.resolve_job_def(daily_refresh_schedule.job_name)
@@ -142,5 +138,18 @@ def test_sensor_records_the_version_of_each_extract_it_asks_for(tmp_path):
     first = evaluate(raw, None)
     (observation,) = first.asset_events
     assert (observation.asset_key.to_user_string(), observation.partition) == ("raw_i94", "2016-04-01")
-    assert observation.tags["dagster/data_version"] == first.run_requests[0].tags["lake/extract_version"]
+    assert observation.tags["dagster/data_version"] == stamps_version(file_stamps(tmp_path / "raw" / "i94" / "i94_apr16_sub.parquet"))
     assert evaluate(raw, first.cursor).asset_events == []
+
+
+def test_sensor_does_not_build_again_a_version_lake_build_built(tmp_path):
+    """`lake build` records each extract's version before building it, in the instance of `lake ui`."""
+    raw, instance = str(tmp_path / "raw"), DagsterInstance.ephemeral()
+    write_month(raw, "i94_apr16_sub.parquet", rows=3)
+    version = stamps_version(file_stamps(tmp_path / "raw" / "i94" / "i94_apr16_sub.parquet"))
+    instance.report_runless_asset_event(extract_observation("2016-04", version))
+    instance.report_runless_asset_event(AssetMaterialization("fact_immigration", partition="2016-04-01"))
+    first = evaluate(raw, None, instance)
+    assert first.run_requests == [] and first.asset_events == []
+    write_month(raw, "i94_apr16_sub.parquet", rows=5)  # a corrected extract: built
+    assert [r.partition_key for r in evaluate(raw, first.cursor, instance).run_requests] == ["2016-04-01"]

@@ -6,7 +6,7 @@ import re
 import pytest
 from dagster import AssetKey
 
-from lake_assets.definitions import defs
+from lake_assets.defs.lake import defs
 from lake_assets.tables import TABLES
 from lake_assets_tests.conftest import SHARED_DATA
 

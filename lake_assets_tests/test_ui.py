@@ -123,7 +123,7 @@ def _wait_run(port: int, run_id: str, timeout: float = 600) -> str:
 
 @pytest.mark.spark  # the UI's run of a month starts Spark in its own process
 def test_lake_ui_shows_lineage_and_partitions_runs_a_month_and_stops_on_sigterm(lake_ui, tmp_path):
-    from lake_assets.definitions import defs
+    from lake_assets.defs.lake import defs
     from lake_assets.tables import TABLES
 
     port, proc, log = lake_ui

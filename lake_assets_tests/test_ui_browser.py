@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,44 @@ pytestmark = pytest.mark.slow
 
 MONTHS = ["2016-03-01", "2016-04-01"]
 BACKFILL_SECONDS = 900  # one Spark run for both months; minutes on a busy 2-core machine
-AUTOMATIONS = ["daily_refresh_schedule", "raw_i94_sensor", "failure_email_sensor"]
+AUTOMATIONS = ["daily_refresh_schedule", "weekly_maintenance_schedule", "raw_i94_sensor", "automation_sensor",
+               "failure_email_sensor", "check_warning_sensor"]
+SWITCH = """let row = [...document.querySelectorAll('body *')].find(
+    e => e.children.length === 0 && e.textContent.trim() === arguments[0]);
+while (row && row.querySelectorAll('input[type=checkbox]').length < 2) row = row.parentElement;
+const boxes = row ? row.querySelectorAll('input[type=checkbox]') : [];
+if (boxes.length != 2) return null;  // past the row: its switch is not shown yet
+return boxes[1].checked ? 'on' : 'off';"""  # the state of an automation's switch, null until shown
+BUILD_JOBS = ["dimensions_job", "immigration_job", "analytics_job"]
+ANALYTICS = ["metro_arrivals_monthly", "tourism_by_season", "arrivals_temperature_correlation"]
+
+
+def ui_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A fresh LAKE_HOME, local Spark on two cores."""
+    return dict(os.environ, LAKE_HOME=str(tmp_path / "home"), LAKE_ENV="local", LAKE_SPARK_MASTER="local[2]",
+                LAKE_SPARK_DRIVER_MEMORY=os.getenv("LAKE_SPARK_DRIVER_MEMORY", "2g"), **extra)
+
+
+@contextmanager
+def lake_ui(tmp_path: Path, env: dict[str, str], *options: str):
+    """`lake ui` over tmp_path's raw and lake folders, ready: (port, log). Stopped at the end."""
+    port, log_path = _free_port(), tmp_path / "ui.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lake_assets.cli", "ui", "--port", str(port),
+             "--raw", str(tmp_path / "raw"), "--lake", str(tmp_path / "lake"), *options],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_ready(port, proc, log_path)
+            _gql(port, "mutation { setNuxSeen }")  # no "Join the Dagster community" dialog over the pages
+            yield port, log_path
+        finally:
+            proc.terminate()  # lake ui stops dg dev and everything it started
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
 
 
 @pytest.fixture
@@ -28,31 +66,13 @@ def ui_with_dimensions(tmp_path):
     from lake_assets.generate import generate_raw
 
     generate_raw(tmp_path / "raw", scale=0.0005, months=[m[:7] for m in MONTHS])
-    port = _free_port()
-    env = dict(os.environ, LAKE_HOME=str(tmp_path / "home"), LAKE_ENV="local", LAKE_AUTOMATION="off",
-               LAKE_SPARK_MASTER="local[2]", LAKE_SPARK_DRIVER_MEMORY=os.getenv("LAKE_SPARK_DRIVER_MEMORY", "2g"))
-    log_path = tmp_path / "ui.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lake_assets.cli", "ui", "--port", str(port),
-             "--raw", str(tmp_path / "raw"), "--lake", str(tmp_path / "lake")],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            _wait_ready(port, proc, log_path)
-            _gql(port, "mutation { setNuxSeen }")  # no "Join the Dagster community" dialog over the pages
-            run = _gql(port, """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
-                ... on LaunchRunSuccess { run { runId } } } }""", {"params": {"selector": {
-                "repositoryLocationName": "lake_assets", "repositoryName": "__repository__",
-                "jobName": "dimensions_job"}}})["launchRun"]["run"]["runId"]
-            assert _wait_run(port, run) == "SUCCESS", log_path.read_text()[-3000:]
-            yield port, tmp_path / "lake"
-        finally:
-            proc.terminate()  # lake ui stops dagster dev and everything it started
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                proc.wait()
+    with lake_ui(tmp_path, ui_env(tmp_path), "--no-automation") as (port, log_path):
+        run = _gql(port, """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+            ... on LaunchRunSuccess { run { runId } } } }""", {"params": {"selector": {
+            "repositoryLocationName": "lake_assets", "repositoryName": "__repository__",
+            "jobName": "dimensions_job"}}})["launchRun"]["run"]["runId"]
+        assert _wait_run(port, run) == "SUCCESS", log_path.read_text()[-3000:]
+        yield port, tmp_path / "lake"
 
 
 @pytest.fixture
@@ -96,7 +116,7 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
     from selenium.webdriver.support.ui import WebDriverWait
 
     from lake_assets.tables import TABLES
-    from lake_assets.definitions import defs
+    from lake_assets.defs.lake import defs
 
     port, lake = ui_with_dimensions
     url = f"http://127.0.0.1:{port}"
@@ -181,3 +201,56 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
         see(name)
     shot("automation")
     print(f"browser test: {time.monotonic() - started:.0f}s in the browser")
+
+
+def test_browser_a_fresh_lake_ui_runs_its_automation_and_lists_the_build_before_it(tmp_path, browser):
+    """`lake build` then `lake ui` on a fresh LAKE_HOME: the schedules and sensors running (nothing
+    to switch on), the build's runs in the runs list, and the analytics' freshness status set."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from lake_assets.generate import generate_raw
+
+    generate_raw(tmp_path / "raw", scale=0.0005, months=["2016-04"])
+    env = ui_env(tmp_path)
+    env.pop("LAKE_AUTOMATION", None)
+    env.pop("DAGSTER_HOME", None)
+    built = subprocess.run([sys.executable, "-m", "lake_assets.cli", "build", "--raw", str(tmp_path / "raw"),
+                            "--lake", str(tmp_path / "lake")], env=env, capture_output=True, text=True, timeout=1200)
+    assert built.returncode == 0, built.stderr[-3000:]
+
+    with lake_ui(tmp_path, env) as (port, log_path):
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60  # printed once the code location answers
+        while "lake ui: running:" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(1)
+        assert "lake ui: running: automation_sensor, check_warning_sensor, daily_refresh_schedule" in log_path.read_text()
+
+        def see(text: str, timeout: float = 60) -> None:
+            WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+
+        browser.get(f"{url}/automation")
+        for name in AUTOMATIONS:  # its row: the select box on the left, the running switch on the right
+            see(name)
+            switched_on = WebDriverWait(browser, 60).until(lambda b, name=name: b.execute_script(SWITCH, name))
+            assert switched_on == "on", f"{name} is not running"
+        browser.save_screenshot(str(browser.artifacts / "automation_running.png"))
+
+        browser.get(f"{url}/runs")
+        for job in BUILD_JOBS:
+            see(job)
+        browser.save_screenshot(str(browser.artifacts / "runs_of_the_build.png"))
+
+        deadline = time.monotonic() + 120  # the freshness daemon evaluates every 30 s
+        while time.monotonic() < deadline:
+            nodes = _gql(port, "{ assetNodes { assetKey { path } freshnessStatusInfo { freshnessStatus } } }")
+            status = {n["assetKey"]["path"][-1]: (n["freshnessStatusInfo"] or {}).get("freshnessStatus")
+                      for n in nodes["assetNodes"]}
+            if all(status[a] == "HEALTHY" for a in ANALYTICS):
+                break
+            time.sleep(5)
+        assert all(status[a] == "HEALTHY" for a in ANALYTICS), status
+        browser.get(f"{url}/assets/{ANALYTICS[0]}")
+        see("Freshness")
+        browser.save_screenshot(str(browser.artifacts / "analytics_freshness.png"))

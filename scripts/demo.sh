@@ -25,8 +25,7 @@ then
 else
   .venv/bin/lake generate --out "$raw" --seed "$seed" ${SCALE:+--scale "$SCALE"}
 fi
-# Record the runs in the instance `lake ui` shows (<LAKE_HOME>/dagster).
-export DAGSTER_HOME="$(.venv/bin/python -c 'from lake_assets.ui import instance_dir, prepare_instance; print(prepare_instance(instance_dir()))')"
+# its runs are recorded in the instance `lake ui` shows (<LAKE_HOME>/dagster)
 .venv/bin/lake build --raw "$raw" --lake "$lake"
 .venv/bin/lake report --lake "$lake" --out "$LAKE_HOME/report.html"
 echo "demo: the lake is in $lake (try: .venv/bin/lake tables --lake $lake), the report is $LAKE_HOME/report.html;" \

@@ -17,7 +17,7 @@ from dagster import (
 
 from lake_assets import query, report
 from lake_assets.assets.columns import column_lineage, column_schema
-from lake_assets.automation import ANALYTICS, DIMENSION, FACT_MONTH
+from lake_assets.automation import ANALYTICS, DIMENSION, FACT_MONTH, SPARK_POOL
 from lake_assets.engines import SparkEngine
 from lake_assets.tables import BUILDS, TABLES
 from lake_assets.tables.table import Build, Table
@@ -71,7 +71,7 @@ def table_asset(build: Build) -> AssetsDefinition:
     (table,) = build.tables
 
     @asset(name=table.name, group_name=build.group, deps=list(table.reads), check_specs=check_specs(table.name),
-           **table_attributes(table, build.layer))
+           pool=SPARK_POOL, **table_attributes(table, build.layer))
     def _table(context: AssetExecutionContext, engine: SparkEngine):
         results = engine.materialize(context, build.name)
         yield from with_charts(results, engine, build.charts) if build.charts else results

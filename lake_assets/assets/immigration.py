@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, AssetSpec, BackfillPolicy, multi_asset
 
 from lake_assets.assets.factory import check_specs, table_attributes
+from lake_assets.automation import SPARK_POOL
 from lake_assets.engines import SparkEngine
 from lake_assets.partitions import monthly_partitions
 from lake_assets.tables import BUILDS
@@ -18,6 +19,7 @@ BUILD = BUILDS["immigration"]
     partitions_def=monthly_partitions,
     # A backfill of several months is one run (one Spark session or one cluster), month by month.
     backfill_policy=BackfillPolicy.single_run(),
+    pool=SPARK_POOL,
 )
 def immigration(context: AssetExecutionContext, engine: SparkEngine):
     """Build each month of the run: every raw row lands in the fact or in the rejects, counts reconciled."""
