@@ -203,6 +203,7 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
     print(f"browser test: {time.monotonic() - started:.0f}s in the browser")
 
 
+@pytest.mark.spark  # `lake build` in a child process
 def test_browser_a_fresh_lake_ui_runs_its_automation_and_lists_the_build_before_it(tmp_path, browser):
     """`lake build` then `lake ui` on a fresh LAKE_HOME: the schedules and sensors running (nothing
     to switch on), the build's runs in the runs list, and the analytics' freshness status set."""
