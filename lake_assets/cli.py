@@ -92,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
     src.add_argument("--scale", type=float, help="generate the raw folder at this scale (default 0.0025)")
     bn.add_argument("--months", help="2016-04, 2016-01..2016-12 or a comma list (default: every month)")
     bn.add_argument("--repeat", type=int, default=1, help="builds to run; the best time of each asset is shown")
+    src.add_argument("--suite", action="store_true", help="time the whole test suite instead (pytest)")
     return parser
 
 
@@ -148,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             report = build(args.raw, args.lake, args.months, home=None if settings.dagster_home() else instance_dir())
             return 1 if report.failed_blocking or report.errors else 0
         if args.command == "bench":
-            from lake_assets.bench import bench
+            from lake_assets.bench import bench, suite
 
+            if args.suite:
+                return suite()
             bench(args.raw, args.scale, args.months, args.repeat)
         if args.command == "generate":
             generate(args.out, args.scale, args.months, args.seed)

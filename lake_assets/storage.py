@@ -38,6 +38,7 @@ class Staged:
     snapshot_id: int | None  # None when no row was written (no snapshot then)
     metrics: dict = field(default_factory=dict)
     bytes: int = 0
+    collected: list | None = field(default=None, repr=False)  # a small table's rows, kept on the driver
 
     @property
     def rows(self) -> int:
@@ -140,8 +141,17 @@ class Lake:
     def stage(self, table: str, df: DataFrame, metrics: dict[str, Column] | None = None,
               partition: dict | None = None, month: str | None = None) -> Staged:
         """Write `df` as an unpublished snapshot replacing the table (or its `partition`); count
-        rows and compute `metrics` in that pass."""
+        rows and compute `metrics` in that pass. An unpartitioned table of at most
+        SMALL_TABLE_ROWS rows is computed once onto the driver and written from there: its key
+        check and preview then read those rows, not the snapshot."""
         self._use()
+        collected = None
+        if partition is None:
+            collected = df.limit(SMALL_TABLE_ROWS + 1).collect()
+            if len(collected) > SMALL_TABLE_ROWS:
+                collected = None
+            else:
+                df = self.spark.createDataFrame(collected, df.schema)
         if not self.exists(table):
             self._create(table, df, partition)
         self._add_missing_properties(table)
@@ -159,7 +169,7 @@ class Lake:
             return Staged(table, partition, None, metrics)
         snapshot = self._staged_snapshot(table, wap)
         return Staged(table, partition, snapshot.snapshotId(), metrics,
-                      int(snapshot.summary().get("added-files-size") or 0))
+                      int(snapshot.summary().get("added-files-size") or 0), collected)
 
     def _staged_snapshot(self, table: str, wap: str):
         snapshots = list(self._java_table(table).snapshots())
@@ -205,15 +215,16 @@ class Lake:
 
     def duplicate_keys(self, staged: Staged, keys: list[str], examples: int = 5) -> tuple[int, list]:
         """Count key values that occur more than once in a staged table or partition; give a few.
-        A small table's keys are collected (one job, 0.1 s); a big one's grouped (a shuffle)."""
+        A small table's keys are counted on the driver (from its rows kept there, else collected
+        in one job); a big one's grouped (a shuffle)."""
         if staged.snapshot_id is None:
             return 0, []
-        written = self._staged_rows(staged).select(*keys)
         if staged.rows <= SMALL_TABLE_ROWS:
-            counts = Counter(tuple(r) for r in written.collect())
+            written = staged.collected or self._staged_rows(staged).select(*keys).collect()
+            counts = Counter(tuple(r[k] for k in keys) for r in written)
             dups = sorted((k for k, n in counts.items() if n > 1), key=lambda k: [(v is not None, v) for v in k])
             return len(dups), [k[0] if len(keys) == 1 else k for k in dups[:examples]]
-        row = written.groupBy(*keys).count().where("count > 1").agg(
+        row = self._staged_rows(staged).select(*keys).groupBy(*keys).count().where("count > 1").agg(
             F.count(F.lit(1)).alias("n"),
             F.slice(F.sort_array(F.collect_list(F.struct(*keys))), 1, examples).alias("ex"),
         ).first()
@@ -224,5 +235,7 @@ class Lake:
         person-level; a column nobody declared is not shown either)."""
         if staged.snapshot_id is None:
             return []
+        if staged.collected is not None:
+            return [{c: r[c] for c in columns} for r in staged.collected[:rows]]
         df = self._staged_rows(staged)
         return [r.asDict() for r in df.select(*columns).limit(rows).collect()]

@@ -12,7 +12,10 @@ def test_bench_tiny_scale_prints_json_figures(spark, capsys):
     assert main(["bench", "--scale", "0.0002", "--months", "2016-04"]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {"months", "repeat", "spark_start_s", "build_wall_s", "builds", "peak_rss_bytes", "total_wall_s",
-            "assets", "facts"} <= set(figures)
+            "assets", "facts", "build_vs_spark_start", "build_vs_duckdb_months", "dimension_seconds",
+            "slowest_dimension_s"} <= set(figures)
+    assert set(figures["dimension_seconds"]) == {"dim_country", "dim_state", "dim_visa", "dim_travel_mode",
+                                                 "dim_city", "dim_port", "dim_temperature"}
     assert figures["months"] == ["2016-04"] and figures["peak_rss_bytes"] > 0
     assets = {a["asset"] for a in figures["assets"]}
     assert {"dim_city", "dim_port", "immigration", "metro_arrivals_monthly"} <= assets

