@@ -2,13 +2,15 @@
 
 Write-audit-publish: a table (or a month of it) is written as a snapshot that is not on the
 table's `main` branch (`spark.wap.id`), with its row count and quality metrics observed in
-that same writing pass. Readers of `main` do not see it. Once its checks pass it is published
-by cherry-picking it onto `main`: one atomic commit in the catalog, which either lands whole
-or not at all. A month's rewrite is a dynamic partition overwrite, so it replaces exactly that
-month, and two runs committing different months both land. Of two runs committing the same
-table or month, the second's cherry-pick fails validation: if the first committed the same rows
-the second has nothing to add and succeeds, else it stops with `PublishConflict`. A snapshot that
-failed a check stays in the table's metadata, inspectable by its id, until maintenance expires it.
+that same writing pass. Readers of `main` do not see it, nor its new columns. Once its checks
+pass it is published: its files committed onto `main` as the table's (or month's) content,
+one atomic commit in the catalog, which either lands whole or not at all. Two runs committing
+different months both land. Of two runs committing the same table or month, the second's
+commit fails Iceberg's validation: if the first committed the same rows the second has
+nothing to add and succeeds, else it stops with `PublishConflict`. Compaction in between is
+no conflict. A month's second table (the rejects) follows its first (the fact): it is made
+the version of the run whose fact `main` holds. A snapshot that failed a check stays in the
+table's metadata, inspectable by its id, until maintenance expires it.
 """
 
 from __future__ import annotations
@@ -65,15 +67,21 @@ def _classified(exc: Py4JJavaError, where: str) -> Exception:
     return exc
 
 
-def _tag(snapshot, name: str = "published-wap-id") -> str | None:
+def _tag(snapshot, name: str) -> str | None:
     """One property of a snapshot's summary (None for no snapshot)."""
     return None if snapshot is None else snapshot.summary().get(name)
 
 
+def _published(snapshot) -> str | None:
+    """The write a snapshot of `main` published (a fast-forwarded one is that write itself);
+    None for no snapshot or maintenance."""
+    return _tag(snapshot, "published-wap-id") or _tag(snapshot, "wap.id")
+
+
 def _run(snapshot) -> str | None:
-    """The run that committed a snapshot (None for no snapshot or maintenance)."""
-    tag = _tag(snapshot)
-    return snapshot_origin({"published-wap-id": tag})[0] if tag else None
+    """The run that committed a snapshot of `main` (None for no snapshot or maintenance)."""
+    tag = _published(snapshot)
+    return snapshot_origin({"wap.id": tag})[0] if tag else None
 
 
 def _where(staged: "Staged") -> str:
@@ -238,16 +246,17 @@ class Lake:
         as published (the runs did the same work), else PublishConflict. Maintenance (compaction)
         in between is no conflict."""
         table = self._refreshed(staged.table)
-        if self._holds(table, staged):
-            return self.current_snapshot(staged.table)
+        if _published(self._month_commit(table, staged)) == staged.wap or \
+                staged.snapshot_id is None and not self._has_rows(table, staged):
+            return self.current_snapshot(staged.table)  # published before, or nothing to commit
         base = self._staged_parent(table, staged)
         other = self._committed_since(table, staged, base)
-        try:
-            if other is None:
+        if other is None:
+            try:
                 self._commit(table, staged, staged.snapshot_id, staged.wap, base)
                 return self.current_snapshot(staged.table)
-        except PublishConflict:
-            other = self._month_commit(table, staged)
+            except PublishConflict:
+                other = self._month_commit(table, staged)
         if not self._same_rows(staged):
             run = _run(other)
             raise PublishConflict(
@@ -267,12 +276,13 @@ class Lake:
             base = table.currentSnapshot()
             owner = self._month_commit(self._refreshed(leader), staged)
             run = _run(owner) or self.run_id
-            follows = _tag(owner) or ""  # the leader's write `main` holds for the month
-            if _tag(self._month_commit(table, staged), FOLLOWS) == follows:
+            follows = _published(owner) or ""  # the leader's write `main` holds for the month
+            mine = self._month_commit(table, staged)
+            if _tag(mine, FOLLOWS) == follows:
                 return self.current_snapshot(staged.table)
             source = staged if run == self.run_id else self._staged_by(table, staged, run)
-            if source.snapshot_id is None and not self._has_rows(table, staged):
-                return self.current_snapshot(staged.table)  # nothing to remove: no empty snapshot
+            if source.snapshot_id is None and mine is None and not self._has_rows(table, staged):
+                return self.current_snapshot(staged.table)  # never any row in this month: commit nothing
             try:
                 self._commit(table, staged, source.snapshot_id, source.wap,
                              None if base is None else base.snapshotId(), strict=True, follows=follows)
@@ -287,11 +297,6 @@ class Lake:
         t = self._java_table(table)
         t.refresh()
         return t
-
-    def _holds(self, table, staged: Staged) -> bool:
-        """Whether `main` already holds this staged version (published before: nothing to do)."""
-        commit = self._month_commit(table, staged)
-        return commit is not None and _tag(commit) == staged.wap
 
     def _staged_parent(self, table, staged: Staged) -> int | None:
         """The `main` snapshot the staged write was based on (the current one if none was written)."""
@@ -316,8 +321,8 @@ class Lake:
         maintenance, which commits without a run (compaction changes files, not rows)."""
         month = staged.wap.split("/")[1]
         for snapshot in self._ancestors(table, base):
-            tag = _tag(snapshot)
-            if tag and snapshot_origin({"published-wap-id": tag})[1] == month:
+            tag = _published(snapshot)
+            if tag and snapshot_origin({"wap.id": tag})[1] == month:
                 return snapshot
         return None
 
@@ -343,13 +348,11 @@ class Lake:
     def _commit(self, table, staged: Staged, source: int | None, wap: str, base: int | None,
                 strict: bool = False, follows: str | None = None) -> None:
         """One atomic commit replacing the staged month on `main` with snapshot `source`'s files
-        (none: emptying it, only if it holds rows), tagged with `wap` as a cherry-pick would be
+        (none: emptying it), tagged with `wap` as a cherry-pick would be
         (and a follower's with the leader's write it `follows`);
         it fails if a write added rows to the month since `base` (and, `strict`, if any commit
         removed some: compaction too). New columns of the staged write become `main`'s just
         before (a metadata commit: its checks have passed)."""
-        if source is None and not self._has_rows(table, staged):
-            return
         if source is not None:  # the staged write's new columns, with the field ids its files carry
             schema = table.schemas().get(table.snapshot(source).schemaId())
             if {f.fieldId() for f in table.schema().columns()} < {f.fieldId() for f in schema.columns()}:

@@ -11,8 +11,13 @@ from itertools import combinations
 import pytest
 from py4j.protocol import Py4JJavaError
 
+from lake_assets.catalog import Catalog
+from lake_assets.quality import Check
 from lake_assets.query import month_runs, table_summaries
+from lake_assets.steps import stage_check_publish
 from lake_assets.storage import CommitRetryable, Lake, PublishConflict, _classified
+from lake_assets.tables import TABLES
+from lake_assets.tables.table import Table, TableOutput
 
 FACT, REJECTS = "fact_immigration", "fact_immigration_rejects"
 # Two runs' versions of the same raw month 1..4: rows kept in the fact, rows rejected.
@@ -72,6 +77,7 @@ def lakes(spark, tmp_path):
     return {run: Lake(spark, root, run_id=run) for run in RUNS}
 
 
+@pytest.mark.slow  # 70 orders, 280 staged writes: minutes on a busy machine
 def test_every_order_of_two_runs_commits_leaves_each_month_whole_from_one_run(lakes):
     cases = list(combinations(range(8), 4))  # the positions of run-a's four commits among the eight
     outcomes = {}
@@ -125,6 +131,8 @@ def test_a_month_without_rejects_commits_nothing_to_them_and_is_never_shown_mixe
     Run(Lake(spark, root, run_id="run-3"), [1, 2], [], month(1)).build()  # removes run-2's rejects
     assert "2000-02" not in month_rows(lake, REJECTS)
     assert month_runs(root, REJECTS)["2000-02"] == month_runs(root, FACT)["2000-02"] == "run-3"
+    Run(Lake(spark, root, run_id="run-4"), [1, 2], [], month(1)).build()  # once it had rejects: says whose
+    assert month_runs(root, REJECTS)["2000-02"] == month_runs(root, FACT)["2000-02"] == "run-4"
     assert all(r[-1] == "" for r in table_summaries(root)[1])
 
 
@@ -144,17 +152,21 @@ def test_compaction_between_stage_and_publish_is_no_conflict(spark, tmp_path):
     assert month_rows(lake, FACT)["2000-02"] == [1, 2]  # the compacted month next to it is intact
 
 
-def test_a_staged_write_with_a_new_column_leaves_mains_schema_until_it_is_published(spark, tmp_path):
+def test_a_build_that_adds_a_column_and_fails_a_check_leaves_mains_schema(spark, tmp_path, monkeypatch):
+    monkeypatch.setitem(TABLES, "t", Table("t", "a test table", (), (("v", "int", ""),),
+                                           checks=(Check("positive", "v > 0", bad_rows="v <= 0"),)))
     lake = Lake(spark, str(tmp_path / "lake"), run_id="run-1")
-    Run(lake, [1, 2], [3], month(0)).build()
-    rejected = lake.stage(FACT, frame(lake, [5], month(0), extra="x"), partition=month(0), month="2000-01")
-    assert lake.read(FACT).columns == ["v", "i94yr", "i94mon"]  # as an audit that fails leaves it
-    assert lake.preview(rejected) == [{"v": 5, "i94yr": 2000, "i94mon": 1, "w": "x"}]  # what its checks read
+    assert stage_check_publish(lake, [TableOutput("t", spark.createDataFrame([(1,)], "v int"))], log=print)[0].metadata
 
-    staged = lake.stage(FACT, frame(lake, [6], month(0), extra="y"), partition=month(0), month="2000-01")
-    assert lake.read(FACT).columns == ["v", "i94yr", "i94mon"]
+    added = spark.createDataFrame([(-1, "x")], "v int, w string")  # a transform that adds a column, rows failing
+    outcome = stage_check_publish(lake, [TableOutput("t", added)], log=print)[0]
+    assert outcome.failed_blocking and outcome.metadata is None
+    assert lake.read("t").columns == ["v"] and Catalog.for_lake(lake.root).load("t").schema().column_names == ["v"]
+
+    staged = lake.stage("t", spark.createDataFrame([(2, "y")], "v int, w string"))
+    assert lake.preview(staged) == [{"v": 2, "w": "y"}] and lake.read("t").columns == ["v"]  # what the checks read
     lake.publish(staged)
-    assert [tuple(r) for r in lake.read(FACT).collect()] == [(6, 2000, 1, "y")]
+    assert [tuple(r) for r in lake.read("t").collect()] == [(2, "y")]
 
 
 @pytest.mark.parametrize("java_class, kind", [
