@@ -154,7 +154,7 @@ def test_compaction_between_stage_and_publish_is_no_conflict(spark, tmp_path):
 
 def test_a_build_that_adds_a_column_and_fails_a_check_leaves_mains_schema(spark, tmp_path, monkeypatch):
     monkeypatch.setitem(TABLES, "t", Table("t", "a test table", (), (("v", "int", ""),),
-                                           checks=(Check("positive", "v > 0", bad_rows="v <= 0"),)))
+                                           keys=("v",), checks=(Check("positive", "v > 0", bad_rows="v <= 0"),)))
     lake = Lake(spark, str(tmp_path / "lake"), run_id="run-1")
     assert stage_check_publish(lake, [TableOutput("t", spark.createDataFrame([(1,)], "v int"))], log=print)[0].metadata
 
