@@ -32,6 +32,7 @@ from dagster import (
     PipesClientCompletedInvocation,
     PipesEnvContextInjector,
     PipesSubprocessClient,
+    RetryRequested,
     open_pipes_session,
 )
 from dagster_aws.pipes import PipesEMRServerlessClient, PipesS3MessageReader
@@ -43,7 +44,7 @@ from lake_assets.maintenance import maintain
 from lake_assets.package import BOOTSTRAP_FILE, BOOTSTRAP_SHA256, DEPS_ARCHIVE, JOB_FILE
 from lake_assets.resources import LakeResource
 from lake_assets.spark import JVM_OPTIONS, LOCAL_CONF
-from lake_assets.steps import CheckOutcome, Inputs, StepError, TableOutcome, run_months, run_step
+from lake_assets.steps import CheckOutcome, Inputs, RetryableStepError, StepError, TableOutcome, run_months, run_step
 
 ENTRY_POINT = os.path.join(os.path.dirname(__file__), "spark_job.py")
 MAINTENANCE_STEP = "maintenance"  # spark_job.py's step for lake_maintenance
@@ -57,6 +58,9 @@ JOB_CONF = {k: LOCAL_CONF[k] for k in (
 )} | {"spark.driver.extraJavaOptions": JVM_OPTIONS, "spark.executor.extraJavaOptions": JVM_OPTIONS}
 
 
+COMMIT_RETRIES = 2  # of a step whose commit the catalog did not take
+
+
 def partition_keys(context: AssetExecutionContext) -> list[str] | None:
     """Every month of the run (several in a single-run backfill), or None if unpartitioned."""
     return list(context.partition_keys) if context.assets_def.partitions_def else None
@@ -65,12 +69,15 @@ def partition_keys(context: AssetExecutionContext) -> list[str] | None:
 def dagster_results_of(context: AssetExecutionContext,
                        outcomes: Iterator[tuple[str | None, list[TableOutcome]]]) -> Iterator:
     """A step's outcomes, (month or None, tables), as Dagster results: each month recorded under
-    its own partition, an unpartitioned step as it is. A StepError fails the step with its message."""
+    its own partition, an unpartitioned step as it is. A StepError fails the step with its message;
+    a commit the catalog did not take (RetryableStepError) retries the step."""
     try:
         if partition_keys(context):
             yield from dagster_results_by_partition(context, outcomes)
         else:
             yield from dagster_results(table for _, tables in outcomes for table in tables)
+    except RetryableStepError as exc:
+        raise RetryRequested(max_retries=COMMIT_RETRIES, seconds_to_wait=30) from exc
     except StepError as exc:
         raise Failure(str(exc)) from None
 

@@ -13,9 +13,13 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from lake_assets.quality import dangling, observed_metrics, reference_metrics, verdict
-from lake_assets.storage import Lake, PublishConflict, Staged
+from lake_assets.storage import CommitRetryable, Lake, PublishConflict, Staged
 from lake_assets.tables import BUILDS, TABLES
 from lake_assets.tables.table import Build, Inputs, StepError, TableOutput
+
+
+class RetryableStepError(StepError):
+    """A commit the catalog did not take or confirm: the same build can simply run again."""
 
 
 @dataclass
@@ -145,12 +149,9 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
                         f"(lake query --as-of {staged.snapshot_id})")
         return [m[3] for m in measured]
 
-    for out, staged, shown, outcome in measured:
-        preview = lake.preview(staged, TABLES[out.table].safe_columns)
-        try:
-            snapshot = lake.publish(staged)
-        except PublishConflict as exc:
-            raise StepError(str(exc)) from None
+    previews = [lake.preview(staged, TABLES[out.table].safe_columns) for out, staged, _, _ in measured]
+    snapshots = publish_all(lake, [staged for _, staged, _, _ in measured])
+    for (out, staged, shown, outcome), preview, snapshot in zip(measured, previews, snapshots):
         outcome.metadata = {
             "rows": typed(staged.rows),
             "dagster/row_count": typed(staged.rows),
@@ -163,6 +164,30 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
             "preview": typed(_markdown(preview), "md"),
         }
     return [m[3] for m in measured]
+
+
+def publish_all(lake: Lake, staged_all: list[Staged]) -> list[int]:
+    """Publish a build's staged tables; return the snapshot each table's `main` then holds.
+
+    A month's first table (the fact) leads: its publish decides which run's version the month
+    holds. The month's other tables (the rejects) follow it: each is made the same run's
+    version, this run's or the other's, so a month's tables always come from one run. A
+    conflict on the leader is raised once the followers agree with the run that won."""
+    leader = next((staged.table for staged in staged_all if staged.partition), None)
+    snapshots, conflict = [], None
+    for staged in staged_all:
+        try:
+            if staged.partition and staged.table != leader:
+                snapshots.append(lake.follow(staged, leader))
+            else:
+                snapshots.append(lake.publish(staged))
+        except PublishConflict as exc:
+            conflict = conflict or exc
+        except CommitRetryable as exc:
+            raise RetryableStepError(str(exc)) from None
+    if conflict is not None:
+        raise StepError(str(conflict))
+    return snapshots
 
 
 def _build(name: str, monthly: bool) -> Build:

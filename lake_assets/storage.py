@@ -2,31 +2,87 @@
 
 Write-audit-publish: a table (or a month of it) is written as a snapshot that is not on the
 table's `main` branch (`spark.wap.id`), with its row count and quality metrics observed in
-that same writing pass. Readers of `main` do not see it. Once its checks pass it is published
-by cherry-picking it onto `main`: one atomic commit in the catalog, which either lands whole
-or not at all. A month's rewrite is a dynamic partition overwrite, so it replaces exactly that
-month, and two runs committing different months both land. Of two runs committing the same
-table or month, the second's cherry-pick fails validation: if the first committed the same rows
-the second has nothing to add and succeeds, else it stops with `PublishConflict`. A snapshot that
-failed a check stays in the table's metadata, inspectable by its id, until maintenance expires it.
+that same writing pass. Readers of `main` do not see it, nor its new columns. Once its checks
+pass it is published: its files committed onto `main` as the table's (or month's) content,
+one atomic commit in the catalog, which either lands whole or not at all. Two runs committing
+different months both land. Of two runs committing the same table or month, the second's
+commit fails Iceberg's validation: if the first committed the same rows the second has
+nothing to add and succeeds, else it stops with `PublishConflict`. Compaction in between is
+no conflict. A month's second table (the rejects) follows its first (the fact): it is made
+the version of the run whose fact `main` holds. A snapshot that failed a check stays in the
+table's metadata, inspectable by its id, until maintenance expires it.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from py4j.protocol import Py4JJavaError
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from lake_assets.catalog import EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, wap_id
+from lake_assets.catalog import EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, snapshot_origin, wap_id
 
 SMALL_TABLE_ROWS = 100_000  # checked on the driver: dimensions and analytics, not the fact
 
 
+COMMIT_ATTEMPTS = 5  # of a follower's month, each after another run's commit to it
+ICEBERG = "org.apache.iceberg.exceptions."
+FOLLOWS = "follows-wap-id"  # in a follower's commit: the leader's write (published-wap-id) it goes with
+
+
 class PublishConflict(Exception):
     """Another run committed the same table or month first: this run published nothing of it."""
+
+
+class CommitRetryable(Exception):
+    """The catalog did not take a commit after Iceberg's own retries, or cannot say whether it
+    did (CommitFailedException, CommitStateUnknownException): the build can run again as it is."""
+
+
+def _java_classes(exc: Py4JJavaError) -> list[str]:
+    """The Java exception's class and its causes' classes."""
+    names, java = [], exc.java_exception
+    while java is not None and len(names) < 10:
+        names.append(java.getClass().getName())
+        java = java.getCause()
+    return names
+
+
+def _classified(exc: Py4JJavaError, where: str) -> Exception:
+    """An Iceberg commit failure by its Java class: a validation failure is a conflict with
+    another commit, a failed or unknown commit is retryable; anything else is raised as it is."""
+    names = _java_classes(exc)
+    if any(n.startswith(ICEBERG + "Commit") for n in names):  # CommitFailed-, CommitStateUnknownException
+        return CommitRetryable(f"{where}: the catalog did not confirm the commit ({names[0].rsplit('.', 1)[-1]}): "
+                               "run the build again")
+    if ICEBERG + "ValidationException" in names or ICEBERG + "CherrypickAncestorCommitException" in names:
+        return PublishConflict(f"{where}: another commit changed it first")
+    return exc
+
+
+def _tag(snapshot, name: str) -> str | None:
+    """One property of a snapshot's summary (None for no snapshot)."""
+    return None if snapshot is None else snapshot.summary().get(name)
+
+
+def _published(snapshot) -> str | None:
+    """The write a snapshot of `main` published (a fast-forwarded one is that write itself);
+    None for no snapshot or maintenance."""
+    return _tag(snapshot, "published-wap-id") or _tag(snapshot, "wap.id")
+
+
+def _run(snapshot) -> str | None:
+    """The run that committed a snapshot of `main` (None for no snapshot or maintenance)."""
+    tag = _published(snapshot)
+    return snapshot_origin({"wap.id": tag})[0] if tag else None
+
+
+def _where(staged: "Staged") -> str:
+    return f" [{', '.join(f'{k}={v}' for k, v in staged.partition.items())}]" if staged.partition else ""
 
 
 @dataclass
@@ -38,6 +94,8 @@ class Staged:
     snapshot_id: int | None  # None when no row was written (no snapshot then)
     metrics: dict = field(default_factory=dict)
     bytes: int = 0
+    wap: str = ""  # the write's id: run/month/write
+    base: int | None = None  # `main`'s snapshot when it was staged
     collected: list | None = field(default=None, repr=False)  # a small table's rows, kept on the driver
 
     @property
@@ -155,6 +213,9 @@ class Lake:
         if not self.exists(table):
             self._create(table, df, partition)
         self._add_missing_properties(table)
+        before = self._refreshed(table)
+        base, schema = before.currentSnapshot(), before.schema().schemaId()
+        base = None if base is None else base.snapshotId()
         wap = wap_id(self.run_id, month, uuid.uuid4().hex[:8])
         observation = Observation()
         exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in (metrics or {}).items()]
@@ -164,49 +225,182 @@ class Lake:
                 .overwritePartitions()
         finally:
             self.spark.conf.unset("spark.wap.id")
+        self._restore_schema(table, schema)
         metrics = dict(observation.get)
         if not metrics["rows"]:  # Iceberg commits no snapshot for an empty overwrite
-            return Staged(table, partition, None, metrics)
+            return Staged(table, partition, None, metrics, wap=wap, base=base)
         snapshot = self._staged_snapshot(table, wap)
         return Staged(table, partition, snapshot.snapshotId(), metrics,
-                      int(snapshot.summary().get("added-files-size") or 0), collected)
+                      int(snapshot.summary().get("added-files-size") or 0), wap, base, collected)
+
+    def _restore_schema(self, table: str, schema_id: int) -> None:
+        """Give `main` back the schema it had before a staged write that evolved it (Spark's
+        `merge-schema` commits new columns at once): they reach `main` with the snapshot that
+        holds them, when it is published."""
+        self._set_schema(self._refreshed(table), schema_id)
+
+    def _set_schema(self, table, schema_id: int) -> None:
+        """Make one of the table's schemas its current one (a metadata commit, no snapshot)."""
+        if table.schema().schemaId() == schema_id:
+            return
+        operations = table.operations()
+        current = operations.current()
+        try:
+            operations.commit(current, self.spark._jvm.org.apache.iceberg.TableMetadata.buildFrom(current)
+                              .setCurrentSchema(schema_id).build())
+        except Py4JJavaError as exc:
+            raise _classified(exc, table.name()) from None
 
     def _staged_snapshot(self, table: str, wap: str):
         snapshots = list(self._java_table(table).snapshots())
         return next(s for s in reversed(snapshots) if s.summary().get("wap.id") == wap)
 
     def _staged_rows(self, staged: Staged) -> DataFrame:
-        return self.spark.read.option("snapshot-id", staged.snapshot_id).table(self.name(staged.table)) \
+        # `version as of` reads with the snapshot's schema (its new columns too), unlike the option
+        return self.spark.sql(f"select * from {self.name(staged.table)} version as of {staged.snapshot_id}") \
             .where(staged.where())
 
     def publish(self, staged: Staged) -> int:
         """Make a staged snapshot the table's (or partition's) content on `main`; return the
         snapshot `main` then points at. If another run committed the same table or month since
-        this one was staged, its version stands: when it holds the same rows this run's is
-        published as it (the runs did the same work), else PublishConflict."""
-        self._use()
-        try:
-            if staged.rows == 0:  # an empty overwrite replaces nothing: empty the partition instead
-                self.spark.sql(f"delete from {self.name(staged.table)} where {staged.where()}")
-            else:
-                self.spark.sql(f"call {SPARK_CATALOG}.system.cherrypick_snapshot("
-                               f"'{self.name(staged.table)}', {staged.snapshot_id})")
-        except Exception as exc:  # noqa: BLE001
-            text = str(exc)
-            if "Cannot cherry-pick" not in text and "CommitFailedException" not in text:
-                raise
-            if not self._same_rows(staged):
-                where = f" [{', '.join(f'{k}={v}' for k, v in staged.partition.items())}]" if staged.partition else ""
-                raise PublishConflict(
-                    f"{staged.table}{where}: another run committed a different version of it while this run "
-                    f"was checking its own (snapshot {staged.snapshot_id}, not published); the table holds the "
-                    "other run's complete version: build it again if this run's should win") from None
+        this one was staged, its version stands: when it holds the same rows this run's counts
+        as published (the runs did the same work), else PublishConflict. Maintenance (compaction)
+        in between is no conflict."""
+        table = self._refreshed(staged.table)
+        if _published(self._month_commit(table, staged)) == staged.wap or \
+                staged.snapshot_id is None and not self._has_rows(table, staged):
+            return self.current_snapshot(staged.table)  # published before, or nothing to commit
+        base = self._staged_parent(table, staged)
+        other = self._committed_since(table, staged, base)
+        if other is None:
+            try:
+                self._commit(table, staged, staged.snapshot_id, staged.wap, base)
+                return self.current_snapshot(staged.table)
+            except PublishConflict:
+                other = self._month_commit(table, staged)
+        if not self._same_rows(staged):
+            run = _run(other)
+            raise PublishConflict(
+                f"{staged.table}{_where(staged)}: another run committed a different version of it while this run "
+                f"was checking its own (snapshot {staged.snapshot_id}, not published); the table holds "
+                + (f"run {run}'s version" if run else "what its main now holds (it moved since this run staged: "
+                   "a rollback?)") + ": build it again if this run's should win") from None
         return self.current_snapshot(staged.table)
+
+    def follow(self, staged: Staged, leader: str) -> int:
+        """Publish a table's month so that it comes from the same run as `leader`'s month on
+        `main` (the rejects follow the fact): this run's staged version if the leader's month is
+        this run's, else the other run's staged version of it, which it wrote before publishing
+        its leader. Repeated until both agree: a month is never left mixed by a live run."""
+        for _ in range(COMMIT_ATTEMPTS):
+            table = self._refreshed(staged.table)
+            base = table.currentSnapshot()
+            owner = self._month_commit(self._refreshed(leader), staged)
+            run = _run(owner) or self.run_id
+            follows = _published(owner) or ""  # the leader's write `main` holds for the month
+            mine = self._month_commit(table, staged)
+            if _tag(mine, FOLLOWS) == follows:
+                return self.current_snapshot(staged.table)
+            source = staged if run == self.run_id else self._staged_by(table, staged, run)
+            if source.snapshot_id is None and mine is None and not self._has_rows(table, staged):
+                return self.current_snapshot(staged.table)  # never any row in this month: commit nothing
+            try:
+                self._commit(table, staged, source.snapshot_id, source.wap,
+                             None if base is None else base.snapshotId(), strict=True, follows=follows)
+            except PublishConflict:
+                continue  # another commit to this month since `base`: look again
+        raise CommitRetryable(f"{staged.table}{_where(staged)}: its month kept changing under this run: "
+                              "build it again")
+
+    # ------------------------------------------------------------ the commits behind publish
+
+    def _refreshed(self, table: str):
+        t = self._java_table(table)
+        t.refresh()
+        return t
+
+    def _staged_parent(self, table, staged: Staged) -> int | None:
+        """The `main` snapshot the staged write was based on (the current one if none was written)."""
+        if staged.snapshot_id is not None:
+            parent = table.snapshot(staged.snapshot_id).parentId()
+            return None if parent is None else int(parent)
+        return staged.base
+
+    def _ancestors(self, table, until: int | None = None):
+        snapshot = table.currentSnapshot()
+        while snapshot is not None and snapshot.snapshotId() != until:
+            yield snapshot
+            parent = snapshot.parentId()
+            snapshot = None if parent is None else table.snapshot(parent)
+
+    def _month_commit(self, table, staged: Staged):
+        """The newest build commit on `main` of the staged table's month (None if none)."""
+        return self._committed_since(table, staged, None)
+
+    def _committed_since(self, table, staged: Staged, base: int | None):
+        """The newest build commit of the staged month on `main` after snapshot `base`; not
+        maintenance, which commits without a run (compaction changes files, not rows)."""
+        month = staged.wap.split("/")[1]
+        for snapshot in self._ancestors(table, base):
+            tag = _published(snapshot)
+            if tag and snapshot_origin({"wap.id": tag})[1] == month:
+                return snapshot
+        return None
+
+    def _staged_by(self, table, staged: Staged, run: str) -> Staged:
+        """Run `run`'s staged version of this table's month (no snapshot: it staged no row)."""
+        month = staged.wap.split("/")[1]
+        for snapshot in reversed(list(table.snapshots())):
+            wap = _tag(snapshot, "wap.id") or ""
+            if wap.startswith(f"{run}/{month}/"):
+                return replace(staged, snapshot_id=snapshot.snapshotId(), wap=wap)
+        return replace(staged, snapshot_id=None, wap=wap_id(run, month, "-"))
+
+    def _filter(self, staged: Staged):
+        expressions = self.spark._jvm.org.apache.iceberg.expressions.Expressions
+        result = expressions.alwaysTrue()
+        for column, value in (staged.partition or {}).items():
+            result = getattr(expressions, "and")(result, expressions.equal(column, value))
+        return result
+
+    def _has_rows(self, table, staged: Staged) -> bool:
+        return table.newScan().filter(self._filter(staged)).planFiles().iterator().hasNext()
+
+    def _commit(self, table, staged: Staged, source: int | None, wap: str, base: int | None,
+                strict: bool = False, follows: str | None = None) -> None:
+        """One atomic commit replacing the staged month on `main` with snapshot `source`'s files
+        (none: emptying it), tagged with `wap` as a cherry-pick would be
+        (and a follower's with the leader's write it `follows`);
+        it fails if a write added rows to the month since `base` (and, `strict`, if any commit
+        removed some: compaction too). New columns of the staged write become `main`'s just
+        before (a metadata commit: its checks have passed)."""
+        if source is not None:  # the staged write's new columns, with the field ids its files carry
+            schema = table.schemas().get(table.snapshot(source).schemaId())
+            if {f.fieldId() for f in table.schema().columns()} < {f.fieldId() for f in schema.columns()}:
+                self._set_schema(table, schema.schemaId())
+        overwrite = table.newOverwrite().overwriteByRowFilter(self._filter(staged)) \
+            .validateNoConflictingData().set("published-wap-id", wap)
+        if strict:
+            overwrite.validateNoConflictingDeletes()
+        if follows is not None:
+            overwrite.set(FOLLOWS, follows)
+        if base is not None:
+            overwrite.validateFromSnapshot(base)
+        if source is not None:
+            overwrite.set("source-snapshot-id", str(source))
+            for file in table.snapshot(source).addedDataFiles(table.io()):
+                overwrite.addFile(file)
+        try:
+            overwrite.commit()
+        except Py4JJavaError as exc:
+            raise _classified(exc, f"{staged.table}{_where(staged)}") from None
 
     def _same_rows(self, staged: Staged) -> bool:
         """Whether `main` holds exactly the staged rows in the staged table or partition."""
-        mine = self._staged_rows(staged)
         current = self.read(staged.table).where(staged.where())
+        if staged.snapshot_id is None:
+            return current.isEmpty()
+        mine = self._staged_rows(staged)
         if sorted(current.columns) != sorted(mine.columns) or current.count() != staged.rows:
             return False
         return mine.exceptAll(current.select(*mine.columns)).isEmpty()

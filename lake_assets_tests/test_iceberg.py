@@ -84,7 +84,7 @@ def test_maintenance_expires_old_and_unpublished_snapshots_and_keeps_live_files(
     done = maintain(lake, retain_days=0, retain_last=1, log=lambda _: None)
 
     after = {int(r[1]) for r in history(lake.root, "t")[1]}
-    assert after == {current} and len(before) == 4
+    assert after == {current} and len(before) == 7  # 3 staged and their 3 commits on main, 1 rejected
     assert rejected.snapshot_id not in after  # the audited-but-rejected snapshot is gone
     assert done["t"]["expired_data_files"] >= 3
     assert values(lake.root) == [3, 4]  # every file of the live snapshot is still there
