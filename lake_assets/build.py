@@ -4,6 +4,8 @@ months chosen, sources checked, one Dagster run per job, and a report of what wa
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,6 +37,9 @@ concurrency:
     default_limit: 1  # one Spark step at a time (pool "spark"), `lake build` and the daemon's runs alike
 """
 MONTHLY_TABLE = "fact_immigration"  # each of its months carries the seconds the month took
+# Each run of `lake build` names its process, so a later build can tell a run whose process was
+# killed (still STARTED, its `spark` pool slot claimed) from one still going.
+BUILD_HOST_TAG, BUILD_PID_TAG = "lake/build_host", "lake/build_pid"
 
 
 class UsageError(Exception):
@@ -141,6 +146,34 @@ def absolute(path: str) -> str:
     return path if "://" in path else str(Path(path).absolute())
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_builds(instance, out=sys.stderr) -> list[str]:
+    """Mark failed the runs of `lake build`s on this machine whose process is gone (killed mid-run)
+    and free the `spark` pool slots they held, which nothing else frees without a daemon: every
+    later build would wait for them forever. Returns their run ids."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    unfinished = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    released = []
+    for run in instance.get_runs(RunsFilter(statuses=unfinished, tags={BUILD_HOST_TAG: socket.gethostname()})):
+        pid = int(run.tags.get(BUILD_PID_TAG, "0"))
+        if pid and pid != os.getpid() and not _alive(pid):
+            instance.report_run_failed(run, f"its lake build (process {pid}) ended before the run did")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            print(f"lake build: run {run.run_id} of a killed build marked failed; its Spark slot freed", file=out)
+            released.append(run.run_id)
+    return released
+
+
 def build(raw: str, lake: str, months_spec: str | None, out=None, home: Path | None = None) -> BuildReport:
     """Materialize the dimensions, the chosen months and the analytics, one Dagster run each,
     recorded in the instance at `home` (default: $DAGSTER_HOME, else an ephemeral one); print the
@@ -164,6 +197,7 @@ def build(raw: str, lake: str, months_spec: str | None, out=None, home: Path | N
         instance = DagsterInstance.from_config(str(prepare_instance(home)))
     else:
         instance = DagsterInstance.get() if settings.dagster_home() else DagsterInstance.ephemeral()
+    release_dead_builds(instance)
     for month in months:  # the versions built, so raw_i94_sensor does not build them again
         instance.report_runless_asset_event(extract_observation(month, stamps_version(file_stamps(extracts[month].path))))
     report = BuildReport()
@@ -176,8 +210,10 @@ def build(raw: str, lake: str, months_spec: str | None, out=None, home: Path | N
         print(f"[{i}/{len(runs)}] {label} …", file=sys.stderr, flush=True)
         t0 = time.monotonic()
         ranged = first and first != last
-        tags = {"dagster/asset_partition_range_start": f"{first}-01",
-                "dagster/asset_partition_range_end": f"{last}-01"} if ranged else None
+        tags = {BUILD_HOST_TAG: socket.gethostname(), BUILD_PID_TAG: str(os.getpid())}
+        if ranged:
+            tags |= {"dagster/asset_partition_range_start": f"{first}-01",
+                     "dagster/asset_partition_range_end": f"{last}-01"}
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance, tags=tags, partition_key=None if ranged or not first else f"{first}-01",
             raise_on_error=False,

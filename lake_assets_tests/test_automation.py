@@ -171,3 +171,33 @@ def test_a_build_waits_while_a_daemon_run_holds_the_spark_pool(tmp_path):
         instance.event_log_storage.free_concurrency_slots_for_run("daemon-run")
         build.join(timeout=120)
         assert not build.is_alive() and "dim_city" in SPARK_STEPS
+
+
+def test_a_killed_builds_run_is_released_so_the_next_build_does_not_wait_for_it(tmp_path):
+    """A `lake build` killed mid-run leaves its run STARTED with its `spark` slot claimed; the
+    next build marks it failed and frees the slot (a live build's run is left alone)."""
+    import os
+    import socket
+    import subprocess
+
+    from dagster import DagsterRun, DagsterRunStatus
+
+    from lake_assets.build import BUILD_HOST_TAG, BUILD_PID_TAG, release_dead_builds
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with DagsterInstance.from_config(str(prepare_instance(tmp_path / "dagster"))) as instance:
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default(SPARK_POOL)
+        runs = {}
+        for name, pid in (("killed", dead.pid), ("alive", os.getppid())):
+            run = DagsterRun(job_name="dimensions_job", status=DagsterRunStatus.STARTED,
+                             tags={BUILD_HOST_TAG: socket.gethostname(), BUILD_PID_TAG: str(pid)})
+            instance.add_run(run)
+            runs[name] = run.run_id
+        assert storage.claim_concurrency_slot(SPARK_POOL, runs["killed"], "dim_city").is_claimed
+
+        assert release_dead_builds(instance) == [runs["killed"]]
+        assert instance.get_run_by_id(runs["killed"]).status == DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(runs["alive"]).status == DagsterRunStatus.STARTED
+        assert storage.claim_concurrency_slot(SPARK_POOL, "next-build", "dim_city").is_claimed
