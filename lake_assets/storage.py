@@ -129,6 +129,10 @@ class Lake:
             return
         if EXTENSIONS not in (self.spark.conf.get("spark.sql.extensions", None) or ""):
             raise RuntimeError(f"the Spark session lacks Iceberg's SQL extensions ({EXTENSIONS})")
+        prefix = f"spark.sql.catalog.{SPARK_CATALOG}"
+        for (key,) in self.spark.sql("set").select("key").collect():  # every setting of the session
+            if key.startswith(prefix + "."):  # another catalog's settings (Glue's S3FileIO …)
+                self.spark.conf.unset(key)
         for key, value in self.catalog.spark_conf().items():
             self.spark.conf.set(key, value)
         self.spark._jsparkSession.sessionState().catalogManager().reset()  # reload `lake` with these settings

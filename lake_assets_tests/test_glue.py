@@ -176,14 +176,14 @@ def test_history_as_of_rollback_and_clean_through_glue(lake, capsys):
         code, out, err = lake_cli(capsys, "history", table, "--lake", lake.lake, "--format", "json")
         assert code == 0, err
         history[table] = {h["snapshot"]: (h["state"], h["month"]) for h in json.loads(out)}
-        assert history[table][first[table]][0] == "main"
+        assert history[table][first[table]][0] in ("main", "current")  # the rejects move only if May has some
     assert ("current", "2016-05") in history["fact_immigration"].values()
-    for table in pair:
-        code, out, err = lake_cli(capsys, "rollback", table, "--to", first[table], "--lake", lake.lake)
-        assert code == 0, err
+    code, out, err = lake_cli(capsys, "rollback", "fact_immigration", "--to", first["fact_immigration"],
+                              "--lake", lake.lake)
+    assert code == 0, err  # the rejects go back with the fact, to the same run's version
     assert month_counts(capsys, lake.lake) == before
 
-    code, out, err = lake_cli(capsys, "clean", "--lake", lake.lake, "--retain-days", "0", "--retain-last", "1")
+    code, out, err = lake_cli(capsys, "clean", "--lake", lake.lake, "--retain-days", "1", "--retain-last", "1")
     assert code == 0, err
     assert month_counts(capsys, lake.lake) == before
 
