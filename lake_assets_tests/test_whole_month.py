@@ -17,7 +17,7 @@ from lake_assets.query import month_runs, table_summaries
 from lake_assets.steps import stage_check_publish
 from lake_assets.storage import CommitRetryable, Lake, PublishConflict, _classified
 from lake_assets.tables import TABLES
-from lake_assets.tables.table import Table, TableOutput
+from lake_assets.tables.table import Column, Table, TableOutput
 
 FACT, REJECTS = "fact_immigration", "fact_immigration_rejects"
 # Two runs' versions of the same raw month 1..4: rows kept in the fact, rows rejected.
@@ -153,7 +153,7 @@ def test_compaction_between_stage_and_publish_is_no_conflict(spark, tmp_path):
 
 
 def test_a_build_that_adds_a_column_and_fails_a_check_leaves_mains_schema(spark, tmp_path, monkeypatch):
-    monkeypatch.setitem(TABLES, "t", Table("t", "a test table", (), (("v", "int", ""),),
+    monkeypatch.setitem(TABLES, "t", Table("t", "a test table", (), (Column("v", "int", ""),),
                                            keys=("v",), checks=(Check("positive", "v > 0", bad_rows="v <= 0"),)))
     lake = Lake(spark, str(tmp_path / "lake"), run_id="run-1")
     assert stage_check_publish(lake, [TableOutput("t", spark.createDataFrame([(1,)], "v int"))], log=print)[0].metadata
@@ -164,7 +164,7 @@ def test_a_build_that_adds_a_column_and_fails_a_check_leaves_mains_schema(spark,
     assert lake.read("t").columns == ["v"] and Catalog.for_lake(lake.root).load("t").schema().column_names == ["v"]
 
     staged = lake.stage("t", spark.createDataFrame([(2, "y")], "v int, w string"))
-    assert lake.preview(staged) == [{"v": 2, "w": "y"}] and lake.read("t").columns == ["v"]  # what the checks read
+    assert lake.preview(staged, ("v", "w")) == [{"v": 2, "w": "y"}] and lake.read("t").columns == ["v"]  # what the checks read
     lake.publish(staged)
     assert [tuple(r) for r in lake.read("t").collect()] == [(2, "y")]
 
