@@ -174,6 +174,17 @@ def release_dead_builds(instance, out=sys.stderr) -> list[str]:
     return released
 
 
+def check_catalog(lake: str) -> None:
+    """Refuse, before any Dagster run, a catalog the lake must not be built in (CatalogError, one
+    line): a SQLite file for a lake on S3, or one holding a table of the namespace outside the lake."""
+    from lake_assets.catalog import Catalog
+
+    catalog = Catalog.for_lake(lake)
+    if catalog.glue or Path(catalog.location).is_file():  # a new local lake has no catalog yet
+        for table in catalog.tables():
+            catalog.load(table)
+
+
 def build(raw: str, lake: str, months_spec: str | None, out=None, home: Path | None = None) -> BuildReport:
     """Materialize the dimensions, the chosen months and the analytics, one Dagster run each,
     recorded in the instance at `home` (default: $DAGSTER_HOME, else an ephemeral one); print the
@@ -184,6 +195,7 @@ def build(raw: str, lake: str, months_spec: str | None, out=None, home: Path | N
     extracts = find_i94_months(raw)
     months = parse_months(months_spec, sorted(extracts))
     raw, lake = absolute(raw), absolute(lake)
+    check_catalog(lake)
     check_sources(raw, months)  # a bad source stops the build here, before any Spark work
 
     from dagster import DagsterInstance
