@@ -27,9 +27,15 @@ event_log_storage:  # one SQLite file, so a sensor can read the events after a c
   module: dagster.core.storage.event_log
   class: ConsolidatedSqliteEventLogStorage
   config:
-    base_dir: <HOME>/event_log
+    base_dir: <HOME>/event_log  # absolute: moved with the folder, delete this file and lake writes it again
 run_retries:
   enabled: true  # a run tagged dagster/max_retries (the landing-zone sensor's) is retried that often
+run_monitoring:  # the daemon fails runs stuck starting or cancelling and frees the pool slots of ended runs
+  enabled: true
+  start_timeout_seconds: 300
+  cancel_timeout_seconds: 300
+  max_resume_run_attempts: 0  # a run is never resumed (the local run launcher cannot)
+  free_slots_after_run_end_seconds: 60
 concurrency:
   runs:
     max_concurrent_runs: 1  # each run starts its own Spark: one at a time on one machine
