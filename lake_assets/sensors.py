@@ -51,6 +51,7 @@ from dagster import (
     sensor,
 )
 from dagster._core.definitions.data_version import DATA_VERSION_TAG  # no public name in 1.13
+from dagster._core.storage.event_log import SqlEventLogStorage  # no public name in 1.13
 from dagster._time import get_current_timestamp
 
 from lake_assets import settings
@@ -256,12 +257,23 @@ def failure_metric_sensor(context: RunFailureSensorContext):
 # ---------------------------------------------------------------- warning checks
 
 
+def check_evaluations(instance: DagsterInstance, after: int | None) -> list:
+    """The next check evaluations recorded after storage id `after`, oldest first. An instance
+    folder made before the consolidated event log (Dagster's default SQLite storage, a database
+    per run) refuses such a cursor across runs, but copies every check evaluation into its index
+    database, which the SQL storages' own query reads."""
+    storage, records = instance.event_log_storage, EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION,
+                                                                      after_cursor=after)
+    if storage.is_run_sharded:
+        return SqlEventLogStorage.get_event_records(storage, records, limit=1000, ascending=True)
+    return storage.get_event_records(records, limit=1000, ascending=True)
+
+
 def check_warnings(instance: DagsterInstance, after: int | None, failing: dict) -> tuple[int | None, dict, dict]:
     """Read the check evaluations recorded after storage id `after`: the last id read, the warnings
     failing then (check -> description), and those among them that were not failing before."""
     failing, new = dict(failing), {}
-    while records := instance.event_log_storage.get_event_records(
-            EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after), limit=1000, ascending=True):
+    while records := check_evaluations(instance, after):
         for record in records:
             evaluation = record.event_log_entry.dagster_event.event_specific_data
             check = " ".join(filter(None, [evaluation.asset_key.to_user_string(), evaluation.partition and
