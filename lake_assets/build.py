@@ -30,11 +30,14 @@ event_log_storage:  # one SQLite file, so a sensor can read the events after a c
     base_dir: <HOME>/event_log  # absolute: moved with the folder, delete this file and lake writes it again
 run_retries:
   enabled: true  # a run tagged dagster/max_retries (the landing-zone sensor's) is retried that often
-run_monitoring:  # the daemon fails runs stuck starting or cancelling and frees the pool slots of ended runs
-  enabled: true
+run_launcher:  # Dagster's default, telling run monitoring when a run's process is gone
+  module: lake_assets.instance_storage
+  class: LocalRunLauncher
+run_monitoring:  # the daemon fails runs whose process is gone or stuck starting or cancelling,
+  enabled: true  # and frees the pool slots of ended runs
   start_timeout_seconds: 300
   cancel_timeout_seconds: 300
-  max_resume_run_attempts: 0  # a run is never resumed (the local run launcher cannot)
+  max_resume_run_attempts: 0  # a run is never resumed: it fails, and Dagster's run retries apply
   free_slots_after_run_end_seconds: 60
 concurrency:
   runs:
@@ -152,27 +155,19 @@ def absolute(path: str) -> str:
     return path if "://" in path else str(Path(path).absolute())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def release_dead_builds(instance, out=sys.stderr) -> list[str]:
     """Mark failed the runs of `lake build`s on this machine whose process is gone (killed mid-run)
     and free the `spark` pool slots they held, which nothing else frees without a daemon: every
     later build would wait for them forever. Returns their run ids."""
     from dagster import DagsterRunStatus, RunsFilter
 
+    from lake_assets.instance_storage import process_alive
+
     unfinished = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
     released = []
     for run in instance.get_runs(RunsFilter(statuses=unfinished, tags={BUILD_HOST_TAG: socket.gethostname()})):
         pid = int(run.tags.get(BUILD_PID_TAG, "0"))
-        if pid and pid != os.getpid() and not _alive(pid):
+        if pid and pid != os.getpid() and not process_alive(pid):
             instance.report_run_failed(run, f"its lake build (process {pid}) ended before the run did")
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             print(f"lake build: run {run.run_id} of a killed build marked failed; its Spark slot freed", file=out)
