@@ -27,7 +27,7 @@ event_log_storage:  # one SQLite file, so a sensor can read the events after a c
   module: dagster.core.storage.event_log
   class: ConsolidatedSqliteEventLogStorage
   config:
-    base_dir: <HOME>/event_log  # absolute: moved with the folder, delete this file and lake writes it again
+    base_dir: <HOME>/event_log  # absolute: after moving the folder, delete this file (lake writes it again)
 run_retries:
   enabled: true  # a run tagged dagster/max_retries (the landing-zone sensor's) is retried that often
 run_launcher:  # Dagster's default, telling run monitoring when a run's process is gone
