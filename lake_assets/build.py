@@ -27,9 +27,18 @@ event_log_storage:  # one SQLite file, so a sensor can read the events after a c
   module: dagster.core.storage.event_log
   class: ConsolidatedSqliteEventLogStorage
   config:
-    base_dir: <HOME>/event_log
+    base_dir: <HOME>/event_log  # absolute: after moving the folder, delete this file (lake writes it again)
 run_retries:
   enabled: true  # a run tagged dagster/max_retries (the landing-zone sensor's) is retried that often
+run_launcher:  # Dagster's default, telling run monitoring when a run's process is gone
+  module: lake_assets.instance_storage
+  class: LocalRunLauncher
+run_monitoring:  # the daemon fails runs whose process is gone or stuck starting or cancelling,
+  enabled: true  # and frees the pool slots of ended runs
+  start_timeout_seconds: 300
+  cancel_timeout_seconds: 300
+  max_resume_run_attempts: 0  # a run is never resumed: it fails, and Dagster's run retries apply
+  free_slots_after_run_end_seconds: 60
 concurrency:
   runs:
     max_concurrent_runs: 1  # each run starts its own Spark: one at a time on one machine
@@ -146,32 +155,35 @@ def absolute(path: str) -> str:
     return path if "://" in path else str(Path(path).absolute())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def release_dead_builds(instance, out=sys.stderr) -> list[str]:
     """Mark failed the runs of `lake build`s on this machine whose process is gone (killed mid-run)
     and free the `spark` pool slots they held, which nothing else frees without a daemon: every
     later build would wait for them forever. Returns their run ids."""
     from dagster import DagsterRunStatus, RunsFilter
 
+    from lake_assets.instance_storage import process_alive
+
     unfinished = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
     released = []
     for run in instance.get_runs(RunsFilter(statuses=unfinished, tags={BUILD_HOST_TAG: socket.gethostname()})):
         pid = int(run.tags.get(BUILD_PID_TAG, "0"))
-        if pid and pid != os.getpid() and not _alive(pid):
+        if pid and pid != os.getpid() and not process_alive(pid):
             instance.report_run_failed(run, f"its lake build (process {pid}) ended before the run did")
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             print(f"lake build: run {run.run_id} of a killed build marked failed; its Spark slot freed", file=out)
             released.append(run.run_id)
     return released
+
+
+def check_catalog(lake: str) -> None:
+    """Refuse, before any Dagster run, a catalog the lake must not be built in (CatalogError, one
+    line): a SQLite file for a lake on S3, or one holding a table of the namespace outside the lake."""
+    from lake_assets.catalog import Catalog
+
+    catalog = Catalog.for_lake(lake)
+    if catalog.glue or Path(catalog.location).is_file():  # a new local lake has no catalog yet
+        for table in catalog.tables():
+            catalog.load(table)
 
 
 def build(raw: str, lake: str, months_spec: str | None, out=None, home: Path | None = None) -> BuildReport:
@@ -184,6 +196,7 @@ def build(raw: str, lake: str, months_spec: str | None, out=None, home: Path | N
     extracts = find_i94_months(raw)
     months = parse_months(months_spec, sorted(extracts))
     raw, lake = absolute(raw), absolute(lake)
+    check_catalog(lake)
     check_sources(raw, months)  # a bad source stops the build here, before any Spark work
 
     from dagster import DagsterInstance

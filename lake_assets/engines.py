@@ -157,11 +157,12 @@ class PipesEngine(SparkEngine):
 
 def reported(invocation: PipesClientCompletedInvocation) -> Iterator[tuple[str | None, list[TableOutcome]]]:
     """What spark_job reported, in order: (month or None, tables); a reported error is raised
-    where it came. The launch's own metadata (EMR job run, cluster, step) goes with each table."""
+    where it came (retryable as in this process). The launch's own metadata (EMR job run,
+    cluster, step) goes with each table."""
     launched = {k: {"type": "text", "raw_value": str(v.value)} for k, v in invocation.metadata.items()}
     for message in invocation.get_custom_messages():
         if "error" in message:
-            raise StepError(message["error"])
+            raise (RetryableStepError if message.get("retryable") else StepError)(message["error"])
         yield message["partition"], [
             TableOutcome(o["table"], [CheckOutcome(**c) for c in o["checks"]],
                          None if o["metadata"] is None else {**o["metadata"], **launched})

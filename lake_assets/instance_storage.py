@@ -1,4 +1,5 @@
-"""The deployed Dagster instance's PostgreSQL storage, whose password can change under it.
+"""Parts of the Dagster instance named in its dagster.yaml: the deployed instance's PostgreSQL
+storage, whose password can change under it, and the local instance's run launcher.
 
 The containers log in as their own user (dagster_app, not the master), whose password is in a
 Secrets Manager secret (infra/cfn/orchestrator.yaml). `SecretPostgresStorage` (named in
@@ -7,12 +8,17 @@ each time a connection is made (through dagster-postgres's token hook): read onc
 kept in memory, and read again after PostgreSQL refuses it, so the connection retried by
 dagster-postgres after a password change uses the new password. TLS and the server's
 certificate check come from libpq's PGSSLMODE and PGSSLROOTCERT.
+
+`LocalRunLauncher` (named in the dagster.yaml `lake ui` and `lake build` write) is Dagster's
+default launcher that also answers run monitoring: a run whose process is gone has failed.
 """
 
 import json
+import os
 
 import boto3
-from dagster import Field, StringSource
+from dagster import DagsterEventType, DefaultRunLauncher, Field, StringSource
+from dagster._core.launcher import CheckRunHealthResult, WorkerStatus  # no public name in 1.13
 from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import pg_config, pg_url_from_config
 from sqlalchemy import event
@@ -55,6 +61,43 @@ class SecretPostgresStorage(DagsterPostgresStorage):
     def from_config_value(cls, inst_data, config_value):
         return cls(pg_url_from_config(config_value), config_value.get("should_autocreate_tables", True),
                    inst_data=inst_data, token_provider=SecretPassword(config_value["password_secret_arn"]))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine with that id is running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_process(instance, run_id: str) -> int | None:
+    """The process id of a run: the first of its engine events that names one ("Started process
+    for run" of a run the daemon launched, "Executing steps in process" of `lake build`'s)."""
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+        pid = entry.dagster_event.engine_event_data.metadata.get("pid")
+        if pid is not None:
+            return int(pid.value)
+    return None
+
+
+class LocalRunLauncher(DefaultRunLauncher):
+    """Dagster's default run launcher (each run a process of the code server on this machine)
+    that tells run monitoring when a run's process is gone (killed, out of memory), so the
+    daemon marks the run failed and frees its pool slots; Dagster's own cannot tell."""
+
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run) -> CheckRunHealthResult:
+        pid = run_process(self._instance, run.run_id)
+        if pid is None or process_alive(pid):  # not started yet, or running
+            return CheckRunHealthResult(WorkerStatus.RUNNING)
+        return CheckRunHealthResult(WorkerStatus.FAILED, f"the run's process {pid} ended before the run did")
 
 
 def grant_app_login(master_dsn: dict, user: str, password: str) -> None:

@@ -19,8 +19,10 @@ from datetime import datetime, timedelta, timezone
 from itertools import dropwhile
 from typing import Callable
 
+from py4j.protocol import Py4JJavaError
+
 from lake_assets.catalog import SPARK_CATALOG, snapshot_origin
-from lake_assets.storage import Lake
+from lake_assets.storage import ICEBERG, Lake, java_classes
 
 RETAIN_DAYS = 7.0
 RETAIN_LAST = 5
@@ -159,8 +161,8 @@ def _rollback(lake: Lake, targets: dict[str, int]) -> dict[str, tuple[int | None
         previous = lake.current_snapshot(table)
         try:
             lake.spark.sql(f"call {SPARK_CATALOG}.system.rollback_to_snapshot('{lake.name(table)}', {snapshot_id})")
-        except Exception as exc:  # noqa: BLE001
-            if "ancestor" in str(exc) or "Cannot roll back" in str(exc) or "not found" in str(exc).lower():
+        except Py4JJavaError as exc:  # Iceberg refuses an unknown snapshot, or one not an ancestor of main
+            if ICEBERG + "ValidationException" in java_classes(exc):
                 raise RollbackError(_not_earlier(table, snapshot_id)) from None
             raise
         done[table] = (previous, snapshot_id)

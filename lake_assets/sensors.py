@@ -8,9 +8,11 @@ sources, failure and check-warning mail (the rebuilds: `lake_assets.automation`)
   each part of its folder; a folder counts once complete (a `_SUCCESS` marker, or the same
   version two ticks in a row). A failed run is retried by Dagster (`dagster/max_retries`,
   `run_retries` in dagster.yaml), then mailed by `failure_email_sensor`. Extracts that cannot
-  be read or placed, that hold a month outside the partitions, or a month whose extract is
-  overdue (not in by `LANDING_DAY` of the next month plus `LANDING_MARGIN`) are logged at
-  every tick and mailed once; the others go on. The cursor keeps this state; run keys make
+  be read or placed, that hold a month outside the partitions, or a month whose extract
+  became overdue while the sensor watched (not in by `LANDING_DAY` of the next month plus
+  `LANDING_MARGIN`) are logged at every tick and mailed once, all of a tick's in one mail; the
+  others go on. Months already overdue at the sensor's first tick (a past year's lake) are one
+  log line, not a mail. The cursor keeps this state; run keys make
   Dagster drop a repeated request too. Each new version is recorded as the data version of
   the month of `raw_i94` (an observation) before its run, and the check
   `months_built_in_time` (lake_assets.freshness) is recorded when its outcome changes.
@@ -51,6 +53,7 @@ from dagster import (
     sensor,
 )
 from dagster._core.definitions.data_version import DATA_VERSION_TAG  # no public name in 1.13
+from dagster._core.storage.event_log import SqlEventLogStorage  # no public name in 1.13
 from dagster._time import get_current_timestamp
 
 from lake_assets import settings
@@ -116,16 +119,21 @@ def advance(context: SensorEvaluationContext, extract: I94Month, stamps: dict[st
     return {"version": version, "requested": True}, not built_before(context.instance, extract.month, version)
 
 
-def overdue(landed: set[str], now: datetime) -> dict[str, str]:
-    """The months of the lake with no extract LANDING_MARGIN after their usual landing day."""
-    late = {}
+def overdue(landed: set[str], now: datetime, since: datetime) -> tuple[dict[str, str], list[str]]:
+    """The months of the lake with no extract LANDING_MARGIN after their usual landing day: those
+    that became overdue since the sensor began watching (`since`), and those overdue before it."""
+    late, before = {}, []
     for key in monthly_partitions.get_partition_keys():
         start = datetime.fromisoformat(key).replace(tzinfo=timezone.utc)
         due = (start + timedelta(days=32)).replace(day=LANDING_DAY) + LANDING_MARGIN
-        if key[:7] not in landed and now > due:
+        if key[:7] in landed or now <= due:
+            continue
+        if due < since:
+            before.append(key[:7])
+        else:
             late[f"overdue {key[:7]}"] = (f"the I94 extract of {key[:7]} is overdue: due by "
                                           f"{due - LANDING_MARGIN:%Y-%m-%d}, not in the landing zone")
-    return late
+    return late, before
 
 
 def alert(context: SensorEvaluationContext, incidents: list[str]) -> bool:
@@ -146,14 +154,14 @@ def alert(context: SensorEvaluationContext, incidents: list[str]) -> bool:
 
 @sensor(job_name="immigration_job", minimum_interval_seconds=60, default_status=SENSOR_STATUS,
         description="One immigration_job run per range of new or changed monthly I94 extracts in <raw>/i94/ "
-                    "(retried by Dagster); overdue and unreadable extracts mailed once")
+                    "(retried by Dagster); extracts becoming overdue and unreadable ones mailed once")
 def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
     """Ask for one run per contiguous range of months whose extract has a new complete version,
     record each version as the month's data version of `raw_i94`, evaluate `months_built_in_time`,
     and report (log, mail once) what cannot be built and the months whose extract is overdue.
 
     The cursor holds, per extract path, its version and whether it was asked for; the problems
-    already mailed; and the last outcome of the check."""
+    already mailed; the last outcome of the check; and when the sensor began watching."""
     state = json.loads(context.cursor) if context.cursor else {}
     before, mailed = state.get("extracts", {}), state.get("problems", {})
     try:
@@ -178,7 +186,13 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
         if build:
             new[f"{month}-01"] = f"{path}@{current[path]['version']}"
             events.append(extract_observation(month, current[path]["version"]))
-    problems |= overdue(set(extracts), datetime.fromtimestamp(now, timezone.utc))
+    since = state.get("since", now)
+    newly, missed = overdue(set(extracts), datetime.fromtimestamp(now, timezone.utc),
+                            datetime.fromtimestamp(since, timezone.utc))
+    problems |= newly
+    if missed and "since" not in state:  # a first tick on a past year: a line, not a mail per month
+        context.log.info(f"no I94 extract for {', '.join(missed)}: due before this sensor began watching "
+                         f"({datetime.fromtimestamp(since, timezone.utc):%Y-%m-%d}), not mailed as overdue")
     for message in problems.values():
         context.log.warning(message)
     incidents = [m for p, m in problems.items() if mailed.get(p) != m]
@@ -189,7 +203,7 @@ def raw_i94_sensor(context: SensorEvaluationContext, lake: LakeResource):
     late = months_not_built(context.instance, now)
     if late != state.get("late", ""):
         events.append(built_in_time(late))
-    cursor = json.dumps({"extracts": current, "problems": problems, "late": late}, sort_keys=True)
+    cursor = json.dumps({"extracts": current, "problems": problems, "late": late, "since": since}, sort_keys=True)
     skip = "; ".join(problems.values()) if problems and not requests else None
     return SensorResult(run_requests=requests, asset_events=events, cursor=cursor, skip_reason=skip)
 
@@ -256,12 +270,23 @@ def failure_metric_sensor(context: RunFailureSensorContext):
 # ---------------------------------------------------------------- warning checks
 
 
+def check_evaluations(instance: DagsterInstance, after: int | None) -> list:
+    """The next check evaluations recorded after storage id `after`, oldest first. An instance
+    folder made before the consolidated event log (Dagster's default SQLite storage, a database
+    per run) refuses such a cursor across runs, but copies every check evaluation into its index
+    database, which the SQL storages' own query reads."""
+    storage, records = instance.event_log_storage, EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION,
+                                                                      after_cursor=after)
+    if storage.is_run_sharded:
+        return SqlEventLogStorage.get_event_records(storage, records, limit=1000, ascending=True)
+    return storage.get_event_records(records, limit=1000, ascending=True)
+
+
 def check_warnings(instance: DagsterInstance, after: int | None, failing: dict) -> tuple[int | None, dict, dict]:
     """Read the check evaluations recorded after storage id `after`: the last id read, the warnings
     failing then (check -> description), and those among them that were not failing before."""
     failing, new = dict(failing), {}
-    while records := instance.event_log_storage.get_event_records(
-            EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after), limit=1000, ascending=True):
+    while records := check_evaluations(instance, after):
         for record in records:
             evaluation = record.event_log_entry.dagster_event.event_specific_data
             check = " ".join(filter(None, [evaluation.asset_key.to_user_string(), evaluation.partition and

@@ -9,8 +9,9 @@ the engine turns into Dagster results by the same code as in-process builds
 (`lake_assets.engines`). The months of a monthly step come from the Pipes extras
 (`partition_keys`): Pipes itself sends no partition range for a run over several
 partitions. Each month is reported as soon as it is published, so that Dagster records it
-under its own partition; a month that cannot be built is reported as an error (the job then
-ends normally: Dagster fails the step). Imports no Dagster, only `dagster-pipes`.
+under its own partition; a month (or step) that cannot be built is reported as an error (the
+job then ends normally: Dagster fails the step, or retries it for a commit the catalog did not
+take). Imports no Dagster, only `dagster-pipes`.
 On EMR the code comes from `lake package`'s archive, unpacked as ./deps: given
 `--artifacts-sha256`, the job refuses to run unless ./deps hashes to it, and only then puts
 ./deps on its path. The driver starts without ./deps on PYTHONPATH (engines.py), so nothing in
@@ -115,13 +116,23 @@ def report(pipes: PipesContext, partition: str | None, outcomes) -> None:
 
 
 def report_months(pipes: PipesContext, months) -> None:
-    """Each month's outcomes once it is done; then, if a month could not be built, its error."""
+    """Each month's outcomes (or the step's) once it is done; then, if one could not be built, its
+    error, `retryable` for a commit the catalog did not take (the engine then retries the step)."""
+    from lake_assets.steps import RetryableStepError
+
     try:
         for key, outcomes in months:
             report(pipes, key, outcomes)
     except Exception as exc:  # the months before it are published: Dagster must still record them
         traceback.print_exc()
-        pipes.report_custom_message({"error": str(exc)})
+        pipes.report_custom_message({"error": str(exc), "retryable": isinstance(exc, RetryableStepError)})
+
+
+def step_outcomes(step: str, inputs):
+    """A step that is not monthly, built when iterated, as `run_months` yields a month."""
+    from lake_assets.steps import run_step
+
+    yield None, run_step(step, inputs)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -133,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     from lake_assets.catalog import Catalog
     from lake_assets.maintenance import maintain
     from lake_assets.s3 import configure_spark, is_s3
-    from lake_assets.steps import Inputs, run_months, run_step
+    from lake_assets.steps import Inputs, run_months
     from lake_assets.storage import Lake
 
     with open_pipes() as pipes:
@@ -148,10 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             inputs = Inputs(spark, lake, args.raw, args.cache, log=pipes.log.info)
             keys = partition_keys(pipes)
-            if keys:
-                report_months(pipes, run_months(args.step, inputs, keys))
-            else:
-                report(pipes, None, run_step(args.step, inputs))
+            report_months(pipes, run_months(args.step, inputs, keys) if keys else step_outcomes(args.step, inputs))
     spark.stop()
 
 

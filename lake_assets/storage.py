@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from py4j.protocol import Py4JJavaError
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
@@ -43,7 +44,7 @@ class CommitRetryable(Exception):
     did (CommitFailedException, CommitStateUnknownException): the build can run again as it is."""
 
 
-def _java_classes(exc: Py4JJavaError) -> list[str]:
+def java_classes(exc: Py4JJavaError) -> list[str]:
     """The Java exception's class and its causes' classes."""
     names, java = [], exc.java_exception
     while java is not None and len(names) < 10:
@@ -55,13 +56,20 @@ def _java_classes(exc: Py4JJavaError) -> list[str]:
 def _classified(exc: Py4JJavaError, where: str) -> Exception:
     """An Iceberg commit failure by its Java class: a validation failure is a conflict with
     another commit, a failed or unknown commit is retryable; anything else is raised as it is."""
-    names = _java_classes(exc)
+    names = java_classes(exc)
     if any(n.startswith(ICEBERG + "Commit") for n in names):  # CommitFailed-, CommitStateUnknownException
         return CommitRetryable(f"{where}: the catalog did not confirm the commit ({names[0].rsplit('.', 1)[-1]}): "
                                "run the build again")
     if ICEBERG + "ValidationException" in names or ICEBERG + "CherrypickAncestorCommitException" in names:
         return PublishConflict(f"{where}: another commit changed it first")
     return exc
+
+
+def _already_exists(exc: AnalysisException | Py4JJavaError) -> bool:
+    """Whether a create failed on a table that exists: Spark's TableAlreadyExistsException, or Iceberg's."""
+    if isinstance(exc, AnalysisException):
+        return exc.getErrorClass() == "TABLE_OR_VIEW_ALREADY_EXISTS"
+    return ICEBERG + "AlreadyExistsException" in java_classes(exc)
 
 
 def _tag(snapshot, name: str) -> str | None:
@@ -189,8 +197,8 @@ class Lake:
         try:
             self.spark.sql(f"create table if not exists {self.name(table)} ({columns}) using iceberg {partitioned} "
                            f"location '{self.catalog.table_location(table)}' tblproperties ({properties})")
-        except Exception as exc:  # noqa: BLE001 - another run created it a moment ago
-            if "already exists" not in str(exc).lower():
+        except (AnalysisException, Py4JJavaError) as exc:  # another run created it a moment ago
+            if not _already_exists(exc):
                 raise
 
     def _add_missing_properties(self, table: str) -> None:

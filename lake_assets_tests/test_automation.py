@@ -201,3 +201,44 @@ def test_a_killed_builds_run_is_released_so_the_next_build_does_not_wait_for_it(
         assert instance.get_run_by_id(runs["killed"]).status == DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(runs["alive"]).status == DagsterRunStatus.STARTED
         assert storage.claim_concurrency_slot(SPARK_POOL, "next-build", "dim_city").is_claimed
+
+
+def test_a_daemon_run_whose_process_was_killed_is_failed_by_run_monitoring_and_its_slot_freed(tmp_path):
+    """The local dagster.yaml's run launcher tells Dagster's run monitoring that a run's process
+    is gone: the daemon marks the run failed (never resumed), and frees its `spark` slot a minute
+    after; a run whose process lives, or that has none yet, is left alone."""
+    import logging
+    import os
+    import subprocess
+    from types import SimpleNamespace
+
+    from dagster import DagsterRun, DagsterRunStatus
+    from dagster._core.events import EngineEventData
+    from dagster._core.test_utils import freeze_time
+    from dagster._daemon.monitoring.concurrency import execute_concurrency_slots_iteration
+    from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+    killed = subprocess.Popen(["true"])
+    killed.wait()
+    with DagsterInstance.from_config(str(prepare_instance(tmp_path / "dagster"))) as instance:
+        assert instance.run_monitoring_enabled and instance.run_monitoring_max_resume_run_attempts == 0
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default(SPARK_POOL)
+        runs = {}
+        for name, pid in (("killed", killed.pid), ("alive", os.getpid()), ("not started", None)):
+            runs[name] = run = DagsterRun(job_name="immigration_job", status=DagsterRunStatus.STARTED)
+            instance.add_run(run)
+            if pid:  # as the code server records a run's process
+                instance.report_engine_event(f"Started process for run (pid: {pid}).", run,
+                                             EngineEventData.in_process(pid))
+        assert storage.claim_concurrency_slot(SPARK_POOL, runs["killed"].run_id, "immigration").is_claimed
+
+        for run in runs.values():  # one pass of the daemon's run monitoring
+            monitor_started_run(instance, None, instance.get_run_record_by_id(run.run_id), logging.getLogger("test"))
+        status = {name: instance.get_run_by_id(run.run_id).status for name, run in runs.items()}
+        assert status == {"killed": DagsterRunStatus.FAILURE, "alive": DagsterRunStatus.STARTED,
+                          "not started": DagsterRunStatus.STARTED}
+        ended = instance.get_run_record_by_id(runs["killed"].run_id).end_time
+        with freeze_time(ended + instance.run_monitoring_settings["free_slots_after_run_end_seconds"] + 1):
+            list(execute_concurrency_slots_iteration(SimpleNamespace(instance=instance), logging.getLogger("test")))
+        assert storage.claim_concurrency_slot(SPARK_POOL, "next-run", "immigration").is_claimed

@@ -354,6 +354,31 @@ def test_a_step_longer_than_the_30_minute_waiter_limit_is_waited_for(aws, s3_ser
     assert polls.n == 90
 
 
+@pytest.mark.parametrize("retryable", [True, False])
+def test_a_commit_the_catalog_did_not_take_is_retried_through_pipes_as_in_process(retryable, monkeypatch):
+    """spark_job reports a step's RetryableStepError (CommitRetryable) as a retryable error; the
+    Pipes engine then asks Dagster to retry the step, as the local engine does; other errors fail it."""
+    from types import SimpleNamespace
+
+    from dagster import Failure, RetryRequested
+
+    from lake_assets import spark_job, steps
+
+    def run_step(step, inputs):
+        raise (steps.RetryableStepError if retryable else steps.StepError)(f"{step}: what happened")
+
+    monkeypatch.setattr(steps, "run_step", run_step)
+    messages = []
+    spark_job.report_months(SimpleNamespace(report_custom_message=messages.append),
+                            spark_job.step_outcomes("dim_city", inputs=None))
+    assert messages == [{"error": "dim_city: what happened", "retryable": retryable}]
+    invocation = SimpleNamespace(metadata={}, get_custom_messages=lambda: messages)  # what the engine reads back
+    unpartitioned = SimpleNamespace(assets_def=SimpleNamespace(partitions_def=None))
+    with pytest.raises(RetryRequested if retryable else Failure) as raised:
+        list(engines.dagster_results_of(unpartitioned, engines.reported(invocation)))
+    assert retryable or str(raised.value.description) == "dim_city: what happened"
+
+
 def test_own_spark_settings_in_emr_configurations_would_drop_the_pipes_variables():
     """Defect 2, upstream: why the engines pass Spark settings as --conf and Pipes' parameters
     on the command line. If this starts failing, dagster-aws fixed its merge."""

@@ -76,3 +76,21 @@ def test_failed_warning_check_mailed_once_until_it_passes_again(built, smtp, mon
     built.run("immigration_job", "2016-04-01")  # a new incident
     sensors.tick()
     assert len(warnings(smtp)) == 2
+
+
+def test_an_instance_folder_with_a_per_run_event_log_mails_its_warnings_too(tmp_path, smtp, monkeypatch):
+    """An instance folder written before `lake` chose the consolidated event log: Dagster's
+    default SQLite storage, a database per run, which refuses a cursor across runs."""
+    from dagster import DagsterInstance
+
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.event_log_storage.is_run_sharded
+        lake, cursor = automation.Lake(tmp_path, instance), None
+        for failing in ({"city_coverage"}, {"city_coverage"}, set(), {"city_coverage"}):
+            monkeypatch.setattr(automation, "FAILING_CHECKS", failing)
+            lake.run("immigration_job", "2016-04-01")
+            cursor = check_warning_sensor(build_sensor_context(cursor=cursor, instance=instance)).cursor
+    assert warnings(smtp) == [{"fact_immigration 2016-04 city_coverage"}] * 2  # once per incident

@@ -68,10 +68,28 @@ def test_time_travel_and_rollback(lake, capsys):
 
     assert main(["query", "select count(*) as n from t", "--lake", lake.root, "--as-of", str(v1), "--format", "csv"]) == 0
     assert capsys.readouterr().out.split() == ["n", "2"]
+    v3 = lake.current_snapshot("t")
     rollback(lake, "t", v1)
     assert values(lake.root) == [1, 2]
-    with pytest.raises(RollbackError, match="not an earlier version"):
-        rollback(lake, "t", 12345)
+    for unknown_or_later in (12345, v3):  # Iceberg's ValidationException, by its class
+        with pytest.raises(RollbackError, match="not an earlier version"):
+            rollback(lake, "t", unknown_or_later)
+
+
+def test_a_table_another_run_created_a_moment_ago_is_used_and_other_errors_are_raised(lake, monkeypatch):
+    from types import SimpleNamespace
+
+    from pyspark.errors import AnalysisException
+
+    write(lake, [1])
+    spark = lake.spark  # as if the other run created it between `if not exists` and the create
+    monkeypatch.setattr(lake, "spark", SimpleNamespace(sql=lambda sql: spark.sql(sql.replace("if not exists ", ""))))
+    df = spark.createDataFrame([(2, 2016, 4)], "v int, i94yr int, i94mon int")
+    lake._create("t", df, APRIL)  # Spark's TableAlreadyExistsException, by its error class
+    with pytest.raises(AnalysisException):
+        lake._create("no such table", df, APRIL)
+    monkeypatch.undo()
+    assert values(lake.root) == [1]
 
 
 def test_maintenance_expires_old_and_unpublished_snapshots_and_keeps_live_files(lake):

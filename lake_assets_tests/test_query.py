@@ -135,6 +135,32 @@ def test_a_crafted_table_name_in_the_catalog_is_refused_before_any_sql(tmp_path)
     assert connect(tmp_path / "lake", only={"dim_state"}).execute("select count(*) from dim_state").fetchone() == (0,)
 
 
+def test_build_refuses_a_catalog_it_must_not_use_in_one_line_before_dagster_starts(tmp_path, capsys, monkeypatch):
+    """A SQLite catalog for a lake on S3, or a table of the namespace outside the lake: exit 2, no run."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lake_assets.catalog import Catalog
+
+    raw = tmp_path / "raw"
+    (raw / "i94").mkdir(parents=True)
+    pq.write_table(pa.table({"i94yr": [2016.0], "i94mon": [4.0]}), raw / "i94" / "i94_apr16_sub.parquet")
+    monkeypatch.setenv("LAKE_HOME", str(tmp_path / "home"))  # where `lake build` would record a run
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("LAKE_ALLOW_LOCAL_CATALOG", raising=False)
+    monkeypatch.setenv("LAKE_CATALOG", str(tmp_path / "shared.db"))
+    other = Catalog.for_lake(tmp_path / "other")  # another lake in the same catalog and namespace
+    other.create()
+    other.python().create_namespace(other.namespace)
+    other.python().create_table((other.namespace, "dim_state"), pa.schema([pa.field("state_code", pa.string())]),
+                                location=other.table_location("dim_state"))
+
+    for lake, refusal in (("s3://bucket/lake", "LAKE_CATALOG=glue"), (str(tmp_path / "lake"), "outside the lake")):
+        code, _, err = lake_cli(capsys, "build", "--raw", str(raw), "--lake", lake)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and refusal in err, err
+    assert not (tmp_path / "home").exists()  # refused before Dagster recorded anything
+
+
 # ------------------------------------------------------------ small tables written through `Lake`
 
 

@@ -1,11 +1,13 @@
 """The landing-zone sensor, the daily schedule and the failure mail."""
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dagster import AssetMaterialization, DagsterInstance, SensorResult, build_sensor_context
+from dagster._core.test_utils import freeze_time
 
 from lake_assets import s3 as lake_s3
 from lake_assets.resources import LakeResource
@@ -75,17 +77,35 @@ def test_sensor_waits_until_a_parquet_folder_is_complete(tmp_path):
 
 
 def test_sensor_leaves_retries_to_dagster_and_mails_an_overdue_month_once(tmp_path, smtp):
+    """Watching since 2016-06-01: May, due by 2016-06-15 plus the margin, is overdue on 2016-06-23
+    and mailed once; January to March were due before the sensor watched, and are not."""
+    raw = str(tmp_path / "raw")
+    write_month(raw, "i94_apr16_sub.parquet", rows=3)
+    with freeze_time(datetime(2016, 6, 1, tzinfo=timezone.utc)):
+        first = evaluate(raw, None)
+    (request,) = first.run_requests
+    assert request.tags["dagster/max_retries"] == str(RETRIES)  # a failed run is Dagster's to retry
+    assert smtp.messages == []
+    with freeze_time(datetime(2016, 6, 23, tzinfo=timezone.utc)):
+        late = evaluate(raw, first.cursor)
+        again = evaluate(raw, late.cursor)
+    (mail,) = smtp.messages  # mailed once
+    body = mail.get_content()
+    assert "the I94 extract of 2016-05 is overdue: due by 2016-06-15" in body
+    assert not any(f"2016-0{m} is overdue" in body for m in (1, 2, 3, 4, 6))
+    assert again.run_requests == [] and "2016-05 is overdue" in again.skip_reason.skip_message
+
+
+def test_a_fresh_sensor_on_a_past_year_mails_no_month_as_overdue(tmp_path, smtp, capfd):
+    """A first `lake ui` on the 2016 lake years later: the months with no extract were due long
+    before the sensor watched; one log line names them, no mail."""
     raw = str(tmp_path / "raw")
     write_month(raw, "i94_apr16_sub.parquet", rows=3)
     first = evaluate(raw, None)
-    (request,) = first.run_requests
-    assert request.tags["dagster/max_retries"] == str(RETRIES)  # a failed run is Dagster's to retry
-    (mail,) = smtp.messages
-    body = mail.get_content()
-    assert "the I94 extract of 2016-05 is overdue: due by 2016-06-15" in body and "2016-04 is overdue" not in body
     again = evaluate(raw, first.cursor)
-    assert again.run_requests == [] and len(smtp.messages) == 1  # mailed once
-    assert "2016-05 is overdue" in again.skip_reason.skip_message
+    assert smtp.messages == [] and again.skip_reason is None
+    (line,) = [line for line in capfd.readouterr().err.splitlines() if "due before" in line]
+    assert "no I94 extract for 2016-01, 2016-02, 2016-03, 2016-05" in line and "not mailed" in line
 
 
 def test_sensor_reports_unreadable_and_out_of_range_extracts_once_and_builds_the_others(tmp_path, smtp):
