@@ -55,7 +55,7 @@ def class_archive() -> Path:
     for jar in sorted((Path(pyspark.__file__).parent / "jars").glob("*.jar")):
         stat = jar.stat()
         digest.update(f"{jar.name} {stat.st_size} {stat.st_mtime_ns}\n".encode())
-    cache = Path(os.environ.get("LAKE_JAR_CACHE") or Path.home() / ".cache" / "lake_assets" / "jars")
+    cache = Path(settings.JAR_CACHE.value() or Path.home() / ".cache" / "lake_assets" / "jars")
     return cache / f"driver-{digest.hexdigest()[:16]}.jsa"
 
 
