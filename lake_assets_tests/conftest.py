@@ -112,29 +112,11 @@ SERVER_FIXTURES = {"s3", "s3_env", "s3_server", "smtp", "certificates", "postgre
                    "moto_endpoint"}
 REAL_DATA_FIXTURES = {"shared_data", "april_lake"}
 SPARK_FIXTURES = {"spark", "standalone", "ui_with_dimensions"}
-# Lakes built once per test process: under `-n 2 --dist loadgroup` (scripts/test.sh) their tests
-# share one worker, and so do the tests of a module with module-wide fixtures.
-SHARED_LAKE_FIXTURES = ("april_lake", "generated_april")
-
-
-def worker_group(item) -> str | None:
-    """The xdist group of a test: the shared lake it reads, else its module (and the parameters of
-    the module's fixtures) if a fixture of the module's is built once for it; None where any
-    worker may run it."""
-    lake = next((name for name in SHARED_LAKE_FIXTURES if name in item.fixturenames), None)
-    module_wide = sorted(name for name, defs in item._fixtureinfo.name2fixturedefs.items() if defs[-1].scope == "module")
-    if lake or not module_wide:
-        return lake
-    params = getattr(item, "callspec", None)
-    return "-".join([item.module.__name__, *(str(params.params[n]) for n in module_wide if params and n in params.params)])
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     for item in items:
-        group = None if item.get_closest_marker("xdist_group") else worker_group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & SERVER_FIXTURES:
             item.add_marker(pytest.mark.server)

@@ -33,8 +33,6 @@ from lake_assets.tables import TABLES
 from lake_assets.tables.table import Column, Table
 from lake_assets_tests.sample_lake import sample_lake
 
-pytestmark = pytest.mark.xdist_group("sample_lake")  # built once per test process: its readers on one worker
-
 PERSONAL = {t.name: [c.name for c in t.columns if c.personal] for t in TABLES.values()
             if any(c.personal for c in t.columns)}
 LONG = 6  # characters: a value this long is found anywhere

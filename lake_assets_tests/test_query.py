@@ -19,8 +19,6 @@ from lake_assets.query import connect, history, parse_as_of, table_summaries
 from lake_assets.storage import Lake
 from lake_assets_tests.sample_lake import MONTHS, sample_lake
 
-pytestmark = pytest.mark.xdist_group("sample_lake")  # built once per test process: its readers on one worker
-
 CONTRACT_TABLES = {
     "dim_country", "dim_state", "dim_port", "dim_visa", "dim_travel_mode", "dim_city", "dim_temperature",
     "fact_immigration", "fact_immigration_rejects",

@@ -10,8 +10,6 @@ from lake_assets import report
 from lake_assets.cli import main
 from lake_assets_tests.sample_lake import MONTHS, sample_lake
 
-pytestmark = pytest.mark.xdist_group("sample_lake")  # built once per test process: its readers on one worker
-
 # Independent recomputations from the fact and the dimensions (not from the analytics tables).
 PLACED = ("(select f.*, v.visa_category from fact_immigration f join dim_visa v on f.visa_type = v.visa_type "
           "where f.city_id is not null) f")
