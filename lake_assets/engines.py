@@ -43,7 +43,7 @@ from lake_assets.events import dagster_results, dagster_results_by_partition
 from lake_assets.maintenance import maintain
 from lake_assets.package import BOOTSTRAP_FILE, BOOTSTRAP_SHA256, DEPS_ARCHIVE, JOB_FILE
 from lake_assets.resources import LakeResource
-from lake_assets.spark import JVM_OPTIONS, LOCAL_CONF
+from lake_assets.spark import JVM_OPTIONS, LOCAL_CONF, local_conf
 from lake_assets.steps import CheckOutcome, Inputs, RetryableStepError, StepError, TableOutcome, run_months, run_step
 
 ENTRY_POINT = os.path.join(os.path.dirname(__file__), "spark_job.py")
@@ -197,7 +197,7 @@ class SubmitEngine(PipesEngine):
     def submit_command(self) -> list[str]:
         """spark-submit with every option, without the application."""
         return [spark_submit(), "--master", self.lake.spark_master, "--driver-memory", self.lake.driver_memory,
-                *self.conf_arguments({**LOCAL_CONF, **self.cluster_conf()})]
+                *self.conf_arguments({**local_conf(), **self.cluster_conf()})]
 
     def command(self, step: str) -> list[str]:
         return [*self.submit_command(), ENTRY_POINT, *self.job_arguments(step)]

@@ -49,6 +49,8 @@ SPARK_MASTER = Setting("LAKE_SPARK_MASTER", SPARK_MASTER_DEFAULT, "Spark's maste
 SPARK_DRIVER_MEMORY = Setting("LAKE_SPARK_DRIVER_MEMORY", SPARK_DRIVER_MEMORY_DEFAULT, "the driver's memory")
 DEPS_ARCHIVE = Setting("LAKE_DEPS_ARCHIVE", None, "spark-submit: the packed environment for executors")
 EXECUTOR_PYTHON = Setting("LAKE_EXECUTOR_PYTHON", "python3", "spark-submit: the executors' Python")
+JAR_CACHE = Setting("LAKE_JAR_CACHE", None, "the Maven jars and the driver's class archive "
+                                           "(default ~/.cache/lake_assets/jars)")
 # EMR
 S3_BUCKET = Setting("LAKE_S3_BUCKET", None, "EMR: the bucket of raw data, lake, artifacts and logs")
 EMR_ARTIFACTS = Setting("LAKE_EMR_ARTIFACTS", None, "EMR: where `lake package` uploaded the job "

@@ -19,6 +19,16 @@ def table_sql(lake, table: str, snapshot_id: int | None = None) -> str:
     return f"({snapshots(lake, only=[table], as_of=snapshot_id)[0].select()})"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def lake_home(tmp_path_factory) -> Path:
+    """LAKE_HOME of the test run, a temporary folder: the Dagster instance `lake build` records into
+    and the caches are the run's own, never the checkout's `.lake`."""
+    home = tmp_path_factory.mktemp("lake-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAKE_HOME", str(home))
+        yield home
+
+
 @pytest.fixture(scope="session")
 def spark():
     os.environ.setdefault("LAKE_SPARK_MASTER", "local[2]")

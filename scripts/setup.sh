@@ -67,3 +67,8 @@ for coordinate in COORDINATES:
 for name in REPLACED:
     (jars / name).unlink(missing_ok=True)
 PY
+
+# The Spark driver JVM's class-data-sharing archive (JDK 17 AppCDS), made once for this Java and
+# these jars and shared by every local session after (lake_assets/spark.py names it by their hash).
+.venv/bin/python -c "from lake_assets.spark import make_class_archive; make_class_archive()" \
+  || echo "setup: no class archive made; Spark sessions start without it (slower, same results)" >&2
