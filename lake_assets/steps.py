@@ -136,7 +136,8 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
             checks.append(CheckOutcome(out.table, check.name, passed, check.blocking, check.description,
                                        {k: typed(v) for k, v in found.items()}))
         ok = sum(c.passed or not c.blocking for c in checks)
-        log(f"{out.table}{_where(out)}: {staged.rows:,} rows staged in {seconds:.1f}s; checks {ok}/{len(checks)} ok")
+        log(f"{out.table}{_where(out)}: {staged.rows:,} rows {'unchanged' if staged.unchanged else 'staged'} "
+            f"in {seconds:.1f}s; checks {ok}/{len(checks)} ok")
         shown = [*spec.reported, *(m for c in spec.all_checks() for m in c.measures), *extra]
         measured.append((out, staged, {k: metrics[k] for k in shown}, TableOutcome(out.table, checks)))
 
@@ -158,6 +159,7 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
             "bytes_written": typed(staged.bytes),
             "table": typed(f"{lake.catalog.namespace}.{out.table}"),
             "snapshot_id": typed(str(snapshot)),
+            "unchanged": typed(staged.unchanged),  # the rows `main` held: nothing committed
             "path": typed(lake.catalog.table_location(out.table), "path"),
             **({"partition": typed(_where(out).strip(" []"))} if out.partition else {}),
             **{k: typed(v) for k, v in shown.items()},

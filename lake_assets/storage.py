@@ -15,6 +15,7 @@ table's metadata, inspectable by its id, until maintenance expires it.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,7 @@ from pyspark.sql import functions as F
 from lake_assets.catalog import EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, snapshot_origin, wap_id
 
 SMALL_TABLE_ROWS = 100_000  # checked on the driver: dimensions and analytics, not the fact
+CONTENT = "lake-content-sha256"  # in a small table's snapshot summary: `content_hash` of its rows
 
 
 COMMIT_ATTEMPTS = 5  # of a follower's month, each after another run's commit to it
@@ -89,6 +91,14 @@ def _run(snapshot) -> str | None:
     return snapshot_origin({"wap.id": tag})[0] if tag else None
 
 
+def content_hash(schema, rows: list) -> str:
+    """A small table's content: a hash of its schema and of its rows, in any order."""
+    digest = hashlib.sha256(schema.simpleString().encode())
+    for line in sorted(repr(tuple(row)) for row in rows):
+        digest.update(f"\n{line}".encode())
+    return digest.hexdigest()
+
+
 def _where(staged: "Staged") -> str:
     return f" [{', '.join(f'{k}={v}' for k, v in staged.partition.items())}]" if staged.partition else ""
 
@@ -105,6 +115,8 @@ class Staged:
     wap: str = ""  # the write's id: run/month/write
     base: int | None = None  # `main`'s snapshot when it was staged
     collected: list | None = field(default=None, repr=False)  # a small table's rows, kept on the driver
+    content: str | None = None  # the collected rows' `content_hash`
+    unchanged: bool = False  # the rows are what `main` holds: nothing was written, nothing to commit
 
     @property
     def rows(self) -> int:
@@ -213,28 +225,37 @@ class Lake:
         """Write `df` as an unpublished snapshot replacing the table (or its `partition`); count
         rows and compute `metrics` in that pass. An unpartitioned table of at most
         SMALL_TABLE_ROWS rows is computed once onto the driver and written from there: its key
-        check and preview then read those rows, not the snapshot."""
+        check and preview then read those rows, not the snapshot; if `main` holds the same rows
+        (the `content_hash` in its snapshot's summary), nothing is written (`Staged.unchanged`)."""
         self._use()
-        collected = None
+        collected = content = None
         if partition is None:
             collected = df.limit(SMALL_TABLE_ROWS + 1).collect()
             if len(collected) > SMALL_TABLE_ROWS:
                 collected = None
             else:
                 df = self.spark.createDataFrame(collected, df.schema)
+                content = content_hash(df.schema, collected)
+        exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in (metrics or {}).items()]
         if not self.exists(table):
             self._create(table, df, partition)
+        elif content is not None:
+            current = self._refreshed(table).currentSnapshot()
+            if _tag(current, CONTENT) == content:  # `main` holds these rows: measure them, write nothing
+                return Staged(table, None, current.snapshotId(), df.select(*exprs).first().asDict(),
+                              base=current.snapshotId(), collected=collected, content=content, unchanged=True)
         self._add_missing_properties(table)
         before = self._refreshed(table)
         base, schema = before.currentSnapshot(), before.schema().schemaId()
         base = None if base is None else base.snapshotId()
         wap = wap_id(self.run_id, month, uuid.uuid4().hex[:8])
         observation = Observation()
-        exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in (metrics or {}).items()]
+        writer = df.observe(observation, *exprs).writeTo(self.name(table)).option("merge-schema", "true")
+        if content is not None:
+            writer = writer.option(f"snapshot-property.{CONTENT}", content)
         self.spark.conf.set("spark.wap.id", wap)
         try:
-            df.observe(observation, *exprs).writeTo(self.name(table)).option("merge-schema", "true") \
-                .overwritePartitions()
+            writer.overwritePartitions()
         finally:
             self.spark.conf.unset("spark.wap.id")
         self._restore_schema(table, schema)
@@ -243,7 +264,7 @@ class Lake:
             return Staged(table, partition, None, metrics, wap=wap, base=base)
         snapshot = self._staged_snapshot(table, wap)
         return Staged(table, partition, snapshot.snapshotId(), metrics,
-                      int(snapshot.summary().get("added-files-size") or 0), wap, base, collected)
+                      int(snapshot.summary().get("added-files-size") or 0), wap, base, collected, content)
 
     def _restore_schema(self, table: str, schema_id: int) -> None:
         """Give `main` back the schema it had before a staged write that evolved it (Spark's
@@ -279,6 +300,11 @@ class Lake:
         as published (the runs did the same work), else PublishConflict. Maintenance (compaction)
         in between is no conflict."""
         table = self._refreshed(staged.table)
+        if staged.unchanged:  # nothing to commit, if `main` still holds the same rows
+            if _tag(table.currentSnapshot(), CONTENT) != staged.content:
+                raise PublishConflict(f"{staged.table}: another run committed a different version of it while "
+                                      "this run was checking its own (the same as the table held): build it again")
+            return self.current_snapshot(staged.table)
         if _published(self._month_commit(table, staged)) == staged.wap or \
                 staged.snapshot_id is None and not self._has_rows(table, staged):
             return self.current_snapshot(staged.table)  # published before, or nothing to commit
@@ -400,6 +426,8 @@ class Lake:
             overwrite.validateFromSnapshot(base)
         if source is not None:
             overwrite.set("source-snapshot-id", str(source))
+            if _tag(table.snapshot(source), CONTENT):  # a small table's hash, for its next build to compare
+                overwrite.set(CONTENT, _tag(table.snapshot(source), CONTENT))
             for file in table.snapshot(source).addedDataFiles(table.io()):
                 overwrite.addFile(file)
         try:

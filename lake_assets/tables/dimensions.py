@@ -8,7 +8,7 @@ from typing import Callable
 from lake_assets.quality import CITY_COVERAGE_FLOOR, Check, in_range, share
 from lake_assets.sources import (
     AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE, find_file, find_temperature_files, parse_labels, read_airports,
-    read_demographics, read_temperatures,
+    read_demographics, read_gazetteer, read_temperatures,
 )
 from lake_assets.tables.columns import CITY_ID, STATE_CODE, VISA_CATEGORY, VISA_TYPE
 from lake_assets.tables.table import Build, Column, Inputs, Table, TableOutput, columns_of
@@ -172,6 +172,7 @@ def _dim_city(inputs: Inputs) -> list[TableOutput]:
         spark, _labels(inputs),
         read_demographics(spark, find_file(raw, DEMOGRAPHICS_FILE, "demographics CSV")),
         read_airports(spark, find_file(raw, AIRPORTS_GLOB, "airport-codes CSV")),
+        read_gazetteer(inputs.cache_dir),
     ))]
 
 

