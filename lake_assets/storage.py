@@ -18,13 +18,16 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import reduce
 
 from py4j.protocol import Py4JJavaError
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from lake_assets.catalog import EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, snapshot_origin, wap_id
+from lake_assets.catalog import (
+    EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, month_label, months_of, snapshot_origin, wap_id,
+)
 
 SMALL_TABLE_ROWS = 100_000  # checked on the driver: dimensions and analytics, not the fact
 
@@ -82,29 +85,76 @@ def _run(snapshot) -> str | None:
 
 
 def _where(staged: "Staged") -> str:
+    if isinstance(staged.partition, tuple):
+        return f" [{staged.month}]"
     return f" [{', '.join(f'{k}={v}' for k, v in staged.partition.items())}]" if staged.partition else ""
+
+
+def _months(label: str) -> list[str]:
+    """The months of a write's month part; ['-'] for an unpartitioned table's."""
+    return months_of(label) or [label]
+
+
+def _clause(partition: dict) -> str:
+    return " and ".join(f"{k} = {v}" for k, v in partition.items())
 
 
 @dataclass
 class Staged:
-    """A table or partition written as an unpublished snapshot, with what its writing pass measured."""
+    """A table, a partition or a range of partitions (months) written as an unpublished snapshot,
+    with what its writing pass measured (for a range, each partition's own: `parts`)."""
 
     table: str
-    partition: dict | None
+    partition: dict | tuple[dict, ...] | None  # a range: one dict per month
     snapshot_id: int | None  # None when no row was written (no snapshot then)
     metrics: dict = field(default_factory=dict)
     bytes: int = 0
     wap: str = ""  # the write's id: run/month/write
     base: int | None = None  # `main`'s snapshot when it was staged
     collected: list | None = field(default=None, repr=False)  # a small table's rows, kept on the driver
+    parts: tuple[Staged, ...] = field(default=(), repr=False)  # a range's partitions, each a Staged
 
     @property
     def rows(self) -> int:
         return int(self.metrics["rows"])
 
+    @property
+    def month(self) -> str:
+        """The month part of its write's id: a month, a range of months or -."""
+        return self.wap.split("/")[1]
+
+    @property
+    def partitions(self) -> tuple[dict, ...]:
+        return self.partition if isinstance(self.partition, tuple) else (self.partition,) if self.partition else ()
+
     def where(self) -> str:
-        """SQL selecting the partition (every row of an unpartitioned table)."""
-        return " and ".join(f"{k} = {v}" for k, v in (self.partition or {}).items()) or "true"
+        """SQL selecting the partition or partitions (every row of an unpartitioned table)."""
+        clauses = [_clause(p) for p in self.partitions]
+        return " or ".join(f"({c})" for c in clauses) if len(clauses) > 1 else clauses[0] if clauses else "true"
+
+    def by_part(self) -> tuple[Staged, ...]:
+        """Each partition's Staged (itself unless a range)."""
+        return self.parts or (self,)
+
+    def only(self, parts: tuple[Staged, ...]) -> Staged:
+        """The write of some of a range's consecutive parts, as one Staged (one part: itself)."""
+        if len(parts) == 1 or len(parts) == len(self.parts):
+            return parts[0] if len(parts) == 1 else self
+        run, _, write = self.wap.split("/")
+        return replace(self, partition=tuple(p.partition for p in parts), parts=parts,
+                       snapshot_id=self.snapshot_id if any(p.snapshot_id for p in parts) else None,
+                       metrics={"rows": sum(p.rows for p in parts)}, bytes=sum(p.bytes for p in parts),
+                       wap=wap_id(run, month_label([p.month for p in parts]), write))
+
+
+@dataclass
+class Part:
+    """One partition's rows to stage (or a whole table's), and the metrics to observe on them."""
+
+    df: DataFrame
+    metrics: dict[str, Column] = field(default_factory=dict)
+    partition: dict | None = None
+    month: str | None = None
 
 
 _ACTIVE: dict[int, str] = {}  # Spark session -> the catalog `lake` points at
@@ -203,39 +253,62 @@ class Lake:
     def stage(self, table: str, df: DataFrame, metrics: dict[str, Column] | None = None,
               partition: dict | None = None, month: str | None = None) -> Staged:
         """Write `df` as an unpublished snapshot replacing the table (or its `partition`); count
-        rows and compute `metrics` in that pass. An unpartitioned table of at most
-        SMALL_TABLE_ROWS rows is computed once onto the driver and written from there: its key
-        check and preview then read those rows, not the snapshot."""
+        rows and compute `metrics` in that pass."""
+        return self.stage_parts(table, [Part(df, metrics or {}, partition, month)])
+
+    def stage_parts(self, table: str, parts: list[Part]) -> Staged:
+        """Write the parts (a table, a month, or a range of months: one dynamic partition
+        overwrite of them all) as one unpublished snapshot; count each part's rows and compute its
+        metrics in that pass. A range's Staged has each month's as `parts`. Each month's rows come
+        from its own input splits, so a task writes one month (one open file) and no shuffle is
+        needed. An unpartitioned table of at most SMALL_TABLE_ROWS rows is computed once onto
+        the driver and written from there: its key check and preview then read those rows."""
         self._use()
-        collected = None
-        if partition is None:
+        collected, df = None, parts[0].df
+        if parts[0].partition is None:
             collected = df.limit(SMALL_TABLE_ROWS + 1).collect()
             if len(collected) > SMALL_TABLE_ROWS:
                 collected = None
             else:
-                df = self.spark.createDataFrame(collected, df.schema)
+                parts = [replace(parts[0], df=self.spark.createDataFrame(collected, df.schema))]
         if not self.exists(table):
-            self._create(table, df, partition)
+            self._create(table, parts[0].df, parts[0].partition)
         self._add_missing_properties(table)
         before = self._refreshed(table)
         base, schema = before.currentSnapshot(), before.schema().schemaId()
         base = None if base is None else base.snapshotId()
-        wap = wap_id(self.run_id, month, uuid.uuid4().hex[:8])
-        observation = Observation()
-        exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in (metrics or {}).items()]
+        write = uuid.uuid4().hex[:8]
+        wap = wap_id(self.run_id, month_label([p.month for p in parts]), write)
+        observations = [Observation() for _ in parts]
+        observed = [p.df.observe(o, F.count(F.lit(1)).alias("rows"), *[c.alias(n) for n, c in p.metrics.items()])
+                    for p, o in zip(parts, observations)]
         self.spark.conf.set("spark.wap.id", wap)
         try:
-            df.observe(observation, *exprs).writeTo(self.name(table)).option("merge-schema", "true") \
+            reduce(DataFrame.unionByName, observed).writeTo(self.name(table)).option("merge-schema", "true") \
                 .overwritePartitions()
         finally:
             self.spark.conf.unset("spark.wap.id")
         self._restore_schema(table, schema)
-        metrics = dict(observation.get)
-        if not metrics["rows"]:  # Iceberg commits no snapshot for an empty overwrite
-            return Staged(table, partition, None, metrics, wap=wap, base=base)
-        snapshot = self._staged_snapshot(table, wap)
-        return Staged(table, partition, snapshot.snapshotId(), metrics,
-                      int(snapshot.summary().get("added-files-size") or 0), wap, base, collected)
+        measured = [dict(o.get) for o in observations]
+        snapshot = self._staged_snapshot(table, wap) if any(m["rows"] for m in measured) else None
+        sizes = self._sizes(table, snapshot)  # Iceberg commits no snapshot for an empty overwrite
+        staged = [Staged(table, p.partition, snapshot.snapshotId() if m["rows"] else None, m,
+                         sizes.get("/".join(f"{k}={v}" for k, v in (p.partition or {}).items()), 0),
+                         wap_id(self.run_id, p.month, write), base, collected)
+                  for p, m in zip(parts, measured)]
+        if len(staged) == 1:
+            return staged[0]
+        return Staged(table, tuple(p.partition for p in parts), None if snapshot is None else snapshot.snapshotId(),
+                      {"rows": sum(m["rows"] for m in measured)}, sum(sizes.values()), wap, base, parts=tuple(staged))
+
+    def _sizes(self, table: str, snapshot) -> dict[str, int]:
+        """Bytes a snapshot added per partition ('i94yr=2016/i94mon=4'; '' unpartitioned)."""
+        if snapshot is None:
+            return {}
+        t, sizes = self._java_table(table), Counter()
+        for file in snapshot.addedDataFiles(t.io()):
+            sizes[t.specs().get(file.specId()).partitionToPath(file.partition())] += file.fileSizeInBytes()
+        return sizes
 
     def _restore_schema(self, table: str, schema_id: int) -> None:
         """Give `main` back the schema it had before a staged write that evolved it (Spark's
@@ -269,7 +342,8 @@ class Lake:
         snapshot `main` then points at. If another run committed the same table or month since
         this one was staged, its version stands: when it holds the same rows this run's counts
         as published (the runs did the same work), else PublishConflict. Maintenance (compaction)
-        in between is no conflict."""
+        in between is no conflict. A range of months is one commit, unless another run committed
+        one of its months since: then each month is published on its own."""
         table = self._refreshed(staged.table)
         if _published(self._month_commit(table, staged)) == staged.wap or \
                 staged.snapshot_id is None and not self._has_rows(table, staged):
@@ -282,6 +356,8 @@ class Lake:
                 return self.current_snapshot(staged.table)
             except PublishConflict:
                 other = self._month_commit(table, staged)
+        if staged.parts:
+            return self._each_part(self.publish, staged)
         if not self._same_rows(staged):
             run = _run(other)
             raise PublishConflict(
@@ -291,20 +367,37 @@ class Lake:
                    "a rollback?)") + ": build it again if this run's should win") from None
         return self.current_snapshot(staged.table)
 
+    def _each_part(self, publish, staged: Staged) -> int:
+        """Publish a range month by month (`publish` each part); the first conflict raised after all."""
+        conflicts = []
+        for part in staged.parts:
+            try:
+                publish(part)
+            except PublishConflict as exc:
+                conflicts.append(exc)
+        if conflicts:
+            raise conflicts[0]
+        return self.current_snapshot(staged.table)
+
     def follow(self, staged: Staged, leader: str) -> int:
         """Publish a table's month so that it comes from the same run as `leader`'s month on
         `main` (the rejects follow the fact): this run's staged version if the leader's month is
         this run's, else the other run's staged version of it, which it wrote before publishing
-        its leader. Repeated until both agree: a month is never left mixed by a live run."""
+        its leader. Repeated until both agree: a month is never left mixed by a live run. A range
+        whose months the leader holds from one write is one commit, else each month follows on its own."""
         for _ in range(COMMIT_ATTEMPTS):
             table = self._refreshed(staged.table)
             base = table.currentSnapshot()
-            owner = self._month_commit(self._refreshed(leader), staged)
+            owners = self._month_commits(self._refreshed(leader), staged)
+            if len({_published(owner) for owner in owners.values()}) > 1:
+                return self._each_part(lambda part: self.follow(part, leader), staged)
+            owner = next(iter(owners.values()))
             run = _run(owner) or self.run_id
             follows = _published(owner) or ""  # the leader's write `main` holds for the month
-            mine = self._month_commit(table, staged)
-            if _tag(mine, FOLLOWS) == follows:
+            mine = self._month_commits(table, staged)
+            if all(_tag(commit, FOLLOWS) == follows for commit in mine.values()):
                 return self.current_snapshot(staged.table)
+            mine = next((commit for commit in mine.values() if commit is not None), None)
             source = staged if run == self.run_id else self._staged_by(table, staged, run)
             if source.snapshot_id is None and mine is None and not self._has_rows(table, staged):
                 return self.current_snapshot(staged.table)  # never any row in this month: commit nothing
@@ -338,33 +431,48 @@ class Lake:
             snapshot = None if parent is None else table.snapshot(parent)
 
     def _month_commit(self, table, staged: Staged):
-        """The newest build commit on `main` of the staged table's month (None if none)."""
+        """The newest build commit on `main` of the staged table's month or months (None if none)."""
         return self._committed_since(table, staged, None)
 
     def _committed_since(self, table, staged: Staged, base: int | None):
-        """The newest build commit of the staged month on `main` after snapshot `base`; not
-        maintenance, which commits without a run (compaction changes files, not rows)."""
-        month = staged.wap.split("/")[1]
+        """The newest build commit of the staged month (or of any of its months) on `main` after
+        snapshot `base`; not maintenance, which commits without a run (compaction changes files,
+        not rows)."""
+        return next(iter(self._month_commits(table, staged, base, first=True).values()), None)
+
+    def _month_commits(self, table, staged: Staged, base: int | None = None, first: bool = False) -> dict:
+        """Per month of the staged write, the newest build commit of it on `main` after `base`
+        (None if none), in one walk of `main`'s history; `first`: only the newest of them all."""
+        found = dict.fromkeys(_months(staged.month))
         for snapshot in self._ancestors(table, base):
             tag = _published(snapshot)
-            if tag and snapshot_origin({"wap.id": tag})[1] == month:
-                return snapshot
-        return None
+            for month in _months(snapshot_origin({"wap.id": tag})[1]) if tag else ():
+                if month in found and found[month] is None:
+                    found[month] = snapshot
+                    if first:
+                        return {month: snapshot}
+            if all(commit is not None for commit in found.values()):
+                break
+        return {} if first else found
 
     def _staged_by(self, table, staged: Staged, run: str) -> Staged:
-        """Run `run`'s staged version of this table's month (no snapshot: it staged no row)."""
-        month = staged.wap.split("/")[1]
+        """Run `run`'s staged version of this table's month or months (no snapshot: it staged no row)."""
+        months = set(months_of(staged.month))
         for snapshot in reversed(list(table.snapshots())):
             wap = _tag(snapshot, "wap.id") or ""
-            if wap.startswith(f"{run}/{month}/"):
-                return replace(staged, snapshot_id=snapshot.snapshotId(), wap=wap)
-        return replace(staged, snapshot_id=None, wap=wap_id(run, month, "-"))
+            if wap.startswith(f"{run}/") and months <= set(months_of(wap.split("/")[1])):
+                return replace(staged, snapshot_id=snapshot.snapshotId(),
+                               wap=wap_id(run, staged.month, wap.rsplit("/", 1)[1]), parts=())
+        return replace(staged, snapshot_id=None, wap=wap_id(run, staged.month, "-"), parts=())
 
     def _filter(self, staged: Staged):
         expressions = self.spark._jvm.org.apache.iceberg.expressions.Expressions
-        result = expressions.alwaysTrue()
-        for column, value in (staged.partition or {}).items():
-            result = getattr(expressions, "and")(result, expressions.equal(column, value))
+        result = expressions.alwaysFalse() if staged.partitions else expressions.alwaysTrue()
+        for partition in staged.partitions:
+            month = expressions.alwaysTrue()
+            for column, value in partition.items():
+                month = getattr(expressions, "and")(month, expressions.equal(column, value))
+            result = getattr(expressions, "or")(result, month)
         return result
 
     def _has_rows(self, table, staged: Staged) -> bool:
@@ -392,8 +500,10 @@ class Lake:
             overwrite.validateFromSnapshot(base)
         if source is not None:
             overwrite.set("source-snapshot-id", str(source))
-            for file in table.snapshot(source).addedDataFiles(table.io()):
-                overwrite.addFile(file)
+            paths = {"/".join(f"{k}={v}" for k, v in p.items()) for p in staged.partitions} or {""}
+            for file in table.snapshot(source).addedDataFiles(table.io()):  # those of the staged months
+                if table.specs().get(file.specId()).partitionToPath(file.partition()) in paths:
+                    overwrite.addFile(file)
         try:
             overwrite.commit()
         except Py4JJavaError as exc:
@@ -411,22 +521,33 @@ class Lake:
 
     # ------------------------------------------------------------ audits of a staged snapshot
 
-    def duplicate_keys(self, staged: Staged, keys: list[str], examples: int = 5) -> tuple[int, list]:
-        """Count key values that occur more than once in a staged table or partition; give a few.
-        A small table's keys are counted on the driver (from its rows kept there, else collected
-        in one job); a big one's grouped (a shuffle)."""
-        if staged.snapshot_id is None:
-            return 0, []
-        if staged.rows <= SMALL_TABLE_ROWS:
-            written = staged.collected or self._staged_rows(staged).select(*keys).collect()
-            counts = Counter(tuple(r[k] for k in keys) for r in written)
-            dups = sorted((k for k, n in counts.items() if n > 1), key=lambda k: [(v is not None, v) for v in k])
-            return len(dups), [k[0] if len(keys) == 1 else k for k in dups[:examples]]
-        row = self._staged_rows(staged).select(*keys).groupBy(*keys).count().where("count > 1").agg(
-            F.count(F.lit(1)).alias("n"),
-            F.slice(F.sort_array(F.collect_list(F.struct(*keys))), 1, examples).alias("ex"),
-        ).first()
-        return int(row["n"]), [r[0] if len(keys) == 1 else tuple(r) for r in row["ex"]]
+    def duplicate_keys(self, staged: Staged, keys: list[str], examples: int = 5) -> list[tuple[int, list]]:
+        """Per part of a staged write (one, or each month of a range, in one job): how many key
+        values occur more than once in it, and a few. Up to SMALL_TABLE_ROWS rows, the keys are
+        counted on the driver (a small table's rows kept there, else collected); beyond, grouped
+        (a shuffle)."""
+        parts = staged.by_part()
+        written = tuple(p for p in parts if p.snapshot_id is not None)
+        found: dict[tuple, tuple[int, list]] = {}
+        if written:
+            at, source = list(written[0].partition or {}), staged.only(written) if staged.parts else staged
+            shown = (lambda k: k[0]) if len(keys) == 1 else tuple
+            if source.rows <= SMALL_TABLE_ROWS:
+                rows = source.collected or self._staged_rows(source).select(*at, *keys).collect()
+                counts = Counter((tuple(r[c] for c in at), tuple(r[k] for k in keys)) for r in rows)
+                dups: dict[tuple, list] = {}
+                for part, key in sorted((pk for pk, n in counts.items() if n > 1),
+                                        key=lambda pk: [(v is not None, v) for v in pk[1]]):
+                    dups.setdefault(part, []).append(key)
+                found = {part: (len(ks), [shown(k) for k in ks[:examples]]) for part, ks in dups.items()}
+            else:
+                grouped = self._staged_rows(source).select(*at, *keys).groupBy(*at, *keys).count() \
+                    .where("count > 1").groupBy(*at).agg(
+                        F.count(F.lit(1)).alias("n"),
+                        F.slice(F.sort_array(F.collect_list(F.struct(*keys))), 1, examples).alias("ex"))
+                found = {tuple(r[c] for c in at): (int(r["n"]), [shown(tuple(e)) for e in r["ex"]])
+                         for r in grouped.collect()}
+        return [found.get(tuple((p.partition or {}).values()), (0, [])) for p in parts]
 
     def preview(self, staged: Staged, columns: tuple[str, ...], rows: int = 5) -> list[dict]:
         """A few rows of a staged snapshot, in `columns` only: those declared safe to show (not
