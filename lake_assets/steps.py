@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from lake_assets.quality import dangling, observed_metrics, reference_metrics, verdict
-from lake_assets.storage import CommitRetryable, Lake, Part, PublishConflict, Staged
+from lake_assets.staged import Part, Staged
+from lake_assets.storage import CommitRetryable, Lake, PublishConflict
 from lake_assets.tables import BUILDS, TABLES
 from lake_assets.tables.table import Build, Inputs, StepError, TableOutput
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import reduce
 
 from py4j.protocol import Py4JJavaError
@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 from lake_assets.catalog import (
     EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, month_label, months_of, snapshot_origin, wap_id,
 )
+from lake_assets.staged import Part, Staged, months, where_text
 
 SMALL_TABLE_ROWS = 100_000  # checked on the driver: dimensions and analytics, not the fact
 
@@ -82,79 +83,6 @@ def _run(snapshot) -> str | None:
     """The run that committed a snapshot of `main` (None for no snapshot or maintenance)."""
     tag = _published(snapshot)
     return snapshot_origin({"wap.id": tag})[0] if tag else None
-
-
-def _where(staged: "Staged") -> str:
-    if isinstance(staged.partition, tuple):
-        return f" [{staged.month}]"
-    return f" [{', '.join(f'{k}={v}' for k, v in staged.partition.items())}]" if staged.partition else ""
-
-
-def _months(label: str) -> list[str]:
-    """The months of a write's month part; ['-'] for an unpartitioned table's."""
-    return months_of(label) or [label]
-
-
-def _clause(partition: dict) -> str:
-    return " and ".join(f"{k} = {v}" for k, v in partition.items())
-
-
-@dataclass
-class Staged:
-    """A table, a partition or a range of partitions (months) written as an unpublished snapshot,
-    with what its writing pass measured (for a range, each partition's own: `parts`)."""
-
-    table: str
-    partition: dict | tuple[dict, ...] | None  # a range: one dict per month
-    snapshot_id: int | None  # None when no row was written (no snapshot then)
-    metrics: dict = field(default_factory=dict)
-    bytes: int = 0
-    wap: str = ""  # the write's id: run/month/write
-    base: int | None = None  # `main`'s snapshot when it was staged
-    collected: list | None = field(default=None, repr=False)  # a small table's rows, kept on the driver
-    parts: tuple[Staged, ...] = field(default=(), repr=False)  # a range's partitions, each a Staged
-
-    @property
-    def rows(self) -> int:
-        return int(self.metrics["rows"])
-
-    @property
-    def month(self) -> str:
-        """The month part of its write's id: a month, a range of months or -."""
-        return self.wap.split("/")[1]
-
-    @property
-    def partitions(self) -> tuple[dict, ...]:
-        return self.partition if isinstance(self.partition, tuple) else (self.partition,) if self.partition else ()
-
-    def where(self) -> str:
-        """SQL selecting the partition or partitions (every row of an unpartitioned table)."""
-        clauses = [_clause(p) for p in self.partitions]
-        return " or ".join(f"({c})" for c in clauses) if len(clauses) > 1 else clauses[0] if clauses else "true"
-
-    def by_part(self) -> tuple[Staged, ...]:
-        """Each partition's Staged (itself unless a range)."""
-        return self.parts or (self,)
-
-    def only(self, parts: tuple[Staged, ...]) -> Staged:
-        """The write of some of a range's consecutive parts, as one Staged (one part: itself)."""
-        if len(parts) == 1 or len(parts) == len(self.parts):
-            return parts[0] if len(parts) == 1 else self
-        run, _, write = self.wap.split("/")
-        return replace(self, partition=tuple(p.partition for p in parts), parts=parts,
-                       snapshot_id=self.snapshot_id if any(p.snapshot_id for p in parts) else None,
-                       metrics={"rows": sum(p.rows for p in parts)}, bytes=sum(p.bytes for p in parts),
-                       wap=wap_id(run, month_label([p.month for p in parts]), write))
-
-
-@dataclass
-class Part:
-    """One partition's rows to stage (or a whole table's), and the metrics to observe on them."""
-
-    df: DataFrame
-    metrics: dict[str, Column] = field(default_factory=dict)
-    partition: dict | None = None
-    month: str | None = None
 
 
 _ACTIVE: dict[int, str] = {}  # Spark session -> the catalog `lake` points at
@@ -361,7 +289,7 @@ class Lake:
         if not self._same_rows(staged):
             run = _run(other)
             raise PublishConflict(
-                f"{staged.table}{_where(staged)}: another run committed a different version of it while this run "
+                f"{staged.table}{where_text(staged)}: another run committed a different version of it while this run "
                 f"was checking its own (snapshot {staged.snapshot_id}, not published); the table holds "
                 + (f"run {run}'s version" if run else "what its main now holds (it moved since this run staged: "
                    "a rollback?)") + ": build it again if this run's should win") from None
@@ -406,7 +334,7 @@ class Lake:
                              None if base is None else base.snapshotId(), strict=True, follows=follows)
             except PublishConflict:
                 continue  # another commit to this month since `base`: look again
-        raise CommitRetryable(f"{staged.table}{_where(staged)}: its month kept changing under this run: "
+        raise CommitRetryable(f"{staged.table}{where_text(staged)}: its month kept changing under this run: "
                               "build it again")
 
     # ------------------------------------------------------------ the commits behind publish
@@ -443,10 +371,10 @@ class Lake:
     def _month_commits(self, table, staged: Staged, base: int | None = None, first: bool = False) -> dict:
         """Per month of the staged write, the newest build commit of it on `main` after `base`
         (None if none), in one walk of `main`'s history; `first`: only the newest of them all."""
-        found = dict.fromkeys(_months(staged.month))
+        found = dict.fromkeys(months(staged.month))
         for snapshot in self._ancestors(table, base):
             tag = _published(snapshot)
-            for month in _months(snapshot_origin({"wap.id": tag})[1]) if tag else ():
+            for month in months(snapshot_origin({"wap.id": tag})[1]) if tag else ():
                 if month in found and found[month] is None:
                     found[month] = snapshot
                     if first:
@@ -457,10 +385,10 @@ class Lake:
 
     def _staged_by(self, table, staged: Staged, run: str) -> Staged:
         """Run `run`'s staged version of this table's month or months (no snapshot: it staged no row)."""
-        months = set(months_of(staged.month))
+        wanted = set(months_of(staged.month))
         for snapshot in reversed(list(table.snapshots())):
             wap = _tag(snapshot, "wap.id") or ""
-            if wap.startswith(f"{run}/") and months <= set(months_of(wap.split("/")[1])):
+            if wap.startswith(f"{run}/") and wanted <= set(months_of(wap.split("/")[1])):
                 return replace(staged, snapshot_id=snapshot.snapshotId(),
                                wap=wap_id(run, staged.month, wap.rsplit("/", 1)[1]), parts=())
         return replace(staged, snapshot_id=None, wap=wap_id(run, staged.month, "-"), parts=())
@@ -507,7 +435,7 @@ class Lake:
         try:
             overwrite.commit()
         except Py4JJavaError as exc:
-            raise _classified(exc, f"{staged.table}{_where(staged)}") from None
+            raise _classified(exc, f"{staged.table}{where_text(staged)}") from None
 
     def _same_rows(self, staged: Staged) -> bool:
         """Whether `main` holds exactly the staged rows in the staged table or partition."""

@@ -7,7 +7,8 @@ import pytest
 
 from lake_assets.query import history, month_runs
 from lake_assets.steps import stage_check_publish_months
-from lake_assets.storage import Lake, Part, PublishConflict
+from lake_assets.staged import Part
+from lake_assets.storage import Lake, PublishConflict
 from lake_assets.tables import TABLES
 from lake_assets.tables.table import Column, Table, TableOutput
 from lake_assets.quality import Check
