@@ -9,8 +9,10 @@ different months both land. Of two runs committing the same table or month, the 
 commit fails Iceberg's validation: if the first committed the same rows the second has
 nothing to add and succeeds, else it stops with `PublishConflict`. Compaction in between is
 no conflict. A month's second table (the rejects) follows its first (the fact): it is made
-the version of the run whose fact `main` holds. A snapshot that failed a check stays in the
-table's metadata, inspectable by its id, until maintenance expires it.
+the version of the run whose fact `main` holds. A range of months is one staged write and
+one commit (month by month when another run committed one of its months meanwhile). A
+snapshot that failed a check stays in the table's metadata, inspectable by its id, until
+maintenance expires it.
 """
 
 from __future__ import annotations
