@@ -99,3 +99,13 @@ def test_a_range_overtaken_on_one_month_publishes_month_by_month_each_month_from
     assert month_rows(mine, REJECTS) == {4: [2, 3]}
     assert month_runs(root, FACT) == {"2016-03": "run-a", "2016-04": "run-b", "2016-05": "run-a"}
     assert month_runs(root, REJECTS) == {"2016-04": "run-b"}  # months never with rejects: nothing committed
+
+
+def test_a_ranges_keys_are_checked_per_month_in_one_job_the_same_way_small_or_big(spark, tmp_path):
+    lake = Lake(spark, str(tmp_path / "lake"), run_id="run-1")
+    staged = lake.stage_parts(FACT, [Part(frame(spark, values, p), partition=p, month=f"2016-{p['i94mon']:02d}")
+                                     for values, p in zip([[1, 1, 2], [], [3, 4, 4, 5, 5]], MONTHS)])
+    small = lake.duplicate_keys(staged, ["v"])  # collected on the driver
+    staged.metrics["rows"] = 10**9
+    big = lake.duplicate_keys(staged, ["v"])  # grouped by Spark, by month
+    assert small == big == [(1, [1]), (0, []), (2, [4, 5])]
