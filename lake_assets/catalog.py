@@ -201,12 +201,35 @@ def _aws_properties(java: bool) -> dict[str, str]:
 
 def wap_id(run_id: str, month: str | None, write: str) -> str:
     """The id a staged write carries (`wap.id`, then `published-wap-id` on `main`): the Dagster
-    run, the month (or -) and the write, so every snapshot says which run and month it holds."""
+    run, the month (a range of months: `month_label`; - for none) and the write, so every
+    snapshot says which run and months it holds."""
     return f"{run_id}/{month or '-'}/{write}"
 
 
+def month_label(months: list[str | None]) -> str | None:
+    """The month part of a write's id: its month ('2016-04'), a range of months
+    ('2016-01..2016-12', contiguous), or None for an unpartitioned table."""
+    if months[0] is None:
+        return None
+    return months[0] if len(months) == 1 else f"{months[0]}..{months[-1]}"
+
+
+def months_of(label: str) -> list[str]:
+    """The months a write's month part names (none for '-')."""
+    if label == "-":
+        return []
+    first, _, last = label.partition("..")
+    year, month = int(first[:4]), int(first[5:7])
+    months = [first]
+    while last and months[-1] < last:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        months.append(f"{year}-{month:02d}")
+    return months
+
+
 def snapshot_origin(summary: dict) -> tuple[str, str]:
-    """(run id, month) of a snapshot written by a build, ("-", "-") for others (maintenance, rollback)."""
+    """(run id, month or range of months) of a snapshot written by a build, ("-", "-") for others
+    (maintenance, rollback)."""
     wap = summary.get("wap.id") or summary.get("published-wap-id")
     if not wap or wap.count("/") != 2:
         return "-", "-"

@@ -118,7 +118,7 @@ class LocalEngine(SparkEngine):
 
 
 def built_here(step: str, inputs: Inputs, keys: list[str] | None) -> Iterator[tuple[str | None, list[TableOutcome]]]:
-    """A step built in this process: month by month, or at once."""
+    """A step built in this process: its months (a range in one pass), or at once."""
     if keys:
         yield from run_months(step, inputs, keys)
     else:

@@ -21,8 +21,9 @@ from typing import Callable
 
 from py4j.protocol import Py4JJavaError
 
-from lake_assets.catalog import SPARK_CATALOG, snapshot_origin
-from lake_assets.storage import ICEBERG, Lake, java_classes
+from lake_assets.catalog import SPARK_CATALOG, months_of, snapshot_origin
+from lake_assets.failures import ICEBERG, java_classes
+from lake_assets.storage import Lake
 
 RETAIN_DAYS = 7.0
 RETAIN_LAST = 5
@@ -123,7 +124,12 @@ def _origin(lake: Lake, table: str, snapshot_id: int) -> tuple[str, str]:
 def _run_snapshot(lake: Lake, table: str, run: str, month: str) -> int | None:
     """The newest snapshot of the table's `main` that `run` wrote for `month`."""
     return next((s.snapshot_id for s in _main_snapshots(lake, table)
-                 if snapshot_origin(s.summary.additional_properties) == (run, month)), None)
+                 if _of(snapshot_origin(s.summary.additional_properties), run, month)), None)
+
+
+def _of(origin: tuple[str, str], run: str, month: str) -> bool:
+    """Whether a snapshot's (run, months) is `run`'s and holds `month` (a month or a range of them)."""
+    return origin[0] == run and set(months_of(month)) <= set(months_of(origin[1]))
 
 
 def _main_snapshots(lake: Lake, table: str) -> list:

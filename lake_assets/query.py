@@ -26,7 +26,7 @@ from typing import Iterable
 import duckdb
 
 from lake_assets import settings
-from lake_assets.catalog import Catalog, CatalogError, snapshot_origin, timestamp
+from lake_assets.catalog import Catalog, CatalogError, months_of, snapshot_origin, timestamp
 from lake_assets.s3 import is_s3
 
 FORMATS = ("table", "csv", "json")
@@ -242,8 +242,8 @@ def month_runs(lake: str | Path, table: str) -> dict[str, str]:
     """The Dagster run whose commit `main` holds for each month of a table (newest commit wins)."""
     runs: dict[str, str] = {}
     for snapshot in main_snapshots(Catalog.for_lake(lake).load(table)):
-        run, month = snapshot_origin(dict(snapshot.summary.additional_properties))
-        if month != "-":
+        run, months = snapshot_origin(dict(snapshot.summary.additional_properties))
+        for month in months_of(months):
             runs.setdefault(month, run)
     return runs
 

@@ -8,10 +8,10 @@ and reports the outcomes (tables' metadata, check results) as Pipes custom messa
 the engine turns into Dagster results by the same code as in-process builds
 (`lake_assets.engines`). The months of a monthly step come from the Pipes extras
 (`partition_keys`): Pipes itself sends no partition range for a run over several
-partitions. Each month is reported as soon as it is published, so that Dagster records it
-under its own partition; a month (or step) that cannot be built is reported as an error (the
-job then ends normally: Dagster fails the step, or retries it for a commit the catalog did not
-take). Imports no Dagster, only `dagster-pipes`.
+partitions. The range is built in one pass, then each month is reported on its own, so that
+Dagster records it under its own partition; a month (or step) that cannot be built is reported
+as an error after the months before it (the job then ends normally: Dagster fails the step, or
+retries it for a commit the catalog did not take). Imports no Dagster, only `dagster-pipes`.
 On EMR the code comes from `lake package`'s archive, unpacked as ./deps: given
 `--artifacts-sha256`, the job refuses to run unless ./deps hashes to it, and only then puts
 ./deps on its path. The driver starts without ./deps on PYTHONPATH (engines.py), so nothing in

@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from lake_assets.quality import dangling, observed_metrics, reference_metrics, verdict
-from lake_assets.storage import CommitRetryable, Lake, PublishConflict, Staged
+from lake_assets.staged import Part, Staged
+from lake_assets.failures import CommitRetryable, PublishConflict
+from lake_assets.storage import Lake
 from lake_assets.tables import BUILDS, TABLES
 from lake_assets.tables.table import Build, Inputs, StepError, TableOutput
 
@@ -98,18 +100,19 @@ def _month(partition: dict | None) -> str | None:
     return f"{partition['i94yr']}-{partition['i94mon']:02d}" if partition else None
 
 
-def _measure(lake: Lake, out: TableOutput) -> tuple[Staged, dict]:
-    """Stage a table; return it and its metrics."""
-    spec = TABLES[out.table]
+def _measure(lake: Lake, outs: list[TableOutput]) -> tuple[Staged, list[dict]]:
+    """Stage a table (or its months: one write); return it and each part's metrics."""
+    spec = TABLES[outs[0].table]
     references = {col: ref for check in spec.all_checks() for col, ref in check.references.items()}
     keys = {ref: lake.distinct_values(*ref) for ref in set(references.values())}
-    staged = lake.stage(out.table, out.df() if callable(out.df) else out.df,
-                        {**observed_metrics(spec, out.params),
-                         **reference_metrics({col: keys[ref] for col, ref in references.items()})},
-                        out.partition, _month(out.partition))
-    metrics = {**staged.metrics, **dangling(staged.metrics, references)}
+    referenced = reference_metrics({col: keys[ref] for col, ref in references.items()})
+    staged = lake.stage_parts(spec.name, [
+        Part(out.df() if callable(out.df) else out.df, {**observed_metrics(spec, out.params), **referenced},
+             out.partition, _month(out.partition)) for out in outs])
+    metrics = [{**part.metrics, **dangling(part.metrics, references)} for part in staged.by_part()]
     if spec.keys:
-        metrics["duplicate_keys"], metrics["duplicate_examples"] = lake.duplicate_keys(staged, list(spec.keys))
+        for found, duplicates in zip(metrics, lake.duplicate_keys(staged, list(spec.keys))):
+            found["duplicate_keys"], found["duplicate_examples"] = duplicates
     return staged, metrics
 
 
@@ -120,52 +123,65 @@ def stage_check_publish(lake: Lake, outputs: list[TableOutput], log: Callable[[s
     and its outcome has no metadata; the staged snapshot of a table that failed is named in its
     failed checks' metadata (`rejected_version`), readable until maintenance expires it.
     """
+    return stage_check_publish_months(lake, [outputs], log)[0]
+
+
+def stage_check_publish_months(lake: Lake, months: list[list[TableOutput]],
+                               log: Callable[[str], None] = print) -> list[list[TableOutcome]]:
+    """A build's outputs over a range of months (each month's outputs, the same tables in the
+    same order) in one pass: each table staged in one write with each month's metrics, the keys
+    of every month checked in one job, then the months before the first whose blocking checks
+    fail published, each table in one commit (a month as `stage_check_publish` does)."""
     staged_all = []
-    for out in outputs:
+    for outs in zip(*months):
         started = time.monotonic()
-        staged_all.append((out, *_measure(lake, out), time.monotonic() - started))
-    staged_rows = {out.table: staged.rows for out, staged, _, _ in staged_all}
-    measured = []
-    for out, staged, metrics, seconds in staged_all:
-        spec = TABLES[out.table]
-        extra = out.extra_metrics(staged_rows) if out.extra_metrics else {}
-        metrics.update(extra)
-        checks = []
-        for check in spec.all_checks():
-            passed, found = verdict(check, metrics)
-            checks.append(CheckOutcome(out.table, check.name, passed, check.blocking, check.description,
-                                       {k: typed(v) for k, v in found.items()}))
-        ok = sum(c.passed or not c.blocking for c in checks)
-        log(f"{out.table}{_where(out)}: {staged.rows:,} rows {'unchanged' if staged.unchanged else 'staged'} "
-            f"in {seconds:.1f}s; checks {ok}/{len(checks)} ok")
-        shown = [*spec.reported, *(m for c in spec.all_checks() for m in c.measures), *extra]
-        measured.append((out, staged, {k: metrics[k] for k in shown}, TableOutcome(out.table, checks)))
+        staged_all.append((outs, *_measure(lake, list(outs)), time.monotonic() - started))
+    measured = []  # per month: (output, its part of the staged write, metrics shown, outcome) per table
+    for i in range(len(months)):
+        staged_rows = {outs[i].table: staged.by_part()[i].rows for outs, staged, _, _ in staged_all}
+        measured.append([])
+        for outs, staged, metrics, seconds in staged_all:
+            out, part, found, spec = outs[i], staged.by_part()[i], metrics[i], TABLES[outs[i].table]
+            extra = out.extra_metrics(staged_rows) if out.extra_metrics else {}
+            found.update(extra)
+            checks = []
+            for check in spec.all_checks():
+                passed, seen = verdict(check, found)
+                checks.append(CheckOutcome(out.table, check.name, passed, check.blocking, check.description,
+                                           {k: typed(v) for k, v in seen.items()}))
+            ok = sum(c.passed or not c.blocking for c in checks)
+            within = f" (one write of {len(months)} months)" if len(months) > 1 else ""
+            log(f"{out.table}{_where(out)}: {part.rows:,} rows {'unchanged' if part.unchanged else 'staged'} "
+                f"in {seconds:.1f}s{within}; checks {ok}/{len(checks)} ok")
+            shown = [*spec.reported, *(m for c in spec.all_checks() for m in c.measures), *extra]
+            measured[i].append((out, part, {k: found[k] for k in shown}, TableOutcome(out.table, checks)))
 
-    if any(m[3].failed_blocking for m in measured):
-        for _, staged, _, outcome in measured:  # left unpublished: inspectable until maintenance expires them
-            for check in outcome.checks:
-                if check.blocking and not check.passed:
-                    check.metadata["rejected_version"] = typed(
-                        f"snapshot {staged.snapshot_id} of {lake.catalog.namespace}.{staged.table} "
-                        f"(lake query --as-of {staged.snapshot_id})")
-        return [m[3] for m in measured]
-
-    previews = [lake.preview(staged, TABLES[out.table].safe_columns) for out, staged, _, _ in measured]
-    snapshots = publish_all(lake, [staged for _, staged, _, _ in measured])
-    for (out, staged, shown, outcome), preview, snapshot in zip(measured, previews, snapshots):
-        outcome.metadata = {
-            "rows": typed(staged.rows),
-            "dagster/row_count": typed(staged.rows),
-            "bytes_written": typed(staged.bytes),
-            "table": typed(f"{lake.catalog.namespace}.{out.table}"),
-            "snapshot_id": typed(str(snapshot)),
-            "unchanged": typed(staged.unchanged),  # the rows `main` held: nothing committed
-            "path": typed(lake.catalog.table_location(out.table), "path"),
-            **({"partition": typed(_where(out).strip(" []"))} if out.partition else {}),
-            **{k: typed(v) for k, v in shown.items()},
-            "preview": typed(_markdown(preview), "md"),
-        }
-    return [m[3] for m in measured]
+    good = next((i for i, month in enumerate(measured) if any(m[3].failed_blocking for m in month)), len(months))
+    for _, part, _, outcome in measured[good] if good < len(months) else ():
+        for check in outcome.checks:  # left unpublished: inspectable until maintenance expires it
+            if check.blocking and not check.passed:
+                check.metadata["rejected_version"] = typed(
+                    f"snapshot {part.snapshot_id} of {lake.catalog.namespace}.{part.table} "
+                    f"(lake query --as-of {part.snapshot_id})")
+    if good:
+        previews = [[lake.preview(part, TABLES[out.table].safe_columns) for out, part, _, _ in month]
+                    for month in measured[:good]]
+        snapshots = publish_all(lake, [staged.only(staged.by_part()[:good]) for _, staged, _, _ in staged_all])
+        for month, month_previews in zip(measured, previews):
+            for (out, part, shown, outcome), preview, snapshot in zip(month, month_previews, snapshots):
+                outcome.metadata = {
+                    "rows": typed(part.rows),
+                    "dagster/row_count": typed(part.rows),
+                    "bytes_written": typed(part.bytes),
+                    "table": typed(f"{lake.catalog.namespace}.{out.table}"),
+                    "snapshot_id": typed(str(snapshot)),
+                    "unchanged": typed(part.unchanged),  # the rows `main` held: nothing committed
+                    "path": typed(lake.catalog.table_location(out.table), "path"),
+                    **({"partition": typed(_where(out).strip(" []"))} if out.partition else {}),
+                    **{k: typed(v) for k, v in shown.items()},
+                    "preview": typed(_markdown(preview), "md"),
+                }
+    return [[m[3] for m in month] for month in measured]
 
 
 def publish_all(lake: Lake, staged_all: list[Staged]) -> list[int]:
@@ -216,16 +232,40 @@ def run_step(step: str, inputs: Inputs) -> list[TableOutcome]:
     return stage_check_publish(inputs.lake, _outputs(build, inputs), inputs.log)
 
 
+def _consecutive(keys: list[str]) -> list[list[str]]:
+    """Month keys ('YYYY-MM…') in runs of consecutive months."""
+    runs: list[list[str]] = []
+    for key in keys:
+        index = int(key[:4]) * 12 + int(key[5:7])
+        if runs and index == int(runs[-1][-1][:4]) * 12 + int(runs[-1][-1][5:7]) + 1:
+            runs[-1].append(key)
+        else:
+            runs.append([key])
+    return runs
+
+
 def run_months(step: str, inputs: Inputs, partition_keys: list[str]) -> Iterator[tuple[str, list[TableOutcome]]]:
-    """Build, check and publish a monthly build month by month, yielding each month's outcomes
-    as it is done (the first month whose blocking checks fail is the last)."""
+    """Build, check and publish a monthly build, each run of consecutive months in one pass
+    (`stage_check_publish_months`), yielding each month's outcomes: the first month whose blocking
+    checks fail is the last (the months before it are published); a month that cannot be built
+    (StepError) ends its range: the months before it are built, then the error is raised."""
     build = _build(step, monthly=True)
-    for key in partition_keys:
-        started = time.monotonic()
-        outcomes = stage_check_publish(inputs.lake, _outputs(build, inputs, key), inputs.log)
-        for outcome in outcomes:  # what the month took, whether it ran alone or in a range
-            if outcome.metadata is not None:
-                outcome.metadata["month_seconds"] = typed(time.monotonic() - started)
-        yield key, outcomes
-        if any(o.failed_blocking for o in outcomes):
-            return
+    for keys in _consecutive(partition_keys):
+        started, outputs, error = time.monotonic(), [], None
+        for key in keys:
+            try:
+                outputs.append(_outputs(build, inputs, key))
+            except StepError as exc:
+                error = exc
+                break
+        results = stage_check_publish_months(inputs.lake, outputs, inputs.log) if outputs else []
+        seconds = (time.monotonic() - started) / max(len(outputs), 1)
+        for key, outcomes in zip(keys, results):
+            for outcome in outcomes:  # the month's share of its range's time
+                if outcome.metadata is not None:
+                    outcome.metadata["month_seconds"] = typed(seconds)
+            yield key, outcomes
+            if any(o.failed_blocking for o in outcomes):
+                return
+        if error is not None:
+            raise error

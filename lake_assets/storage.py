@@ -9,8 +9,10 @@ different months both land. Of two runs committing the same table or month, the 
 commit fails Iceberg's validation: if the first committed the same rows the second has
 nothing to add and succeeds, else it stops with `PublishConflict`. Compaction in between is
 no conflict. A month's second table (the rejects) follows its first (the fact): it is made
-the version of the run whose fact `main` holds. A snapshot that failed a check stays in the
-table's metadata, inspectable by its id, until maintenance expires it.
+the version of the run whose fact `main` holds. A range of months is one staged write and
+one commit (month by month when another run committed one of its months meanwhile). A
+snapshot that failed a check stays in the table's metadata, inspectable by its id, until
+maintenance expires it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from functools import reduce
 
 from py4j.protocol import Py4JJavaError
 
@@ -26,52 +29,18 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from lake_assets.catalog import EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, snapshot_origin, wap_id
+from lake_assets.catalog import (
+    EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, month_label, months_of, snapshot_origin, wap_id,
+)
+from lake_assets.failures import CommitRetryable, PublishConflict, already_exists, classified
+from lake_assets.staged import Part, Staged, months, where_text
 
 SMALL_TABLE_ROWS = 100_000  # checked on the driver: dimensions and analytics, not the fact
 CONTENT = "lake-content-sha256"  # in a small table's snapshot summary: `content_hash` of its rows
 
 
 COMMIT_ATTEMPTS = 5  # of a follower's month, each after another run's commit to it
-ICEBERG = "org.apache.iceberg.exceptions."
 FOLLOWS = "follows-wap-id"  # in a follower's commit: the leader's write (published-wap-id) it goes with
-
-
-class PublishConflict(Exception):
-    """Another run committed the same table or month first: this run published nothing of it."""
-
-
-class CommitRetryable(Exception):
-    """The catalog did not take a commit after Iceberg's own retries, or cannot say whether it
-    did (CommitFailedException, CommitStateUnknownException): the build can run again as it is."""
-
-
-def java_classes(exc: Py4JJavaError) -> list[str]:
-    """The Java exception's class and its causes' classes."""
-    names, java = [], exc.java_exception
-    while java is not None and len(names) < 10:
-        names.append(java.getClass().getName())
-        java = java.getCause()
-    return names
-
-
-def _classified(exc: Py4JJavaError, where: str) -> Exception:
-    """An Iceberg commit failure by its Java class: a validation failure is a conflict with
-    another commit, a failed or unknown commit is retryable; anything else is raised as it is."""
-    names = java_classes(exc)
-    if any(n.startswith(ICEBERG + "Commit") for n in names):  # CommitFailed-, CommitStateUnknownException
-        return CommitRetryable(f"{where}: the catalog did not confirm the commit ({names[0].rsplit('.', 1)[-1]}): "
-                               "run the build again")
-    if ICEBERG + "ValidationException" in names or ICEBERG + "CherrypickAncestorCommitException" in names:
-        return PublishConflict(f"{where}: another commit changed it first")
-    return exc
-
-
-def _already_exists(exc: AnalysisException | Py4JJavaError) -> bool:
-    """Whether a create failed on a table that exists: Spark's TableAlreadyExistsException, or Iceberg's."""
-    if isinstance(exc, AnalysisException):
-        return exc.getErrorClass() == "TABLE_OR_VIEW_ALREADY_EXISTS"
-    return ICEBERG + "AlreadyExistsException" in java_classes(exc)
 
 
 def _tag(snapshot, name: str) -> str | None:
@@ -97,34 +66,6 @@ def content_hash(schema, rows: list) -> str:
     for line in sorted(repr(tuple(row)) for row in rows):
         digest.update(f"\n{line}".encode())
     return digest.hexdigest()
-
-
-def _where(staged: "Staged") -> str:
-    return f" [{', '.join(f'{k}={v}' for k, v in staged.partition.items())}]" if staged.partition else ""
-
-
-@dataclass
-class Staged:
-    """A table or partition written as an unpublished snapshot, with what its writing pass measured."""
-
-    table: str
-    partition: dict | None
-    snapshot_id: int | None  # None when no row was written (no snapshot then)
-    metrics: dict = field(default_factory=dict)
-    bytes: int = 0
-    wap: str = ""  # the write's id: run/month/write
-    base: int | None = None  # `main`'s snapshot when it was staged
-    collected: list | None = field(default=None, repr=False)  # a small table's rows, kept on the driver
-    content: str | None = None  # the collected rows' `content_hash`
-    unchanged: bool = False  # the rows are what `main` holds: nothing was written, nothing to commit
-
-    @property
-    def rows(self) -> int:
-        return int(self.metrics["rows"])
-
-    def where(self) -> str:
-        """SQL selecting the partition (every row of an unpartitioned table)."""
-        return " and ".join(f"{k} = {v}" for k, v in (self.partition or {}).items()) or "true"
 
 
 _ACTIVE: dict[int, str] = {}  # Spark session -> the catalog `lake` points at
@@ -210,7 +151,7 @@ class Lake:
             self.spark.sql(f"create table if not exists {self.name(table)} ({columns}) using iceberg {partitioned} "
                            f"location '{self.catalog.table_location(table)}' tblproperties ({properties})")
         except (AnalysisException, Py4JJavaError) as exc:  # another run created it a moment ago
-            if not _already_exists(exc):
+            if not already_exists(exc):
                 raise
 
     def _add_missing_properties(self, table: str) -> None:
@@ -223,34 +164,47 @@ class Lake:
     def stage(self, table: str, df: DataFrame, metrics: dict[str, Column] | None = None,
               partition: dict | None = None, month: str | None = None) -> Staged:
         """Write `df` as an unpublished snapshot replacing the table (or its `partition`); count
-        rows and compute `metrics` in that pass. An unpartitioned table of at most
-        SMALL_TABLE_ROWS rows is computed once onto the driver and written from there: its key
-        check and preview then read those rows, not the snapshot; if `main` holds the same rows
-        (the `content_hash` in its snapshot's summary), nothing is written (`Staged.unchanged`)."""
+        rows and compute `metrics` in that pass."""
+        return self.stage_parts(table, [Part(df, metrics or {}, partition, month)])
+
+    def stage_parts(self, table: str, parts: list[Part]) -> Staged:
+        """Write the parts (a table, a month, or a range of months: one dynamic partition
+        overwrite of them all) as one unpublished snapshot; count each part's rows and compute its
+        metrics in that pass. A range's Staged has each month's as `parts`. Each month's rows come
+        from its own input splits, so a task writes one month (one open file) and no shuffle is
+        needed. An unpartitioned table of at most SMALL_TABLE_ROWS rows is computed once onto
+        the driver and written from there: its key check and preview then read those rows, not
+        the snapshot; if `main` holds the same rows (the `content_hash` in its snapshot's
+        summary), nothing is written (`Staged.unchanged`)."""
         self._use()
         collected = content = None
-        if partition is None:
+        df = parts[0].df
+        if parts[0].partition is None:
             collected = df.limit(SMALL_TABLE_ROWS + 1).collect()
             if len(collected) > SMALL_TABLE_ROWS:
                 collected = None
             else:
                 df = self.spark.createDataFrame(collected, df.schema)
+                parts = [replace(parts[0], df=df)]
                 content = content_hash(df.schema, collected)
-        exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in (metrics or {}).items()]
         if not self.exists(table):
-            self._create(table, df, partition)
+            self._create(table, parts[0].df, parts[0].partition)
         elif content is not None:
             current = self._refreshed(table).currentSnapshot()
             if _tag(current, CONTENT) == content:  # `main` holds these rows: measure them, write nothing
+                exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in parts[0].metrics.items()]
                 return Staged(table, None, current.snapshotId(), df.select(*exprs).first().asDict(),
                               base=current.snapshotId(), collected=collected, content=content, unchanged=True)
         self._add_missing_properties(table)
         before = self._refreshed(table)
         base, schema = before.currentSnapshot(), before.schema().schemaId()
         base = None if base is None else base.snapshotId()
-        wap = wap_id(self.run_id, month, uuid.uuid4().hex[:8])
-        observation = Observation()
-        writer = df.observe(observation, *exprs).writeTo(self.name(table)).option("merge-schema", "true")
+        write = uuid.uuid4().hex[:8]
+        wap = wap_id(self.run_id, month_label([p.month for p in parts]), write)
+        observations = [Observation() for _ in parts]
+        observed = [p.df.observe(o, F.count(F.lit(1)).alias("rows"), *[c.alias(n) for n, c in p.metrics.items()])
+                    for p, o in zip(parts, observations)]
+        writer = reduce(DataFrame.unionByName, observed).writeTo(self.name(table)).option("merge-schema", "true")
         if content is not None:
             writer = writer.option(f"snapshot-property.{CONTENT}", content)
         self.spark.conf.set("spark.wap.id", wap)
@@ -259,12 +213,26 @@ class Lake:
         finally:
             self.spark.conf.unset("spark.wap.id")
         self._restore_schema(table, schema)
-        metrics = dict(observation.get)
-        if not metrics["rows"]:  # Iceberg commits no snapshot for an empty overwrite
-            return Staged(table, partition, None, metrics, wap=wap, base=base)
-        snapshot = self._staged_snapshot(table, wap)
-        return Staged(table, partition, snapshot.snapshotId(), metrics,
-                      int(snapshot.summary().get("added-files-size") or 0), wap, base, collected, content)
+        measured = [dict(o.get) for o in observations]
+        snapshot = self._staged_snapshot(table, wap) if any(m["rows"] for m in measured) else None
+        sizes = self._sizes(table, snapshot)  # Iceberg commits no snapshot for an empty overwrite
+        staged = [Staged(table, p.partition, snapshot.snapshotId() if m["rows"] else None, m,
+                         sizes.get("/".join(f"{k}={v}" for k, v in (p.partition or {}).items()), 0),
+                         wap_id(self.run_id, p.month, write), base, collected, content)
+                  for p, m in zip(parts, measured)]
+        if len(staged) == 1:
+            return staged[0]
+        return Staged(table, tuple(p.partition for p in parts), None if snapshot is None else snapshot.snapshotId(),
+                      {"rows": sum(m["rows"] for m in measured)}, sum(sizes.values()), wap, base, parts=tuple(staged))
+
+    def _sizes(self, table: str, snapshot) -> dict[str, int]:
+        """Bytes a snapshot added per partition ('i94yr=2016/i94mon=4'; '' unpartitioned)."""
+        if snapshot is None:
+            return {}
+        t, sizes = self._java_table(table), Counter()
+        for file in snapshot.addedDataFiles(t.io()):
+            sizes[t.specs().get(file.specId()).partitionToPath(file.partition())] += file.fileSizeInBytes()
+        return sizes
 
     def _restore_schema(self, table: str, schema_id: int) -> None:
         """Give `main` back the schema it had before a staged write that evolved it (Spark's
@@ -282,7 +250,7 @@ class Lake:
             operations.commit(current, self.spark._jvm.org.apache.iceberg.TableMetadata.buildFrom(current)
                               .setCurrentSchema(schema_id).build())
         except Py4JJavaError as exc:
-            raise _classified(exc, table.name()) from None
+            raise classified(exc, table.name()) from None
 
     def _staged_snapshot(self, table: str, wap: str):
         snapshots = list(self._java_table(table).snapshots())
@@ -298,7 +266,8 @@ class Lake:
         snapshot `main` then points at. If another run committed the same table or month since
         this one was staged, its version stands: when it holds the same rows this run's counts
         as published (the runs did the same work), else PublishConflict. Maintenance (compaction)
-        in between is no conflict."""
+        in between is no conflict. A range of months is one commit, unless another run committed
+        one of its months since: then each month is published on its own."""
         table = self._refreshed(staged.table)
         if staged.unchanged:  # nothing to commit, if `main` still holds the same rows
             if _tag(table.currentSnapshot(), CONTENT) != staged.content:
@@ -316,29 +285,48 @@ class Lake:
                 return self.current_snapshot(staged.table)
             except PublishConflict:
                 other = self._month_commit(table, staged)
+        if staged.parts:
+            return self._each_part(self.publish, staged)
         if not self._same_rows(staged):
             run = _run(other)
             raise PublishConflict(
-                f"{staged.table}{_where(staged)}: another run committed a different version of it while this run "
+                f"{staged.table}{where_text(staged)}: another run committed a different version of it while this run "
                 f"was checking its own (snapshot {staged.snapshot_id}, not published); the table holds "
                 + (f"run {run}'s version" if run else "what its main now holds (it moved since this run staged: "
                    "a rollback?)") + ": build it again if this run's should win") from None
+        return self.current_snapshot(staged.table)
+
+    def _each_part(self, publish, staged: Staged) -> int:
+        """Publish a range month by month (`publish` each part); the first conflict raised after all."""
+        conflicts = []
+        for part in staged.parts:
+            try:
+                publish(part)
+            except PublishConflict as exc:
+                conflicts.append(exc)
+        if conflicts:
+            raise conflicts[0]
         return self.current_snapshot(staged.table)
 
     def follow(self, staged: Staged, leader: str) -> int:
         """Publish a table's month so that it comes from the same run as `leader`'s month on
         `main` (the rejects follow the fact): this run's staged version if the leader's month is
         this run's, else the other run's staged version of it, which it wrote before publishing
-        its leader. Repeated until both agree: a month is never left mixed by a live run."""
+        its leader. Repeated until both agree: a month is never left mixed by a live run. A range
+        whose months the leader holds from one write is one commit, else each month follows on its own."""
         for _ in range(COMMIT_ATTEMPTS):
             table = self._refreshed(staged.table)
             base = table.currentSnapshot()
-            owner = self._month_commit(self._refreshed(leader), staged)
+            owners = self._month_commits(self._refreshed(leader), staged)
+            if len({_published(owner) for owner in owners.values()}) > 1:
+                return self._each_part(lambda part: self.follow(part, leader), staged)
+            owner = next(iter(owners.values()))
             run = _run(owner) or self.run_id
             follows = _published(owner) or ""  # the leader's write `main` holds for the month
-            mine = self._month_commit(table, staged)
-            if _tag(mine, FOLLOWS) == follows:
+            mine = self._month_commits(table, staged)
+            if all(_tag(commit, FOLLOWS) == follows for commit in mine.values()):
                 return self.current_snapshot(staged.table)
+            mine = next((commit for commit in mine.values() if commit is not None), None)
             source = staged if run == self.run_id else self._staged_by(table, staged, run)
             if source.snapshot_id is None and mine is None and not self._has_rows(table, staged):
                 return self.current_snapshot(staged.table)  # never any row in this month: commit nothing
@@ -347,7 +335,7 @@ class Lake:
                              None if base is None else base.snapshotId(), strict=True, follows=follows)
             except PublishConflict:
                 continue  # another commit to this month since `base`: look again
-        raise CommitRetryable(f"{staged.table}{_where(staged)}: its month kept changing under this run: "
+        raise CommitRetryable(f"{staged.table}{where_text(staged)}: its month kept changing under this run: "
                               "build it again")
 
     # ------------------------------------------------------------ the commits behind publish
@@ -372,33 +360,48 @@ class Lake:
             snapshot = None if parent is None else table.snapshot(parent)
 
     def _month_commit(self, table, staged: Staged):
-        """The newest build commit on `main` of the staged table's month (None if none)."""
+        """The newest build commit on `main` of the staged table's month or months (None if none)."""
         return self._committed_since(table, staged, None)
 
     def _committed_since(self, table, staged: Staged, base: int | None):
-        """The newest build commit of the staged month on `main` after snapshot `base`; not
-        maintenance, which commits without a run (compaction changes files, not rows)."""
-        month = staged.wap.split("/")[1]
+        """The newest build commit of the staged month (or of any of its months) on `main` after
+        snapshot `base`; not maintenance, which commits without a run (compaction changes files,
+        not rows)."""
+        return next(iter(self._month_commits(table, staged, base, first=True).values()), None)
+
+    def _month_commits(self, table, staged: Staged, base: int | None = None, first: bool = False) -> dict:
+        """Per month of the staged write, the newest build commit of it on `main` after `base`
+        (None if none), in one walk of `main`'s history; `first`: only the newest of them all."""
+        found = dict.fromkeys(months(staged.month))
         for snapshot in self._ancestors(table, base):
             tag = _published(snapshot)
-            if tag and snapshot_origin({"wap.id": tag})[1] == month:
-                return snapshot
-        return None
+            for month in months(snapshot_origin({"wap.id": tag})[1]) if tag else ():
+                if month in found and found[month] is None:
+                    found[month] = snapshot
+                    if first:
+                        return {month: snapshot}
+            if all(commit is not None for commit in found.values()):
+                break
+        return {} if first else found
 
     def _staged_by(self, table, staged: Staged, run: str) -> Staged:
-        """Run `run`'s staged version of this table's month (no snapshot: it staged no row)."""
-        month = staged.wap.split("/")[1]
+        """Run `run`'s staged version of this table's month or months (no snapshot: it staged no row)."""
+        wanted = set(months_of(staged.month))
         for snapshot in reversed(list(table.snapshots())):
             wap = _tag(snapshot, "wap.id") or ""
-            if wap.startswith(f"{run}/{month}/"):
-                return replace(staged, snapshot_id=snapshot.snapshotId(), wap=wap)
-        return replace(staged, snapshot_id=None, wap=wap_id(run, month, "-"))
+            if wap.startswith(f"{run}/") and wanted <= set(months_of(wap.split("/")[1])):
+                return replace(staged, snapshot_id=snapshot.snapshotId(),
+                               wap=wap_id(run, staged.month, wap.rsplit("/", 1)[1]), parts=())
+        return replace(staged, snapshot_id=None, wap=wap_id(run, staged.month, "-"), parts=())
 
     def _filter(self, staged: Staged):
         expressions = self.spark._jvm.org.apache.iceberg.expressions.Expressions
-        result = expressions.alwaysTrue()
-        for column, value in (staged.partition or {}).items():
-            result = getattr(expressions, "and")(result, expressions.equal(column, value))
+        result = expressions.alwaysFalse() if staged.partitions else expressions.alwaysTrue()
+        for partition in staged.partitions:
+            month = expressions.alwaysTrue()
+            for column, value in partition.items():
+                month = getattr(expressions, "and")(month, expressions.equal(column, value))
+            result = getattr(expressions, "or")(result, month)
         return result
 
     def _has_rows(self, table, staged: Staged) -> bool:
@@ -428,12 +431,14 @@ class Lake:
             overwrite.set("source-snapshot-id", str(source))
             if _tag(table.snapshot(source), CONTENT):  # a small table's hash, for its next build to compare
                 overwrite.set(CONTENT, _tag(table.snapshot(source), CONTENT))
-            for file in table.snapshot(source).addedDataFiles(table.io()):
-                overwrite.addFile(file)
+            paths = {"/".join(f"{k}={v}" for k, v in p.items()) for p in staged.partitions} or {""}
+            for file in table.snapshot(source).addedDataFiles(table.io()):  # those of the staged months
+                if table.specs().get(file.specId()).partitionToPath(file.partition()) in paths:
+                    overwrite.addFile(file)
         try:
             overwrite.commit()
         except Py4JJavaError as exc:
-            raise _classified(exc, f"{staged.table}{_where(staged)}") from None
+            raise classified(exc, f"{staged.table}{where_text(staged)}") from None
 
     def _same_rows(self, staged: Staged) -> bool:
         """Whether `main` holds exactly the staged rows in the staged table or partition."""
@@ -447,22 +452,33 @@ class Lake:
 
     # ------------------------------------------------------------ audits of a staged snapshot
 
-    def duplicate_keys(self, staged: Staged, keys: list[str], examples: int = 5) -> tuple[int, list]:
-        """Count key values that occur more than once in a staged table or partition; give a few.
-        A small table's keys are counted on the driver (from its rows kept there, else collected
-        in one job); a big one's grouped (a shuffle)."""
-        if staged.snapshot_id is None:
-            return 0, []
-        if staged.rows <= SMALL_TABLE_ROWS:
-            written = staged.collected or self._staged_rows(staged).select(*keys).collect()
-            counts = Counter(tuple(r[k] for k in keys) for r in written)
-            dups = sorted((k for k, n in counts.items() if n > 1), key=lambda k: [(v is not None, v) for v in k])
-            return len(dups), [k[0] if len(keys) == 1 else k for k in dups[:examples]]
-        row = self._staged_rows(staged).select(*keys).groupBy(*keys).count().where("count > 1").agg(
-            F.count(F.lit(1)).alias("n"),
-            F.slice(F.sort_array(F.collect_list(F.struct(*keys))), 1, examples).alias("ex"),
-        ).first()
-        return int(row["n"]), [r[0] if len(keys) == 1 else tuple(r) for r in row["ex"]]
+    def duplicate_keys(self, staged: Staged, keys: list[str], examples: int = 5) -> list[tuple[int, list]]:
+        """Per part of a staged write (one, or each month of a range, in one job): how many key
+        values occur more than once in it, and a few. Up to SMALL_TABLE_ROWS rows, the keys are
+        counted on the driver (a small table's rows kept there, else collected); beyond, grouped
+        (a shuffle)."""
+        parts = staged.by_part()
+        written = tuple(p for p in parts if p.snapshot_id is not None)
+        found: dict[tuple, tuple[int, list]] = {}
+        if written:
+            at, source = list(written[0].partition or {}), staged.only(written) if staged.parts else staged
+            shown = (lambda k: k[0]) if len(keys) == 1 else tuple
+            if source.rows <= SMALL_TABLE_ROWS:
+                rows = source.collected or self._staged_rows(source).select(*at, *keys).collect()
+                counts = Counter((tuple(r[c] for c in at), tuple(r[k] for k in keys)) for r in rows)
+                dups: dict[tuple, list] = {}
+                for part, key in sorted((pk for pk, n in counts.items() if n > 1),
+                                        key=lambda pk: [(v is not None, v) for v in pk[1]]):
+                    dups.setdefault(part, []).append(key)
+                found = {part: (len(ks), [shown(k) for k in ks[:examples]]) for part, ks in dups.items()}
+            else:
+                grouped = self._staged_rows(source).select(*at, *keys).groupBy(*at, *keys).count() \
+                    .where("count > 1").groupBy(*at).agg(
+                        F.count(F.lit(1)).alias("n"),
+                        F.slice(F.sort_array(F.collect_list(F.struct(*keys))), 1, examples).alias("ex"))
+                found = {tuple(r[c] for c in at): (int(r["n"]), [shown(tuple(e)) for e in r["ex"]])
+                         for r in grouped.collect()}
+        return [found.get(tuple((p.partition or {}).values()), (0, [])) for p in parts]
 
     def preview(self, staged: Staged, columns: tuple[str, ...], rows: int = 5) -> list[dict]:
         """A few rows of a staged snapshot, in `columns` only: those declared safe to show (not

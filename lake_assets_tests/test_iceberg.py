@@ -9,7 +9,8 @@ from pyspark.sql import functions as F
 from lake_assets.cli import main
 from lake_assets.maintenance import RollbackError, maintain, rollback
 from lake_assets.query import connect, history, parse_as_of
-from lake_assets.storage import Lake, PublishConflict
+from lake_assets.failures import PublishConflict
+from lake_assets.storage import Lake
 
 APRIL = {"i94yr": 2016, "i94mon": 4}
 

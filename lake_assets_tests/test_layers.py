@@ -9,8 +9,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lake_assets"
 # Run by spark_job.py on EMR (with dagster-pipes only) or used without Dagster: never import it.
-DAGSTER_FREE = ("settings", "s3", "catalog", "storage", "quality", "steps", "maintenance", "query", "report",
-                "spark_job", "mail", "tables", "transforms", "sources", "generate")
+DAGSTER_FREE = ("settings", "s3", "catalog", "storage", "staged", "quality", "steps", "maintenance", "query", "report",
+                "spark_job", "mail", "failures", "tables", "transforms", "sources", "generate")
 MAX_LINES = 500
 
 

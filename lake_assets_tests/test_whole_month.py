@@ -15,7 +15,8 @@ from lake_assets.catalog import Catalog
 from lake_assets.quality import Check
 from lake_assets.query import month_runs, table_summaries
 from lake_assets.steps import stage_check_publish
-from lake_assets.storage import CommitRetryable, Lake, PublishConflict, _classified
+from lake_assets.failures import CommitRetryable, PublishConflict, classified
+from lake_assets.storage import Lake
 from lake_assets.tables import TABLES
 from lake_assets.tables.table import Column, Table, TableOutput
 
@@ -178,4 +179,4 @@ def test_commit_failures_are_told_apart_by_their_java_class(spark, java_class, k
     cls = getattr(jvm.org.apache.iceberg.exceptions, java_class)
     java = {"CherrypickAncestorCommitException": lambda: cls(1),
             "ValidationException": lambda: cls(cause, "conflict", no_args)}.get(java_class, lambda: cls(cause))()
-    assert isinstance(_classified(Py4JJavaError("commit", java), "t"), kind)
+    assert isinstance(classified(Py4JJavaError("commit", java), "t"), kind)

@@ -17,7 +17,7 @@ BUILD = BUILDS["immigration"]
                      **table_attributes(table, BUILD.layer)) for table in BUILD.tables],
     check_specs=[spec for table in BUILD.tables for spec in check_specs(table.name, monthly_partitions)],
     partitions_def=monthly_partitions,
-    # A backfill of several months is one run (one Spark session or one cluster), month by month.
+    # A backfill of several months is one run (one Spark session or one cluster), in one pass.
     backfill_policy=BackfillPolicy.single_run(),
     pool=SPARK_POOL,
 )

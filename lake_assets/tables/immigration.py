@@ -1,4 +1,5 @@
-"""The monthly fact table of I94 arrivals and its rejects, built together month by month."""
+"""The monthly fact table of I94 arrivals and its rejects, built together: each month's outputs,
+written with the other months of its range in one pass (`steps.stage_check_publish_months`)."""
 
 from __future__ import annotations
 
