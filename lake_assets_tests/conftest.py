@@ -14,7 +14,7 @@ APRIL_ROWS = 3_096_313
 
 def table_sql(lake, table: str, snapshot_id: int | None = None) -> str:
     """DuckDB SQL reading a table of the lake at its current snapshot (or `snapshot_id`)."""
-    from lake_assets.query import snapshots
+    from lake_assets.core.query import snapshots
 
     return f"({snapshots(lake, only=[table], as_of=snapshot_id)[0].select()})"
 
@@ -33,7 +33,7 @@ def lake_home(tmp_path_factory) -> Path:
 def spark():
     os.environ.setdefault("LAKE_SPARK_MASTER", "local[2]")
     os.environ.setdefault("LAKE_SPARK_DRIVER_MEMORY", "4g")
-    from lake_assets.spark import get_spark
+    from lake_assets.orchestration.spark import get_spark
 
     return get_spark()
 
@@ -48,7 +48,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def april_lake(spark, shared_data, tmp_path_factory) -> Path:
     """A lake built by `lake build` from the real April 2016 month (built once per test run)."""
-    from lake_assets.build import build
+    from lake_assets.tools.build import build
 
     lake = tmp_path_factory.mktemp("april") / "lake"
     report = build(str(shared_data), str(lake), "2016-04")
@@ -61,8 +61,8 @@ def generated_april(spark, tmp_path_factory) -> tuple[Path, Path]:
     """(raw, lake): a generated April (scale 0.0005) and the lake `lake build` made of it, once per
     test run. A test may build into it again only where its tables stay as they are (a build that
     stops before publishing, or a rebuild of the same raw folder)."""
-    from lake_assets.cli import main
-    from lake_assets.generate import generate_raw
+    from lake_assets.core.generate import generate_raw
+    from lake_assets.tools.cli import main
 
     root = tmp_path_factory.mktemp("generated-april")
     raw, lake = root / "raw", root / "lake"
@@ -75,7 +75,7 @@ def generated_april(spark, tmp_path_factory) -> tuple[Path, Path]:
 def s3(tmp_path_factory):
     """A real S3 server (SeaweedFS) on loopback for the whole test run: `.endpoint`, `.bucket`,
     `.access_key`, `.secret_key`, `.env()` (the settings `lake` reads)."""
-    from lake_assets_tests.s3server import S3Server
+    from lake_assets_tests.support.s3server import S3Server
 
     with S3Server(tmp_path_factory.mktemp("s3server")) as server:
         yield server
@@ -84,7 +84,7 @@ def s3(tmp_path_factory):
 @pytest.fixture
 def s3_env(s3, monkeypatch):
     """The environment of a client of the `s3` server, for one test; yields the server."""
-    from lake_assets import s3 as lake_s3
+    from lake_assets.core import s3 as lake_s3
 
     for key, value in s3.env().items():
         monkeypatch.setenv(key, value)
@@ -96,7 +96,7 @@ def s3_env(s3, monkeypatch):
 @pytest.fixture
 def smtp(monkeypatch):
     """A real SMTP server (aiosmtpd) on loopback, with the alert settings pointing at it."""
-    from lake_assets_tests.smtpserver import SMTPServer
+    from lake_assets_tests.support.smtpserver import SMTPServer
 
     with SMTPServer() as server:
         for key, value in server.env().items():

@@ -1,5 +1,6 @@
-"""The package's layers, read from its imports (`ast`): no import circles, lazy imports
-included, and no Dagster in the code that also runs on a cluster or reads the lake."""
+"""The package's layers are its folders, read from the imports (`ast`, lazy imports included):
+core/ imports no Dagster and nothing above it, orchestration/ no tools/; no import circles;
+small modules; the settings read in one module; and the tests mirror the package."""
 
 import ast
 import re
@@ -7,10 +8,18 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "lake_assets"
-# Run by spark_job.py on EMR (with dagster-pipes only) or used without Dagster: never import it.
-DAGSTER_FREE = ("settings", "s3", "catalog", "storage", "staged", "quality", "steps", "maintenance", "query", "report",
-                "spark_job", "mail", "failures", "tables", "transforms", "sources", "generate")
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "lake_assets"
+# What each folder may import of the package (docs/architecture.md, "The folders").
+MAY_IMPORT = {
+    "core": {"core"},
+    "orchestration": {"core", "orchestration"},
+    "tools": {"core", "orchestration", "tools"},
+    "defs": {"orchestration"},
+}
+# Runs on EMR with dagster-pipes only: the one Dagster package the core may import.
+PIPES_ONLY = {"lake_assets.core.spark_job"}
+DAGSTER = re.compile(r"dagster(_\w+)?$")
 MAX_LINES = 500
 
 
@@ -39,6 +48,36 @@ def graph() -> dict[str, set[str]]:
             for name, path in mods.items()}
 
 
+def folder(module: str) -> str:
+    """lake_assets.core.storage -> core; the package itself -> ''."""
+    return module.split(".")[1] if module.count(".") else ""
+
+
+def test_the_package_is_its_folders():
+    loose = sorted(p.name for p in PACKAGE.iterdir() if p.suffix == ".py" and p.name != "__init__.py")
+    assert loose == []
+    assert {folder(m) for m in modules()} == {"", *MAY_IMPORT}
+
+
+def test_each_folder_imports_only_what_it_may():
+    edges = graph()
+    wrong = {name: sorted(m for m in targets if folder(m) not in MAY_IMPORT[folder(name)])
+             for name, targets in edges.items() if folder(name)}
+    assert {name: targets for name, targets in wrong.items() if targets} == {}
+
+
+def test_the_core_imports_no_dagster():
+    found = {}
+    for name, path in modules().items():
+        if folder(name) == "core":
+            dagster = {m for m in imports(path) if DAGSTER.match(m.split(".")[0])}
+            if name in PIPES_ONLY:
+                dagster = {m for m in dagster if not m.startswith("dagster_pipes")}
+            if dagster:
+                found[name] = sorted(dagster)
+    assert found == {}
+
+
 def test_no_import_circles():
     edges, state, circles = graph(), {}, []
 
@@ -57,18 +96,6 @@ def test_no_import_circles():
     assert circles == []
 
 
-def test_no_dagster_below_the_assets():
-    mods, edges = modules(), graph()
-    for name, path in mods.items():
-        short = name.removeprefix("lake_assets.")
-        if short.split(".")[0] in DAGSTER_FREE:
-            dagster = {m for m in imports(path) if m.split(".")[0] in ("dagster", "dagster_aws", "dagster_pyspark")}
-            if short == "spark_job":
-                dagster -= {m for m in dagster if m.startswith("dagster_pipes")}
-            assert not dagster, f"{name} imports {sorted(dagster)}"
-            assert not {m for m in edges[name] if m.removeprefix("lake_assets.").split(".")[0] not in DAGSTER_FREE}, name
-
-
 def test_modules_are_small():
     sizes = {name: len(path.read_text().splitlines()) for name, path in modules().items()}
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
@@ -76,12 +103,24 @@ def test_modules_are_small():
 
 def test_settings_are_read_in_one_module():
     reads = re.compile(r"""(getenv\(|environ\.get\(|environ\[|setdefault\()["']LAKE_""")
-    assert {name for name, path in modules().items() if reads.search(path.read_text())} <= {"lake_assets.settings"}
+    assert {name for name, path in modules().items() if reads.search(path.read_text())} <= {"lake_assets.core.settings"}
+
+
+def test_the_tests_mirror_the_package():
+    """Each test module in the folder of the layer it tests, the helpers in support/; at the top
+    only the suite's own (conftest, its markers) and this one, which tests the whole package."""
+    tests = ROOT / "lake_assets_tests"
+    at_top = sorted(p.name for p in tests.glob("*.py"))
+    assert at_top == ["__init__.py", "conftest.py", "test_layers.py", "test_markers.py"]
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == {"core", "orchestration", "tools", "support"}
+    assert all((tests / f / "__init__.py").is_file() for f in folders)
+    assert not list((tests / "support").glob("test_*.py"))
 
 
 def test_each_build_reads_what_its_checks_reference():
     """The tables a build's checks look up (foreign keys) are among what it declares it reads."""
-    from lake_assets.tables import BUILDS
+    from lake_assets.core.tables import BUILDS
 
     for build in BUILDS.values():
         for table in build.tables:
@@ -90,7 +129,7 @@ def test_each_build_reads_what_its_checks_reference():
 
 
 def test_a_build_cannot_read_an_undeclared_table():
-    from lake_assets.tables.table import Inputs, StepError
+    from lake_assets.core.tables.table import BuildError, Inputs
 
     class NoLake:
         def read(self, table):
@@ -98,12 +137,12 @@ def test_a_build_cannot_read_an_undeclared_table():
 
     inputs = Inputs(spark=None, lake=NoLake(), raw_dir="-", cache_dir="-", reads=frozenset({"dim_city"}))
     assert inputs.read("dim_city") == "dim_city"
-    with pytest.raises(StepError, match="reads dim_visa but does not declare it"):
+    with pytest.raises(BuildError, match="reads dim_visa but does not declare it"):
         inputs.read("dim_visa")
 
 
 def test_every_setting_is_documented():
-    from lake_assets.settings import SETTINGS
+    from lake_assets.core.settings import SETTINGS
 
-    docs = "".join(path.read_text() for path in (PACKAGE.parent / "docs").glob("*.md"))
+    docs = "".join(path.read_text() for path in (ROOT / "docs").glob("*.md"))
     assert [s.name for s in SETTINGS if s.name not in docs] == []

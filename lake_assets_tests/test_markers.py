@@ -10,13 +10,13 @@ import pytest
 
 
 def test_session_in_this_process():
-    from lake_assets.spark import get_spark
+    from lake_assets.orchestration.spark import get_spark
 
     get_spark()
 
 
 def test_session_refused_and_caught():
-    from lake_assets.spark import get_spark
+    from lake_assets.orchestration.spark import get_spark
 
     with pytest.raises(AssertionError):
         get_spark()

@@ -12,7 +12,7 @@ raw="$LAKE_HOME/raw" lake="$LAKE_HOME/lake" seed="${SEED:-42}"
 
 if .venv/bin/python - "$raw" "$seed" "${SCALE:-}" <<'EOF'
 import json, sys
-from lake_assets.generate import DEFAULT_SCALE, MONTH_ROWS
+from lake_assets.core.generate import DEFAULT_SCALE, MONTH_ROWS
 raw, seed, scale = sys.argv[1], int(sys.argv[2]), float(sys.argv[3] or DEFAULT_SCALE)
 try:
     m = json.load(open(f"{raw}/generation_manifest.json"))

@@ -1,1 +1,1 @@
-"""The defs folder that `dg` and `lake_assets.definitions` load (`load_from_defs_folder`)."""
+"""The defs folder that `dg` and `lake_assets.orchestration.definitions` load (`load_from_defs_folder`)."""

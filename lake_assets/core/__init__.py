@@ -1,0 +1,1 @@
+"""The Dagster-free core: settings, storage, catalog, checks, sources, transforms, tables, builds."""

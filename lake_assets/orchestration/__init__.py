@@ -1,0 +1,1 @@
+"""The Dagster side: assets, engines, automation, sensors, resources, definitions."""

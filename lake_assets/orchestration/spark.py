@@ -1,0 +1,117 @@
+"""The Spark session: one per process, shared by every asset of a run, made by dagster-pyspark.
+
+Its settings are written here once; `engines.JOB_CONF` hands the same ones to spark-submit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyspark
+
+from dagster_pyspark import LazyPySparkResource
+from pyspark.sql import SparkSession
+
+from lake_assets.core import settings
+from lake_assets.core.catalog import EXTENSIONS
+
+LOG4J2 = Path(__file__).with_name("log4j2.properties")
+
+# The code Spark generates for the fact's stage has methods bigger than HotSpot compiles by
+# default: without this flag they stay interpreted, 5x slower. For every JVM that runs tasks.
+JVM_OPTIONS = "-XX:-DontCompileHugeMethods"
+
+# Settings that suit one machine (ParallelGC for throughput); on EMR the cluster's
+# spark-defaults apply instead, plus the few of engines.JOB_CONF.
+LOCAL_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.adaptive.enabled": "true",
+    # No _SUCCESS markers beside files Spark writes itself (the .sas7bdat cache).
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # Iceberg's SQL (CALL procedures, time travel); its runtime jar is in pyspark's jars/ (setup.sh).
+    "spark.sql.extensions": EXTENSIONS,
+    "spark.driver.extraJavaOptions": f"{JVM_OPTIONS} -XX:+UseParallelGC -Dlog4j2.configurationFile={LOG4J2}",
+}
+
+
+def class_archive() -> Path:
+    """The driver JVM's class-data-sharing archive (JDK 17 AppCDS) under the jar cache, named by a
+    hash of this Java and pyspark's jars/ (names, sizes, times): a changed JVM or jar never meets a
+    stale archive (the JVM would refuse it and start without sharing)."""
+    home = os.environ.get("JAVA_HOME")
+    java = (Path(home, "bin", "java") if home else Path(shutil.which("java") or "java")).resolve()
+    release = java.parent.parent / "release"
+    digest = hashlib.sha1(f"{java}\n".encode() + (release.read_bytes() if release.is_file() else b""))
+    for jar in sorted((Path(pyspark.__file__).parent / "jars").glob("*.jar")):
+        stat = jar.stat()
+        digest.update(f"{jar.name} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+    cache = Path(settings.JAR_CACHE.value() or Path.home() / ".cache" / "lake_assets" / "jars")
+    return cache / f"driver-{digest.hexdigest()[:16]}.jsa"
+
+
+def driver_java_options(archive_at_exit: Path | None = None) -> str:
+    """The local driver JVM's options: the class archive shared when there is one, or, with
+    `archive_at_exit`, the classes it loads written there when it exits."""
+    archive = class_archive()
+    sharing = (f" -XX:ArchiveClassesAtExit={archive_at_exit}" if archive_at_exit
+               else f" -XX:SharedArchiveFile={archive}" if archive.is_file() else "")
+    return LOCAL_CONF["spark.driver.extraJavaOptions"] + sharing
+
+
+def make_class_archive() -> Path:
+    """Make the class archive once (scripts/setup.sh): start a session that writes the classes it
+    loads at exit, wait for its JVM to end, then move the archive into place atomically."""
+    archive = class_archive()
+    if archive.is_file():
+        return archive
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    part = archive.with_name(f"{archive.name}.{os.getpid()}.part")
+    warm = ("from lake_assets import spark as s\n"
+            f"conf = s.session_conf(archive_at_exit=s.Path({str(part)!r}))\n"
+            "spark = s.LazyPySparkResource(spark_config=conf).spark_session\n"
+            "spark.sql('select id % 7 k, count(*) n from range(1000) group by k').collect()\n")
+    # The JVM outlives the Python process and writes the archive as it ends: run() returns when the
+    # last holder of the output pipes, the JVM, has closed them.
+    subprocess.run([sys.executable, "-c", warm], check=True, capture_output=True, timeout=600,
+                   env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
+    if not part.is_file():
+        raise RuntimeError(f"the driver JVM wrote no class archive at {part}")
+    part.replace(archive)
+    return archive
+
+
+def local_conf(archive_at_exit: Path | None = None) -> dict[str, str]:
+    """LOCAL_CONF for a driver started on this machine (a session, spark-submit): it shares the
+    class archive."""
+    return {**LOCAL_CONF, "spark.driver.extraJavaOptions": driver_java_options(archive_at_exit)}
+
+
+def session_conf(master: str | None = None, driver_memory: str | None = None,
+                 archive_at_exit: Path | None = None) -> dict[str, str]:
+    """The settings of a session on this machine: `master` and `driver_memory` default to
+    `$LAKE_SPARK_MASTER` and `$LAKE_SPARK_DRIVER_MEMORY`; the driver shares the class archive."""
+    return {"spark.app.name": "lake_assets", "spark.master": master or settings.SPARK_MASTER.value(),
+            "spark.driver.memory": driver_memory or settings.SPARK_DRIVER_MEMORY.value(),
+            **local_conf(archive_at_exit)}
+
+
+def get_spark(master: str | None = None, driver_memory: str | None = None) -> SparkSession:
+    """Return the process's Spark session, started on first use by dagster-pyspark's resource
+    with `session_conf(master, driver_memory)`; later calls return it as it is."""
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    spark = LazyPySparkResource(spark_config=session_conf(master, driver_memory)).spark_session
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

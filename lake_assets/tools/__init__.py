@@ -1,0 +1,1 @@
+"""The commands: `lake` (cli), `lake build`, `lake ui` and its guard, `lake bench`, `lake package`."""

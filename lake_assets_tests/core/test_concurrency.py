@@ -1,0 +1,151 @@
+"""Concurrent runs on one lake, with no lock of ours: Iceberg's optimistic commits decide.
+
+Each run is a process of its own (its own Spark JVM) that commits a dimension and a month of the
+fact, as two Dagster runs would. On a local lake and on S3 (SeaweedFS, with the catalog in a
+SQLite file: a file-based catalog is not safe on S3):
+- two runs committing different months at once both land;
+- two runs committing the same month at once: both land in turn, or the loser stops with one
+  line and publishes nothing of that month; after a run killed with its files written but not
+  committed, nothing of it shows;
+and afterwards every month reads back whole (raw = fact + rejects, no duplicate key), and no
+dimension holds a key twice.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from lake_assets.core import s3 as lake_s3
+from lake_assets.core.generate import generate_raw
+from lake_assets.core.query import connect, month_runs
+
+pytestmark = pytest.mark.slow
+MONTHS = ["2016-04", "2016-05"]
+WORKER = """
+import sys
+from lake_assets.core.builds import Inputs, BuildError, run_months, run_build
+from lake_assets.core.s3 import configure_spark, is_s3
+from lake_assets.core.storage import Lake
+from lake_assets.orchestration.spark import get_spark
+
+raw, lake_dir, month, run_id = sys.argv[1:5]
+spark = get_spark("local[1]", "1g")
+if is_s3(lake_dir):
+    configure_spark(spark)
+inputs = Inputs(spark, Lake(spark, lake_dir, run_id=run_id), raw, sys.argv[5], log=lambda line: print(line, flush=True))
+try:
+    run_build("dim_country", inputs)
+    for _, outcomes in run_months("immigration", inputs, [month]):
+        assert not any(o.failed_blocking for o in outcomes)
+except BuildError as exc:
+    print(f"lake: {exc}", file=sys.stderr)
+    sys.exit(3)
+print("committed", flush=True)
+"""
+
+
+def start(raw: str, lake: str, month: str, cache: Path) -> tuple[subprocess.Popen, str]:
+    run_id = uuid.uuid4().hex
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, raw, lake, month, run_id, str(cache)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return proc, run_id
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=900)
+    return proc.returncode, out, err
+
+
+def fact_files(lake: str) -> set[str]:
+    """The fact's data files as the writers see them (local folder or S3 prefix)."""
+    from pyarrow import fs
+
+    if lake_s3.is_s3(lake):
+        selector = fs.FileSelector(f"{lake_s3.split(lake)}/fact_immigration/data", recursive=True, allow_not_found=True)
+        return {i.path for i in lake_s3.filesystem(lake).get_file_info(selector) if i.path.endswith(".parquet")}
+    return {str(p) for p in Path(lake, "fact_immigration", "data").rglob("*.parquet")}
+
+
+def assert_whole(lake: str, raw_rows: dict[str, int]) -> None:
+    """Every month: fact + rejects = raw rows, keys unique; every dimension's keys unique."""
+    con = connect(lake)
+    for month, rows in raw_rows.items():
+        where = f"i94yr = {month[:4]} and i94mon = {int(month[5:])}"
+        fact, distinct = con.execute(f"select count(*), count(distinct cicid) from fact_immigration where {where}").fetchone()
+        (rejects,) = con.execute(f"select count(*) from fact_immigration_rejects where {where}").fetchone()
+        assert fact + rejects == rows and distinct == fact, (month, fact, rejects, rows)
+    (dups,) = con.execute("select count(*) - count(distinct country_code) from dim_country").fetchone()
+    assert dups == 0
+
+
+@pytest.fixture(scope="module", params=["local", "s3"])
+def lake(request, spark, tmp_path_factory):
+    """A raw folder of two generated months and the lake to build (folder or S3 prefix);
+    the dimensions the fact reads are built first, as `lake build` would."""
+    from lake_assets.tools.build import build
+
+    root = tmp_path_factory.mktemp(f"concurrent-{request.param}")
+    manifest = generate_raw(root / "raw", scale=0.0005, months=MONTHS)
+    raw_rows = {m: manifest["months"][m]["rows"] for m in MONTHS}
+    raw, lake_dir = str(root / "raw"), str(root / "lake")
+    with pytest.MonkeyPatch.context() as mp:
+        if request.param == "s3":
+            from lake_assets_tests.core.test_s3 import upload
+
+            server = request.getfixturevalue("s3")  # the session's SeaweedFS
+            for key, value in server.env().items():
+                mp.setenv(key, value)
+            mp.setenv("LAKE_CATALOG", str(root / "catalog.db"))
+            mp.setenv("LAKE_ALLOW_LOCAL_CATALOG", "1")  # a test's own catalog (Glue's path: test_glue.py)
+            lake_s3.reset()
+            prefix = f"s3://{server.bucket}/{uuid.uuid4().hex[:8]}"
+            upload(root / "raw", f"{prefix}/raw")
+            raw, lake_dir = f"{prefix}/raw", f"{prefix}/lake"
+        report = build(raw, lake_dir, "2016-04")
+        assert not report.errors and not report.failed_blocking
+        yield raw, lake_dir, raw_rows, root / "cache"
+    lake_s3.reset()
+
+
+def test_concurrent_runs_on_different_months_both_land(lake):
+    raw, lake_dir, raw_rows, cache = lake
+    (april, april_run), (may, may_run) = (start(raw, lake_dir, m, cache) for m in MONTHS)
+    results = [finish(april), finish(may)]
+    assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
+    assert_whole(lake_dir, raw_rows)
+    runs = {m: month_runs(lake_dir, t)[m] for t in ("fact_immigration", "fact_immigration_rejects") for m in MONTHS}
+    assert runs == {"2016-04": april_run, "2016-05": may_run}
+
+
+def test_concurrent_runs_on_one_month_leave_one_whole_version_after_a_killed_one(lake):
+    raw, lake_dir, raw_rows, cache = lake
+    # A run killed with its files written, not committed: the lake shows nothing of it.
+    before = fact_files(lake_dir)
+    killed, _ = start(raw, lake_dir, "2016-04", cache)
+    deadline = time.monotonic() + 600
+    while not fact_files(lake_dir) - before:
+        assert killed.poll() is None and time.monotonic() < deadline, killed.communicate()[1][-2000:]
+        time.sleep(0.01)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert_whole(lake_dir, raw_rows)
+
+    # Two runs on the same month at once, with no repair before them.
+    first, second = start(raw, lake_dir, "2016-04", cache), start(raw, lake_dir, "2016-04", cache)
+    results = {run_id: finish(proc) for proc, run_id in (first, second)}
+    landed = [run_id for run_id, (code, _, _) in results.items() if code == 0]
+    for code, _, err in results.values():
+        if code != 0:  # the loser: one line, what happened and what to do
+            lines = err.strip().splitlines()
+            assert code == 3 and len(lines) == 1 and "another run committed a different version" in lines[0], err[-2000:]
+            assert "Traceback" not in err
+    assert landed, json.dumps({k: v[2][-1500:] for k, v in results.items()})
+    assert_whole(lake_dir, raw_rows)
+    assert month_runs(lake_dir, "fact_immigration")["2016-04"] in landed

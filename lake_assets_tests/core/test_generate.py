@@ -1,0 +1,213 @@
+"""The synthetic raw folder: deterministic, in the real formats, and every planted trap caught by a build."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lake_assets.core import generate as gen
+from lake_assets.core.sources import I94_COLUMNS, find_i94_months, parse_labels, read_i94_month
+from lake_assets.tools.cli import main
+
+SAMPLE_MONTHS = ["2016-01", "2016-02", "2016-06"]  # .sas7bdat, CSV and parquet (June: 34 columns)
+needs_readstat = pytest.mark.skipif(shutil.which("readstat") is None,
+                                    reason="ReadStat's `readstat` (Debian package readstat, installed by "
+                                           "scripts/setup.sh as root) writes .sas7bdat")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    """A default-scale raw folder with one month in each format."""
+    out = tmp_path_factory.mktemp("raw")
+    gen.generate_raw(out, months=SAMPLE_MONTHS)
+    return out
+
+
+def _manifest(raw: Path) -> dict:
+    return json.loads((raw / "generation_manifest.json").read_text())
+
+
+def _sas_rows(path: Path) -> pd.DataFrame:
+    import pyreadstat
+
+    return pyreadstat.read_sas7bdat(str(path))[0]
+
+
+def test_same_seed_same_files_other_seed_other_rows(tmp_path):
+    a, b, c = (gen.generate_raw(tmp_path / name, months=SAMPLE_MONTHS, seed=seed)
+               for name, seed in [("a", 7), ("b", 7), ("c", 8)])
+    assert a == b and a["files"] == c["files"]
+    for rel in a["files"]:
+        if rel.endswith(".sas7bdat"):  # its header holds the time of writing: compare the rows
+            pd.testing.assert_frame_equal(_sas_rows(tmp_path / "a" / rel), _sas_rows(tmp_path / "b" / rel))
+        else:
+            assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    june = "i94/i94_jun16_sub.parquet"
+    assert not pd.read_parquet(tmp_path / "a" / june).equals(pd.read_parquet(tmp_path / "c" / june))
+
+
+def test_months_in_their_formats(sample):
+    manifest = _manifest(sample)
+    assert {m: e["format"] for m, e in manifest["months"].items()} == {
+        "2016-01": "sas7bdat" if shutil.which("readstat") else "parquet", "2016-02": "csv", "2016-06": "parquet"}
+    assert {m: e["rows"] for m, e in manifest["months"].items()} == {"2016-01": 7120, "2016-02": 6426, "2016-06": 8937}
+
+    june = sample / "i94" / "i94_jun16_sub.parquet"
+    assert june.is_dir() and [p.name for p in june.iterdir()] == ["part-00000.snappy.parquet"]
+    columns = pd.read_parquet(june).dtypes
+    assert list(columns.index) == I94_COLUMNS[:13] + gen.JUNE_EXTRA + I94_COLUMNS[13:]  # 34, extras after count
+    assert manifest["months"]["2016-06"]["columns"] == 34
+    assert {str(columns[c]) for c in ["cicid", "i94yr", "arrdate", "admnum", "delete_recdup"]} == {"float64"}
+
+    csv = (sample / "i94" / "i94_feb16_sub.csv").read_bytes()
+    header, first = csv.split(b"\r\n")[:2]
+    assert header == b"," + ",".join(I94_COLUMNS).encode()  # an unnamed index column first
+    assert first.startswith(b"0,") and csv.count(b"\n") == csv.count(b"\r\n") == 6426 + 1
+    assert re.match(rb"0,\d+\.0,2016\.0,2\.0,", first)  # numbers written as doubles
+
+
+def test_label_file_parses_with_the_projects_parser(sample):
+    labels = parse_labels(sample / "I94_SAS_Labels_Descriptions.SAS")
+    assert len(labels.states) == 55 and labels.states["99"] == "All Other Codes"  # 54 states + '99'
+    assert labels.visa_categories == {1: "Business", 2: "Pleasure", 3: "Student"}
+    assert labels.modes == {1: "Air", 2: "Sea", 3: "Land", 9: "Not reported"}
+    assert len(labels.ports) == len(gen.PORTS)
+    assert (labels.ports["NEW"], labels.ports["WAS"], labels.ports["LAG"]) == (
+        "NEWARK/TETERBORO, NJ", "WASHINGTON DC", "LA GUARDIA, NY")
+    assert labels.countries[574] == "INVALID: CANADA" and labels.countries[135] == "UNITED KINGDOM"
+    assert not set(gen.UNLISTED_PORTS) & set(labels.ports)
+
+
+@needs_readstat
+def test_sas7bdat_keeps_long_names_and_reads_back_like_parquet(spark, tmp_path):
+    import pyreadstat
+
+    sas = gen.generate_raw(tmp_path / "sas", 0.0005, ["2016-06"], formats={"2016-06": "sas7bdat"})
+    gen.generate_raw(tmp_path / "pq", 0.0005, ["2016-06"])
+    path = tmp_path / "sas" / sas["months"]["2016-06"]["path"]
+    assert path.name == "i94_jun16_sub.sas7bdat" and path.read_bytes()[:32] == bytes.fromhex(
+        "000000000000000000000000c2ea8160b31411cfbd92080009c7318c181f1011")  # the SAS7BDAT magic number
+    _, meta = pyreadstat.read_sas7bdat(str(path), metadataonly=True)
+    assert meta.column_names == I94_COLUMNS[:13] + gen.JUNE_EXTRA + I94_COLUMNS[13:]  # delete_recdup: 13 chars
+    assert meta.number_rows == sas["months"]["2016-06"]["rows"]
+
+    got, want = (read_i94_month(spark, find_i94_months(tmp_path / d)["2016-06"], tmp_path / "cache")
+                 .orderBy("arrdate", "admnum").collect() for d in ("sas", "pq"))
+    assert len(got) == meta.number_rows and got == want  # the same rows, nulls included, as from parquet
+
+
+def test_cli_generate(tmp_path, capsys):
+    assert main(["generate", "--out", str(tmp_path / "raw"), "--months", "2016-03..2016-04", "--seed", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert re.fullmatch(rf"raw: {re.escape(str(tmp_path / 'raw'))}  \(15,634 I94 rows written in 2 month\(s\), \d+s\)\n",
+                        out)  # stdout: only where the raw folder is and how many rows
+    assert "2016-04: 7,741/7,741 rows (parquet)" in err and _manifest(tmp_path / "raw")["seed"] == 3
+    assert sorted(p.name for p in (tmp_path / "raw" / "i94").iterdir()) == ["i94_apr16_sub.parquet",
+                                                                          "i94_mar16_sub.parquet"]
+
+    assert main(["generate", "--out", str(tmp_path / "x"), "--months", "2017-01"]) == 2
+    assert main(["generate", "--out", str(tmp_path / "x"), "--scale", "-1"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["lake: month '2017-01' is not one of 2016-01 … 2016-12",
+                   "lake: --scale must be a positive number, not -1.0"]
+
+
+# ---------------------------------------------------------------- planted traps against a build
+
+# How a build must catch each trap the generator plants: a reject reason, an issue in the fact's
+# `data_issues`, or (named here) `duration_of_status` = admitted_duration_of_status and
+# `invalid_country` = a citizenship that resolves to a dim_country row with is_valid false.
+REJECT_TRAPS = {"cicid_null": "missing_cicid", "arrdate_outside_month": "arrival_outside_month"}
+CATCHES = {
+    **{trap: {reason} for trap, reason in REJECT_TRAPS.items()},
+    "depdate_before_arrival": {"departure_before_arrival"},
+    "depdate_absurd": {"departure_before_arrival", "departure_out_of_range"},  # 1920 / 2092
+    "dtaddto_junk": {"invalid_admitted_until"},
+    "dtaddto_ds": {"duration_of_status"},
+    "i94addr_invalid": {"invalid_state"},
+    "i94cit_invalid": {"invalid_country"},
+    "i94cit_not_in_labels": {"unknown_citizenship_country"},
+    "i94mode_zero": {"unknown_mode"},
+    "i94port_not_in_labels": {"unknown_port"},
+}
+
+
+def _planted(raw: pd.DataFrame, labels, month: str) -> dict[str, pd.Series]:
+    """Which raw rows carry each trap, judged from the raw values alone."""
+    first, last = (gen._sas_day(d) for d in (f"{month}-01", str(pd.Period(month).end_time.date())))
+    y2000, y2050 = gen._sas_day("2000-01-01"), gen._sas_day("2050-01-01")
+    invalid = [c for c, name in labels.countries.items() if re.match(r"INVALID|No Country Code|Collapsed", name)]
+    return {
+        "cicid_null": raw.cicid.isna(),
+        "arrdate_outside_month": ~raw.arrdate.between(first, last),
+        "depdate_before_arrival": (raw.depdate < raw.arrdate) & (raw.depdate >= y2000),
+        "depdate_absurd": (raw.depdate < y2000) | (raw.depdate >= y2050),
+        "dtaddto_junk": raw.dtaddto.notna() & (raw.dtaddto != "D/S") & ~raw.dtaddto.str.fullmatch(r"\d{8}", na=False),
+        "dtaddto_ds": raw.dtaddto == "D/S",
+        "i94addr_invalid": raw.i94addr.notna() & ~raw.i94addr.isin([s for s in labels.states if s != "99"]),
+        "i94cit_invalid": raw.i94cit.isin(invalid),
+        "i94cit_not_in_labels": ~raw.i94cit.isin(list(labels.countries)),
+        "i94mode_zero": raw.i94mode == 0,
+        "i94port_not_in_labels": raw.i94port.notna() & ~raw.i94port.isin(list(labels.ports)),
+    }
+
+
+def _verdicts(spark, lake: Path, month: int) -> tuple[dict, list]:
+    """cicid -> what the build said of that row; and the reasons of rejects without a cicid."""
+    from pyspark.sql import functions as F
+
+    from lake_assets.core.storage import Lake
+
+    tables = Lake(spark, str(lake))
+    countries = tables.read("dim_country").select(F.col("country_code").alias("citizenship_country_code"), "is_valid")
+    fact = (tables.read("fact_immigration").where(F.col("i94mon") == month)
+            .join(countries, "citizenship_country_code", "left")
+            .select("cicid", "data_issues", "admitted_duration_of_status", "is_valid").collect())
+    rejects = (tables.read("fact_immigration_rejects").where(F.col("i94mon") == month)
+               .select("raw_cicid", "reject_reason").collect())
+    verdicts = {float(r.cicid): {i.split(":")[0] for i in r.data_issues}
+                | ({"duration_of_status"} if r.admitted_duration_of_status else set())
+                | ({"invalid_country"} if r.is_valid is False else set()) for r in fact}
+    assert len(verdicts) == len(fact)
+    verdicts |= {r.raw_cicid: {r.reject_reason} for r in rejects if r.raw_cicid is not None}
+    return verdicts, [r.reject_reason for r in rejects if r.raw_cicid is None]
+
+
+@pytest.mark.slow
+def test_build_rejects_or_flags_every_planted_trap(spark, sample, tmp_path, monkeypatch, capsys, request):
+    from lake_assets.core.transforms.immigration import REJECT_REASONS
+    from lake_assets.tools.build import build
+
+    monkeypatch.setenv("LAKE_HOME", str(tmp_path / "home"))  # the .sas7bdat conversion cache
+    report = build(str(sample), str(tmp_path / "lake"), None)
+    assert not report.errors and not report.failed_blocking, report.errors or report.failed_blocking
+
+    manifest, labels = _manifest(sample), parse_labels(sample / "I94_SAS_Labels_Descriptions.SAS")
+    lines, missed = [], []
+    for month, entry in manifest["months"].items():
+        raw = read_i94_month(spark, find_i94_months(sample)[month], tmp_path / "home" / "cache").toPandas()
+        planted = _planted(raw, labels, month)
+        assert {t: int(rows.sum()) for t, rows in planted.items()} == entry["traps"]  # the manifest is honest
+        verdicts, cicid_less = _verdicts(spark, tmp_path / "lake", int(month[5:]))
+        assert len(verdicts) + len(cicid_less) == len(raw)  # every raw row is in the fact or the rejects
+        said = [verdicts.get(c, set()) if c == c else set(cicid_less) for c in raw.cicid]
+        should = [set().union(*(CATCHES[t] for t in planted if planted[t].iat[i])) for i in range(len(raw))]
+        # nothing flagged or rejected without a planted trap behind it (e.g. no 1960 departure from a null)
+        assert all(s <= w for s, w in zip(said, should)), [(i, s, w) for i, (s, w) in enumerate(zip(said, should))
+                                                           if not s <= w][:5]
+        for trap, rows in planted.items():
+            # a rejected row counts as caught for the traps it carries besides its reason
+            accepted = CATCHES[trap] | (set(REJECT_REASONS) if trap not in REJECT_TRAPS else set())
+            caught = sum(bool(said[i] & accepted) for i in rows[rows].index)
+            lines.append(f"{month} {trap:<24}{int(rows.sum()):>6} planted {caught:>6} caught "
+                         f"{caught / max(1, rows.sum()):>6.0%}")
+            if caught != rows.sum():
+                missed.append(lines[-1])
+    if request.config.getoption("verbose") > 0:  # the table, with -v
+        with capsys.disabled():
+            print("\nplanted traps caught by the build:\n" + "\n".join(lines))
+    assert not missed
+    assert all(n >= 1 for e in manifest["months"].values() for n in e["traps"].values())  # each trap planted

@@ -1,0 +1,1 @@
+"""What the tests share: servers on loopback, sample lakes, tiny inputs."""

@@ -1,0 +1,258 @@
+"""The Dagster UI in a real browser: Debian's Chromium driven by Selenium, against `lake ui` on
+loopback over a small generated lake. Lineage with its groups, a two-month backfill launched
+from the fact's partitions view, each month with its row count, the column schema, and the
+automation page. Screenshots go to $LAKE_BROWSER_ARTIFACTS (default `<tmp>/browser`)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from lake_assets_tests.tools.test_ui import _free_port, _gql, _wait_ready, _wait_run
+
+pytestmark = pytest.mark.slow
+
+MONTHS = ["2016-03-01", "2016-04-01"]
+BACKFILL_SECONDS = 900  # one Spark run for both months; minutes on a busy 2-core machine
+AUTOMATIONS = ["daily_refresh_schedule", "weekly_maintenance_schedule", "raw_i94_sensor", "automation_sensor",
+               "failure_email_sensor", "check_warning_sensor"]
+SWITCH = """let row = [...document.querySelectorAll('body *')].find(
+    e => e.children.length === 0 && e.textContent.trim() === arguments[0]);
+while (row && row.querySelectorAll('input[type=checkbox]').length < 2) row = row.parentElement;
+const boxes = row ? row.querySelectorAll('input[type=checkbox]') : [];
+if (boxes.length != 2) return null;  // past the row: its switch is not shown yet
+return boxes[1].checked ? 'on' : 'off';"""  # the state of an automation's switch, null until shown
+BUILD_JOBS = ["dimensions_job", "immigration_job", "analytics_job"]
+ANALYTICS = ["metro_arrivals_monthly", "tourism_by_season", "arrivals_temperature_correlation"]
+
+
+def ui_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A fresh LAKE_HOME, local Spark on two cores; Dagster's freshness daemon every 5 s (not 30)."""
+    return dict(os.environ, LAKE_HOME=str(tmp_path / "home"), LAKE_ENV="local", LAKE_SPARK_MASTER="local[2]",
+                LAKE_SPARK_DRIVER_MEMORY=os.getenv("LAKE_SPARK_DRIVER_MEMORY", "2g"),
+                FRESHNESS_DAEMON_INTERVAL_SECONDS="5", **extra)
+
+
+@contextmanager
+def lake_ui(tmp_path: Path, env: dict[str, str], *options: str):
+    """`lake ui` over tmp_path's raw and lake folders, ready: (port, log). Stopped at the end."""
+    port, log_path = _free_port(), tmp_path / "ui.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lake_assets.tools.cli", "ui", "--port", str(port),
+             "--raw", str(tmp_path / "raw"), "--lake", str(tmp_path / "lake"), *options],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_ready(port, proc, log_path)
+            _gql(port, "mutation { setNuxSeen }")  # no "Join the Dagster community" dialog over the pages
+            yield port, log_path
+        finally:
+            proc.terminate()  # lake ui stops dg dev and everything it started
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+
+
+@pytest.fixture
+def ui_with_dimensions(tmp_path):
+    """`lake ui` over a generated March and April, the dimensions built: (port, lake)."""
+    from lake_assets.core.generate import generate_raw
+
+    generate_raw(tmp_path / "raw", scale=0.0005, months=[m[:7] for m in MONTHS])
+    with lake_ui(tmp_path, ui_env(tmp_path), "--no-automation") as (port, log_path):
+        run = _gql(port, """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+            ... on LaunchRunSuccess { run { runId } } } }""", {"params": {"selector": {
+            "repositoryLocationName": "lake_assets", "repositoryName": "__repository__",
+            "jobName": "dimensions_job"}}})["launchRun"]["run"]["runId"]
+        assert _wait_run(port, run) == "SUCCESS", log_path.read_text()[-3000:]
+        yield port, tmp_path / "lake"
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium; every screenshot stays in the artifacts folder, named on failure."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        pytest.fail("the browser test needs Debian's chromium and chromium-driver (scripts/setup.sh installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--no-proxy-server",
+                     "--window-size=1400,1300"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.artifacts = Path(os.getenv("LAKE_BROWSER_ARTIFACTS") or tmp_path / "browser")
+    driver.artifacts.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.save_screenshot(str(driver.artifacts / "last.png"))
+        print(f"browser screenshots: {driver.artifacts}")  # shown by pytest when the test fails
+        driver.quit()
+
+
+def _month_rows(lake: Path) -> dict[str, int]:
+    from lake_assets.core import query
+
+    rows = query.records(query.connect(lake, only={"fact_immigration"}),
+                         "select i94mon, count(*) as n from fact_immigration group by i94mon")
+    return {f"2016-{r['i94mon']:02d}-01": r["n"] for r in rows}
+
+
+def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_dimensions, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from lake_assets.core.tables import TABLES
+    from lake_assets.defs.lake import defs
+
+    port, lake = ui_with_dimensions
+    url = f"http://127.0.0.1:{port}"
+    wait = WebDriverWait(browser, 60)
+    started = time.monotonic()
+
+    def shot(name: str) -> None:
+        browser.save_screenshot(str(browser.artifacts / f"{name}.png"))
+
+    def click(xpath: str) -> None:
+        wait.until(EC.element_to_be_clickable((By.XPATH, xpath))).click()
+
+    def see(text: str, timeout: float = 60) -> None:
+        WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+
+    graph = defs.resolve_asset_graph()
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+
+    # Lineage: the groups in the graph, expanded to their assets; every asset under its group in the sidebar.
+    browser.get(f"{url}/asset-groups")
+    for group in set(groups.values()):
+        wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, f"[data-tooltip='{group}']")))
+    background = browser.find_element(By.CSS_SELECTOR, "[data-tooltip='dimensions']")
+    ActionChains(browser).move_to_element_with_offset(background, 0, 200).context_click().perform()
+    click("//*[@role='menuitem'][contains(., 'Expand all groups')]")
+    wait.until(EC.visibility_of_element_located((By.XPATH, "//*[local-name()='foreignObject']//*[text()='dim_city']")))
+    for group in sorted(set(groups.values())):
+        click(f"//div[@data-index][.//*[@title='{group}']]//*[@aria-label='arrow_drop_down']")
+    see("raw_temperatures")
+    shot("lineage")
+    shown, current = {}, None
+    for row in browser.find_elements(By.CSS_SELECTOR, "div[data-index] [title]"):
+        name = row.get_attribute("title")
+        if name in groups.values():
+            current = name
+        else:
+            shown[name] = current
+    assert shown == groups
+
+    # The fact's partitions view: Materialize…, two months, Launch backfill, as a person would.
+    browser.get(f"{url}/assets/fact_immigration?view=partitions")
+    click("//button[normalize-space()='Materialize…']")
+    click("//*[@role='dialog']//button[normalize-space()='Confirm']")  # its rejects come with it
+    months = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[role=dialog] input[placeholder^='ex:']")))
+    months.send_keys(f"[{MONTHS[0]}...{MONTHS[1]}]", Keys.TAB)
+    see("2 partitions")
+    shot("backfill_dialog")
+    click("//*[@role='dialog']//button[normalize-space()='Launch backfill']")
+    see("Created backfill")
+    click("//a[normalize-space()='View']")
+    status = "//*[normalize-space()='Status']/following-sibling::*//*[@data-tooltip]"
+    WebDriverWait(browser, BACKFILL_SECONDS).until(
+        lambda b: b.find_element(By.XPATH, status).text in ("Succeeded", "Failed", "Canceled"))
+    shot("backfill")
+    assert browser.find_element(By.XPATH, status).text == "Succeeded"
+
+    # Each month materialized, with its row count in the materialization metadata.
+    rows = _month_rows(lake)
+    browser.get(f"{url}/assets/fact_immigration?view=partitions")
+    see("Materialized (2)")
+    count = "//tr[td[normalize-space()='dagster/row_count' or normalize-space()='rows']]/td[2]"
+    for month in MONTHS:
+        click(f"//*[normalize-space()='{month}']")
+        see(f"{month}\nMaterialized")
+        assert rows[month] > 0
+        wait.until(lambda b, month=month: b.find_element(By.XPATH, count).text.replace(",", "") == str(rows[month]),
+                   f"{month}: the UI does not show its {rows[month]} rows")
+        shot(f"partition_{month}")
+
+    # The overview: the column schema from the definition, every column with its type.
+    browser.get(f"{url}/assets/fact_immigration")
+    see("Column name")
+    shot("overview")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    for c in TABLES["fact_immigration"].columns:  # a person-level column tagged so under its name
+        tag = "person-level\n" if c.personal else ""
+        assert re.search(rf"^{c.name}\n{tag}{re.escape(c.type)}\n{re.escape(c.description)}$", body, re.MULTILINE), c.name
+
+    # Automation: the schedule and the sensors.
+    browser.get(f"{url}/automation")
+    for name in AUTOMATIONS:
+        see(name)
+    shot("automation")
+    print(f"browser test: {time.monotonic() - started:.0f}s in the browser")
+
+
+@pytest.mark.spark  # `lake build` in a child process
+def test_browser_a_fresh_lake_ui_runs_its_automation_and_lists_the_build_before_it(tmp_path, browser):
+    """`lake build` then `lake ui` on a fresh LAKE_HOME: the schedules and sensors running (nothing
+    to switch on), the build's runs in the runs list, and the analytics' freshness status set."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from lake_assets.core.generate import generate_raw
+
+    generate_raw(tmp_path / "raw", scale=0.0005, months=["2016-04"])
+    env = ui_env(tmp_path)
+    env.pop("LAKE_AUTOMATION", None)
+    env.pop("DAGSTER_HOME", None)
+    built = subprocess.run([sys.executable, "-m", "lake_assets.tools.cli", "build", "--raw", str(tmp_path / "raw"),
+                            "--lake", str(tmp_path / "lake")], env=env, capture_output=True, text=True, timeout=1200)
+    assert built.returncode == 0, built.stderr[-3000:]
+
+    with lake_ui(tmp_path, env) as (port, log_path):
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60  # printed once the code location answers
+        while "lake ui: running:" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(1)
+        assert "lake ui: running: automation_sensor, check_warning_sensor, daily_refresh_schedule" in log_path.read_text()
+
+        def see(text: str, timeout: float = 60) -> None:
+            WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+
+        browser.get(f"{url}/automation")
+        for name in AUTOMATIONS:  # its row: the select box on the left, the running switch on the right
+            see(name)
+            switched_on = WebDriverWait(browser, 60).until(lambda b, name=name: b.execute_script(SWITCH, name))
+            assert switched_on == "on", f"{name} is not running"
+        browser.save_screenshot(str(browser.artifacts / "automation_running.png"))
+
+        browser.get(f"{url}/runs")
+        for job in BUILD_JOBS:
+            see(job)
+        browser.save_screenshot(str(browser.artifacts / "runs_of_the_build.png"))
+
+        deadline = time.monotonic() + 120  # the freshness daemon evaluates every 5 s (ui_env)
+        while time.monotonic() < deadline:
+            nodes = _gql(port, "{ assetNodes { assetKey { path } freshnessStatusInfo { freshnessStatus } } }")
+            status = {n["assetKey"]["path"][-1]: (n["freshnessStatusInfo"] or {}).get("freshnessStatus")
+                      for n in nodes["assetNodes"]}
+            if all(status[a] == "HEALTHY" for a in ANALYTICS):
+                break
+            time.sleep(5)
+        assert all(status[a] == "HEALTHY" for a in ANALYTICS), status
+        browser.get(f"{url}/assets/{ANALYTICS[0]}")
+        see("Freshness")
+        browser.save_screenshot(str(browser.artifacts / "analytics_freshness.png"))
