@@ -76,7 +76,7 @@ def make_class_archive() -> Path:
         return archive
     archive.parent.mkdir(parents=True, exist_ok=True)
     part = archive.with_name(f"{archive.name}.{os.getpid()}.part")
-    warm = ("from lake_assets import spark as s\n"
+    warm = ("from lake_assets.orchestration import spark as s\n"
             f"conf = s.session_conf(archive_at_exit=s.Path({str(part)!r}))\n"
             "spark = s.LazyPySparkResource(spark_config=conf).spark_session\n"
             "spark.sql('select id % 7 k, count(*) n from range(1000) group by k').collect()\n")
