@@ -48,6 +48,16 @@ def _tag(snapshot, name: str) -> str | None:
     return None if snapshot is None else snapshot.summary().get(name)
 
 
+def _content(table) -> str | None:
+    """The `content_hash` of the rows `main` holds: its snapshot's, or, after compaction (a
+    "replace": other files, the same rows), that of the snapshot it compacted."""
+    snapshot = table.currentSnapshot()
+    while snapshot is not None and not _tag(snapshot, CONTENT) and snapshot.operation() == "replace" \
+            and snapshot.parentId() is not None:
+        snapshot = table.snapshot(snapshot.parentId())
+    return _tag(snapshot, CONTENT)
+
+
 def _published(snapshot) -> str | None:
     """The write a snapshot of `main` published (a fast-forwarded one is that write itself);
     None for no snapshot or maintenance."""
@@ -190,11 +200,12 @@ class Lake:
         if not self.exists(table):
             self._create(table, parts[0].df, parts[0].partition)
         elif content is not None:
-            current = self._refreshed(table).currentSnapshot()
-            if _tag(current, CONTENT) == content:  # `main` holds these rows: measure them, write nothing
+            current = self._refreshed(table)
+            if _content(current) == content:  # `main` holds these rows: measure them, write nothing
                 exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in parts[0].metrics.items()]
-                return Staged(table, None, current.snapshotId(), df.select(*exprs).first().asDict(),
-                              base=current.snapshotId(), collected=collected, content=content, unchanged=True)
+                snapshot_id = current.currentSnapshot().snapshotId()
+                return Staged(table, None, snapshot_id, df.select(*exprs).first().asDict(), base=snapshot_id,
+                              collected=collected, content=content, unchanged=True)
         self._add_missing_properties(table)
         before = self._refreshed(table)
         base, schema = before.currentSnapshot(), before.schema().schemaId()
@@ -270,7 +281,7 @@ class Lake:
         one of its months since: then each month is published on its own."""
         table = self._refreshed(staged.table)
         if staged.unchanged:  # nothing to commit, if `main` still holds the same rows
-            if _tag(table.currentSnapshot(), CONTENT) != staged.content:
+            if _content(table) != staged.content:
                 raise PublishConflict(f"{staged.table}: another run committed a different version of it while "
                                       "this run was checking its own (the same as the table held): build it again")
             return self.current_snapshot(staged.table)

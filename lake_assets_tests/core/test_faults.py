@@ -240,7 +240,7 @@ KILLS = [
 
 
 def _forget_content(spark, lake: Path, table: str) -> None:
-    """Commit a small table's rows again without their content hash (as compaction does): a build
+    """Commit a small table's rows again without their content hash (as a build before hashes did): a build
     whose rows equal `main`'s writes nothing, so the next build writes this one again."""
     tables = Lake(spark, str(lake))
     tables.read(table).writeTo(tables.name(table)).overwritePartitions()

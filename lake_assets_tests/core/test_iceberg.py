@@ -6,6 +6,7 @@ import time
 import pytest
 from pyspark.sql import functions as F
 
+from lake_assets.core.catalog import SPARK_CATALOG
 from lake_assets.core.failures import PublishConflict
 from lake_assets.core.maintenance import RollbackError, maintain, rollback
 from lake_assets.core.query import connect, history, parse_as_of
@@ -77,6 +78,20 @@ def test_a_small_table_with_the_rows_main_holds_commits_nothing(lake):
     assert changed != first and not stage([2, 1]).unchanged
     with pytest.raises(PublishConflict, match=r"^s: another run committed a different version"):
         lake.publish(later)
+
+
+def test_a_small_table_compacted_since_its_build_still_commits_nothing_when_unchanged(lake):
+    """Compaction rewrites files, not rows: the same rows built after it write nothing."""
+    def stage(rows):
+        return lake.stage("s", lake.spark.createDataFrame([(v,) for v in rows], "v int"), {})
+
+    lake.publish(stage([1, 2]))
+    lake.spark.sql(f"call {SPARK_CATALOG}.system.rewrite_data_files(table => '{lake.name('s')}', "
+                   "options => map('rewrite-all', 'true'))").first()
+    compacted = lake._java_table("s").currentSnapshot()
+    assert compacted.operation() == "replace"
+    again = stage([2, 1])
+    assert again.unchanged and lake.publish(again) == compacted.snapshotId()
 
 
 def test_time_travel_and_rollback(lake, capsys):
