@@ -218,9 +218,9 @@ def dim_city(spark: SparkSession, labels: Labels, demographics: pd.DataFrame, ai
 
 def dim_port(spark: SparkSession, labels: Labels, cities: DataFrame) -> DataFrame:
     """Ports of the label file (CBP codes, not IATA) with their city through (city, state)."""
-    rows = cities.select("city_id", "city", "state_code").collect()
-    known = {_key(norm_city(r.city), r.state_code): (r.city_id, r.city) for r in rows}
-    known.pop(None, None)
+    known = {_key(norm_city(r.city), r.state_code): (r.city_id, r.city)
+             for r in cities.select("city_id", "city", "state_code").collect()}
+    known.pop(None, None)  # a city without a name or state matches no port
     rows = []
     for code, label, state, is_us, candidates in port_candidates(labels):
         candidate, city_norm = _pick_port_city(candidates, state, known)
