@@ -178,9 +178,7 @@ def airport_places(airports: pd.DataFrame) -> dict[tuple, tuple[float, float]]:
     """US airport municipalities' (latitude, longitude) ('longitude, latitude' in the source),
     per (city_norm, state code): of the largest airport."""
     places = []
-    for row in airports.to_dict("records"):
-        if row["iso_country"] != "US" or row["municipality"] is None:
-            continue
+    for row in airports[(airports["iso_country"] == "US") & airports["municipality"].notna()].to_dict("records"):
         lon_lat = re.split(r",[ \t\n\x0b\f\r]*", row["coordinates"]) if row["coordinates"] is not None else []
         lat, lon = (to_double(lon_lat[i]) if len(lon_lat) > i else None for i in (1, 0))
         if lat is not None and lon is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 # Names that mean another city than they read (after normalisation).
 CITY_ALIASES = {
@@ -28,6 +29,7 @@ _LONG = re.compile(r"([+-]?)([0-9]*)(?:\.[0-9]*)?")
 _DOUBLE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
+@lru_cache(maxsize=1 << 16)
 def norm_city(name: str | None) -> str | None:
     """A city name reduced for matching: upper case, no punctuation, ST/FT/MT, aliases."""
     if name is None:
