@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
@@ -228,6 +229,12 @@ def dim_port(spark: SparkSession, labels: Labels, cities: DataFrame) -> DataFram
                                        "is_us BOOLEAN, city_id STRING")
 
 
+def _each_distinct(texts: pd.Series, parse) -> pd.Series:
+    """`parse` of each text (None stays None), called once per distinct text; as floats."""
+    codes, distinct = pd.factorize(texts)
+    return pd.Series(np.array([*map(parse, distinct), None], dtype=float)[codes], index=texts.index)
+
+
 def parse_coordinate(text: str | None) -> float | None:
     """'57.05N' -> 57.05, '10.33W' -> -10.33."""
     m = re.match(r"[0-9.]+", text) if text is not None else None
@@ -245,10 +252,10 @@ def dim_temperature(spark: SparkSession, temperatures: pd.DataFrame, cities: Dat
     """
     t = pd.DataFrame({
         "City": temperatures["City"],
-        "t_lat": temperatures["Latitude"].map(parse_coordinate),
-        "t_lon": temperatures["Longitude"].map(parse_coordinate),
+        "t_lat": _each_distinct(temperatures["Latitude"], parse_coordinate),
+        "t_lon": _each_distinct(temperatures["Longitude"], parse_coordinate),
         "dt": pd.to_datetime(temperatures["dt"].str.extract(DATE, expand=False), format="%Y-%m-%d", errors="coerce"),
-        "temperature": pd.to_numeric(temperatures["AverageTemperature"].map(to_double)),
+        "temperature": _each_distinct(temperatures["AverageTemperature"], to_double),
     })
     series = ["City", "t_lat", "t_lon"]
     t = t.dropna().drop_duplicates([*series, "dt"])  # a null key matches no city: its rows make no output
