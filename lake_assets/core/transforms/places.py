@@ -22,8 +22,10 @@ CITY_ALIASES = {
     "URBAN HONOLULU": "HONOLULU",
     "AIR TERM BOISE": "BOISE",
 }
+_DROPPED, _SPACE_LIKE = re.compile(r"[.'`]"), re.compile(r"[-/]")
 _SPACES = re.compile(r"[ \t\n\x0b\f\r]+")  # Java's \s
-_PREFIXES = [(re.compile(rf"^{word} "), short) for word, short in (("SAINT", "ST "), ("FORT", "FT "), ("MOUNT", "MT "))]
+_PREFIXES = (("SAINT ", "ST "), ("FORT ", "FT "), ("MOUNT ", "MT "))
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _WHITE = "".join(map(chr, range(33)))  # what Spark strips around a number before casting it
 _LONG = re.compile(r"([+-]?)([0-9]*)(?:\.[0-9]*)?")
 _DOUBLE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -34,10 +36,9 @@ def norm_city(name: str | None) -> str | None:
     """A city name reduced for matching: upper case, no punctuation, ST/FT/MT, aliases."""
     if name is None:
         return None
-    c = re.sub(r"[-/]", " ", re.sub(r"[.'`]", "", name.upper()))
-    c = _SPACES.sub(" ", c).strip(" ")
-    for prefix, short in _PREFIXES:
-        c = prefix.sub(short, c)
+    c = _SPACES.sub(" ", _SPACE_LIKE.sub(" ", _DROPPED.sub("", name.upper()))).strip(" ")
+    for word, short in _PREFIXES:
+        c = short + c[len(word):] if c.startswith(word) else c
     return CITY_ALIASES.get(c, c)
 
 
@@ -45,7 +46,7 @@ def city_id(state_code: str | None, city_norm: str | None) -> str | None:
     """Deterministic, readable city key: 'NY-new-york'."""
     if state_code is None or city_norm is None:
         return None
-    return f"{state_code}-{re.sub(r'[^a-z0-9]+', '-', city_norm.lower())}"
+    return f"{state_code}-{_NOT_SLUG.sub('-', city_norm.lower())}"
 
 
 def initcap(text: str | None) -> str | None:
