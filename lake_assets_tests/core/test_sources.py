@@ -11,7 +11,7 @@ import pytest
 from lake_assets.core.sources import (
     AIRPORT_COLUMNS, DEMOGRAPHICS_COLUMNS, I94_COLUMNS, I94_NUMERIC, TEMPERATURE_COLUMNS, I94Month,
     SourceError, find_file, find_i94_months, find_temperature_files, parse_labels, read_airports,
-    month_from_name, read_demographics, read_i94_month, read_temperatures,
+    month_from_name, read_demographics, read_i94_month, read_us_temperatures,
 )
 from lake_assets_tests.support.tiny_inputs import LABELS_TEXT, VALID_ROW, write_labels
 
@@ -241,60 +241,61 @@ Silver Spring;Maryland;33.8;40601;41862;82463;;30908;2.6;MD;Asian;8841
 """
 
 
-def test_demographics_semicolon_csv(spark, tmp_path):
+def test_demographics_semicolon_csv(tmp_path):
     path = tmp_path / "us-cities-demographics.csv"
     path.write_text(DEMOGRAPHICS, encoding="utf-8")
-    df = read_demographics(spark, path)
-    assert df.columns == DEMOGRAPHICS_COLUMNS and set(dict(df.dtypes).values()) == {"string"}
-    rows = {(r["City"], r["State Code"]): r for r in df.collect()}
+    df = read_demographics(path)
+    assert list(df.columns) == DEMOGRAPHICS_COLUMNS
+    assert {type(v) for v in df.stack()} == {str}
+    rows = {(r["City"], r["State Code"]): r for r in df.to_dict("records")}
     assert rows[("Springfield", "IL")]["Total Population"] == "116000"
     assert rows[("Springfield", "MA")]["Race"] == "Hispanic or Latino"
     assert rows[("Silver Spring", "MD")]["Number of Veterans"] is None
 
 
-def test_csv_with_wrong_separator_or_missing_column(spark, tmp_path):
+def test_csv_with_wrong_separator_or_missing_column(tmp_path):
     path = tmp_path / "us-cities-demographics.csv"
     path.write_text(DEMOGRAPHICS.replace(";", ","), encoding="utf-8")
     with pytest.raises(SourceError, match=r"us-cities-demographics\.csv: missing column\(s\) City.*separator ';'"):
-        read_demographics(spark, path)
+        read_demographics(path)
     path = tmp_path / "airport-codes_csv.csv"
     path.write_text("ident,type,name\nX,heliport,Y\n")
     with pytest.raises(SourceError, match=r"airport-codes_csv\.csv: missing column\(s\) elevation_ft"):
-        read_airports(spark, path)
+        read_airports(path)
     with pytest.raises(SourceError, match=r"gone\.csv: missing"):
-        read_airports(spark, tmp_path / "gone.csv")
+        read_airports(tmp_path / "gone.csv")
 
 
-def test_airports_keep_na_continent_and_lon_lat_pair(spark, tmp_path):
+def test_airports_keep_na_continent_and_lon_lat_pair(tmp_path):
     path = tmp_path / "airport-codes_csv.csv"
     path.write_text(
         ",".join(AIRPORT_COLUMNS) + "\n"
         '00A,heliport,Total Rf Heliport,11,NA,US,US-PA,Bensalem,00A,,00A,"-74.93360137939453, 40.07080078125"\n'
         'KPDX,large_airport,Portland International Airport,31,NA,US,US-OR,Portland,KPDX,PDX,PDX,"-122.5975, 45.5887"\n',
         encoding="utf-8")
-    rows = {r.ident: r for r in read_airports(spark, path).collect()}
-    assert rows["00A"].continent == "NA"  # North America, not a null
-    assert rows["00A"].iata_code is None
-    assert rows["KPDX"].coordinates == "-122.5975, 45.5887"  # one field: 'longitude, latitude'
+    rows = {r["ident"]: r for r in read_airports(path).to_dict("records")}
+    assert rows["00A"]["continent"] == "NA"  # North America, not a null
+    assert rows["00A"]["iata_code"] is None
+    assert rows["KPDX"]["coordinates"] == "-122.5975, 45.5887"  # one field: 'longitude, latitude'
 
 
-def test_temperatures_plain_and_gz(spark, tmp_path):
+def test_temperatures_plain_and_gz(tmp_path):
     header = ",".join(TEMPERATURE_COLUMNS)
     plain = tmp_path / "GlobalLandTemperaturesByCity.csv"
     plain.write_text(f"{header}\n1820-01-01,2.101,3.217,Abilene,United States,32.95N,100.53W\n"
                      "1743-11-01,,,Abilene,United States,32.95N,100.53W\n")
     gz = tmp_path / "GlobalLandTemperaturesByMajorCity.csv.gz"
-    gz.write_bytes(gzip.compress(f"{header}\n1849-01-01,26.704,1.435,Abidjan,Côte D'Ivoire,5.63N,3.23W\n".encode()))
+    gz.write_bytes(gzip.compress(f"{header}\n1849-01-01,26.704,1.435,Abidjan,Côte D'Ivoire,5.63N,3.23W\n"
+                                 "1849-01-01,-3.5,1.435,Anchorage,United States,61.88N,151.13W\n".encode()))
 
-    df = read_temperatures(spark, [plain, gz])
-    assert df.columns == TEMPERATURE_COLUMNS
-    rows = sorted(df.collect())
-    assert [(r.dt, r.AverageTemperature, r.City, r.Country, r.Latitude, r.Longitude) for r in rows] == [
-        ("1743-11-01", None, "Abilene", "United States", "32.95N", "100.53W"),
+    df = read_us_temperatures([gz, plain])  # the larger file first, the US rows only
+    assert list(df.columns) == TEMPERATURE_COLUMNS
+    assert [tuple(r) for r in df.drop(columns="AverageTemperatureUncertainty").itertuples(index=False)] == [
         ("1820-01-01", "2.101", "Abilene", "United States", "32.95N", "100.53W"),
-        ("1849-01-01", "26.704", "Abidjan", "Côte D'Ivoire", "5.63N", "3.23W"),
+        ("1743-11-01", None, "Abilene", "United States", "32.95N", "100.53W"),
+        ("1849-01-01", "-3.5", "Anchorage", "United States", "61.88N", "151.13W"),
     ]
     bad = tmp_path / "GlobalLandTemperaturesByState.csv.gz"
     bad.write_bytes(gzip.compress(b"dt,AverageTemperature,State,Country\n"))
     with pytest.raises(SourceError, match=r"ByState\.csv\.gz: missing column\(s\) AverageTemperatureUncertainty"):
-        read_temperatures(spark, [plain, bad])
+        read_us_temperatures([plain, bad])

@@ -19,7 +19,7 @@ The names other modules use are imported from here: `from lake_assets.core.sourc
 """
 
 from lake_assets.core.sources.checks import check_sources
-from lake_assets.core.sources.csv_files import check_csv, read_airports, read_demographics, read_temperatures
+from lake_assets.core.sources.csv_files import check_csv, read_airports, read_demographics, read_us_temperatures
 from lake_assets.core.sources.folder import (
     DONE_MARKER, I94Month, file_stamps, find_file, find_i94_months, find_temperature_files, month_from_name,
     scan_i94_months, stamps_version,
@@ -37,6 +37,6 @@ __all__ = [
     "I94_NUMERIC", "LABELS_FILE", "MONTH_NAMES", "TEMPERATURE_COLUMNS", "TEMPERATURE_GLOBS",
     "I94Month", "Labels", "SourceError", "check_csv", "check_i94_month", "check_sources", "file_stamps",
     "find_file", "find_i94_months", "find_temperature_files", "month_from_name", "parse_labels", "read_airports",
-    "read_demographics", "read_gazetteer", "read_i94_month", "read_temperatures", "sas_to_parquet", "scan_i94_months",
+    "read_demographics", "read_gazetteer", "read_i94_month", "read_us_temperatures", "sas_to_parquet", "scan_i94_months",
     "stamps_version",
 ]

@@ -1,17 +1,18 @@
 """The CSV sources: demographics, airport codes and temperatures (plain or .gz), checked
-through once per version, read by Spark as strings with the schema of their checked header."""
+through once per version, read on the driver as strings with the names of their checked header
+(they are small: the dimensions are computed from them in Python)."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import gzip
-from functools import reduce
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pa_csv
 
 from lake_assets.core.s3 import S3Path, as_path
 from lake_assets.core.sources.published import AIRPORT_COLUMNS, DEMOGRAPHICS_COLUMNS, TEMPERATURE_COLUMNS, SourceError
@@ -67,29 +68,39 @@ def check_csv(path, columns: list[str], sep: str = ",") -> tuple[str, ...]:
     return tuple(found)
 
 
-def _read_csv(spark: SparkSession, paths: list, columns: list[str], sep: str = ",") -> DataFrame:
-    """The files' `columns`, all strings; read with the schema of their checked headers (Spark
-    skips each header line and reads no file to learn it), one read per distinct header."""
-    by_header: dict[tuple[str, ...], list[str]] = {}
+def _read_csv(paths: list, columns: list[str], sep: str = ",", where: tuple[str, str] | None = None) -> pd.DataFrame:
+    """The files' `columns` as strings (None where empty), each file read with its checked
+    header's names (pyarrow: no Spark job); only the rows whose column `where[0]` is `where[1]`.
+    The rows come in the order Spark's scan gave them: the files grouped by header and, in each
+    group, the larger first (dim_temperature keeps the first of two copies of a reading)."""
+    by_header: dict[tuple[str, ...], list] = {}
     for p in paths:
-        by_header.setdefault(check_csv(p, columns, sep), []).append(str(p))
-    reads = [spark.read.schema(StructType([StructField(name, StringType()) for name in header]))
-             .option("header", True).option("sep", sep).option("quote", '"').option("escape", '"').csv(files)
-             .select([F.col(f"`{c}`") for c in columns])
-             for header, files in by_header.items()]
-    return reduce(DataFrame.unionByName, reads)
+        by_header.setdefault(check_csv(p, columns, sep), []).append(as_path(p))
+    tables = []
+    for header, files in by_header.items():
+        for p in sorted(files, key=lambda p: -p.stat().st_size):
+            with p.open("rb") as raw:
+                table = pa_csv.read_csv(
+                    gzip.GzipFile(fileobj=raw) if p.name.endswith(".gz") else raw,
+                    read_options=pa_csv.ReadOptions(column_names=list(header), skip_rows=1),
+                    parse_options=pa_csv.ParseOptions(delimiter=sep),
+                    convert_options=pa_csv.ConvertOptions(
+                        include_columns=columns, column_types=dict.fromkeys(columns, pa.string()),
+                        null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True))
+            tables.append(table.filter(pc.equal(table[where[0]], where[1])) if where else table)
+    return pa.concat_tables(tables).to_pandas()
 
 
-def read_demographics(spark: SparkSession, path: str | Path | S3Path) -> DataFrame:
+def read_demographics(path: str | Path | S3Path) -> pd.DataFrame:
     """The `;`-separated demographics CSV, one row per (City, State, Race); all strings."""
-    return _read_csv(spark, [path], DEMOGRAPHICS_COLUMNS, sep=";")
+    return _read_csv([path], DEMOGRAPHICS_COLUMNS, sep=";")
 
 
-def read_airports(spark: SparkSession, path: str | Path | S3Path) -> DataFrame:
+def read_airports(path: str | Path | S3Path) -> pd.DataFrame:
     """The airport-codes CSV; `coordinates` is 'longitude, latitude'; all strings."""
-    return _read_csv(spark, [path], AIRPORT_COLUMNS)
+    return _read_csv([path], AIRPORT_COLUMNS)
 
 
-def read_temperatures(spark: SparkSession, paths: list) -> DataFrame:
-    """One or more Berkeley Earth temperature CSVs (plain or .gz); all strings."""
-    return _read_csv(spark, list(paths), TEMPERATURE_COLUMNS)
+def read_us_temperatures(paths: list) -> pd.DataFrame:
+    """The United States rows of one or more Berkeley Earth temperature CSVs (plain or .gz); all strings."""
+    return _read_csv(list(paths), TEMPERATURE_COLUMNS, where=("Country", "United States"))

@@ -8,7 +8,7 @@ from typing import Callable
 from lake_assets.core.quality import CITY_COVERAGE_FLOOR, Check, in_range, share
 from lake_assets.core.sources import (
     AIRPORTS_GLOB, DEMOGRAPHICS_FILE, LABELS_FILE, find_file, find_temperature_files, parse_labels, read_airports,
-    read_demographics, read_gazetteer, read_temperatures,
+    read_demographics, read_gazetteer, read_us_temperatures,
 )
 from lake_assets.core.tables.columns import CITY_ID, STATE_CODE, VISA_CATEGORY, VISA_TYPE
 from lake_assets.core.tables.table import Build, Column, Inputs, Table, TableOutput, columns_of
@@ -155,6 +155,7 @@ dim_temperature = Table(
         Check("years_positive", "each climatology averages at least one year", bad_rows="years < 1"),
         Check("city_resolves", "every city_id is in dim_city", references={"city_id": ("dim_city", "city_id")}),
     ),
+    code_version="2",  # the means from exactly rounded sums (their last bits moved)
 )
 
 
@@ -170,8 +171,8 @@ def _dim_city(inputs: Inputs) -> list[TableOutput]:
     spark, raw = inputs.spark, inputs.raw_dir
     return [TableOutput("dim_city", td.dim_city(
         spark, _labels(inputs),
-        read_demographics(spark, find_file(raw, DEMOGRAPHICS_FILE, "demographics CSV")),
-        read_airports(spark, find_file(raw, AIRPORTS_GLOB, "airport-codes CSV")),
+        read_demographics(find_file(raw, DEMOGRAPHICS_FILE, "demographics CSV")),
+        read_airports(find_file(raw, AIRPORTS_GLOB, "airport-codes CSV")),
         read_gazetteer(inputs.cache_dir),
     ))]
 
@@ -181,8 +182,8 @@ def _dim_port(inputs: Inputs) -> list[TableOutput]:
 
 
 def _dim_temperature(inputs: Inputs) -> list[TableOutput]:
-    temperatures = read_temperatures(inputs.spark, find_temperature_files(inputs.raw_dir))
-    return [TableOutput("dim_temperature", td.dim_temperature(temperatures, inputs.read("dim_city")))]
+    temperatures = read_us_temperatures(find_temperature_files(inputs.raw_dir))
+    return [TableOutput("dim_temperature", td.dim_temperature(inputs.spark, temperatures, inputs.read("dim_city")))]
 
 
 def _build(table: Table, function) -> Build:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import re
 
-from pyspark.sql import DataFrame, SparkSession, Window
-from pyspark.sql import functions as F
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
 
 from lake_assets.core.sources import Labels
-from lake_assets.core.transforms.common import city_id, haversine_km, norm_city
+from lake_assets.core.transforms.places import (
+    city_id, haversine_km, initcap, norm_city, round_half_up, to_double, to_long,
+)
 
 # visa type -> visa category code (1 Business, 2 Pleasure, 3 Student); one-to-one in the data.
 VISA_TYPES = {
@@ -35,8 +39,33 @@ INVALID_COUNTRY = re.compile(r"^(INVALID|No Country Code|Collapsed)", re.IGNOREC
 JUNK_PORT = re.compile(r"^(No PORT Code|Collapsed|INVALID|NOT REPORTED|UNIDENTIFED|UNKNOWN)", re.IGNORECASE)
 PLACE_SUFFIX = re.compile(r"\s+(INTL|ARPT|AIRPORT|AIRFIELD|AAF)$", re.IGNORECASE)
 STATE_FOR_NAME = {"WASHINGTON": "WA"}  # a full state name seen in a port label
+AIRPORT_WEIGHTS = {"large_airport": 3, "medium_airport": 2}  # any other type: 1
 MAX_TEMPERATURE_MATCH_KM = 150.0  # a Berkeley grid point lies within ~80 km of its cities
 CLIMATOLOGY_YEARS = 30
+DIM_CITY_SCHEMA = (
+    "city_id STRING, city STRING, state_code STRING, latitude DOUBLE, longitude DOUBLE, total_population BIGINT, "
+    "foreign_born BIGINT, median_age DOUBLE, coordinates_source STRING, male_population BIGINT, "
+    "female_population BIGINT, veterans BIGINT, average_household_size DOUBLE, "
+    + ", ".join(f"{race} BIGINT" for race in RACES.values()))
+DIM_TEMPERATURE_SCHEMA = ("city_id STRING, month INT, avg_temperature_c DOUBLE, years INT, source_city STRING, "
+                          "source_latitude DOUBLE, source_longitude DOUBLE, distance_km DOUBLE")
+DATE = r"^(\d{4}-\d\d-\d\d)(?:[ T].*)?$"  # a date as Spark casts one: the day, then maybe a time
+
+
+def _first(*values):
+    """The first value that is not None (SQL's coalesce)."""
+    return next((v for v in values if v is not None), None)
+
+
+def _nulls_first(row: tuple) -> tuple:
+    """Sort key: by the first field, None first (SQL's ascending order)."""
+    return row[0] is not None, row[0]
+
+
+def _mean(values: list[float]) -> float:
+    """Their mean, from their exactly rounded sum: the same in any order (Spark's avg adds them in
+    the order its shuffle delivers them, which moves the last bits with the partition count)."""
+    return math.fsum(values) / len(values)
 
 
 def dim_country(spark: SparkSession, labels: Labels) -> DataFrame:
@@ -89,171 +118,163 @@ def parse_port_label(label: str, states: dict[str, str]) -> tuple[list[str], str
     return candidates, state
 
 
-def port_candidates(spark: SparkSession, labels: Labels) -> DataFrame:
-    """One row per (port, candidate city name): port_code, port_name, state_code, is_us, pos, city_norm."""
-    rows = []
+def port_candidates(labels: Labels) -> list[tuple]:
+    """Per port (by code): (port_code, port_name, state_code, is_us, [(candidate, city_norm), …])."""
+    ports = []
     for code, label in sorted(labels.ports.items()):
         candidates, state = parse_port_label(label, labels.states)
-        rows.append((code, label, state, state is not None, candidates))
-    ports = spark.createDataFrame(
-        rows, "port_code STRING, port_name STRING, state_code STRING, is_us BOOLEAN, candidates ARRAY<STRING>")
-    return ports.select(
-        "port_code", "port_name", "state_code", "is_us",
-        F.posexplode_outer("candidates").alias("pos", "candidate"),
-    ).withColumn("city_norm", norm_city("candidate"))
+        ports.append((code, label, state, state is not None, [(c, norm_city(c)) for c in candidates]))
+    return ports
 
 
-def _pick_port_city(candidates: DataFrame, known: DataFrame) -> DataFrame:
-    """Per port, the first candidate that is a known (city_norm, state_code), else the first."""
-    matched = candidates.join(
-        known.select("city_norm", "state_code", F.lit(True).alias("known")).distinct(),
-        ["city_norm", "state_code"], "left")
-    order = Window.partitionBy("port_code").orderBy(F.col("known").asc_nulls_last(), F.col("pos").asc_nulls_last())
-    return matched.withColumn("rank", F.row_number().over(order)).where("rank = 1").drop("rank")
+def _pick_port_city(candidates: list[tuple], state: str | None, known) -> tuple:
+    """The first candidate that is a known (city_norm, state_code), else the first; (None, None) if none."""
+    return next((c for c in candidates if (c[1], state) in known), candidates[0] if candidates else (None, None))
 
 
-def pivot_demographics(demographics: DataFrame) -> DataFrame:
-    """One row per (city, state): city values taken once, race counts pivoted (never summed)."""
-    num = lambda c, t="bigint": F.max(F.col(f"`{c}`").cast(t))  # noqa: E731 - same value on every race row
-    races = [F.sum(F.when(F.col("Race") == race, F.col("Count").cast("bigint"))).alias(col)
-             for race, col in RACES.items()]
-    return (
-        demographics.withColumn("city_norm", norm_city("City"))
-        .groupBy("city_norm", F.col("`State Code`").alias("state_code"))
-        .agg(
-            F.first("City").alias("demographics_city"),
-            num("Median Age", "double").alias("median_age"),
-            num("Male Population").alias("male_population"),
-            num("Female Population").alias("female_population"),
-            num("Total Population").alias("total_population"),
-            num("Number of Veterans").alias("veterans"),
-            num("Foreign-born").alias("foreign_born"),
-            num("Average Household Size", "double").alias("average_household_size"),
-            *races,
-        )
-    )
+def _key(city_norm: str | None, state_code: str | None) -> tuple | None:
+    """A (city_norm, state_code) join key; None (matching nothing, as a SQL join) if either is null."""
+    return None if city_norm is None or state_code is None else (city_norm, state_code)
 
 
-def gazetteer_cities(spark: SparkSession, rows: list[tuple]) -> DataFrame:
-    """US cities of the GeoNames gazetteer (`sources.read_gazetteer`'s rows), one per (name, state):
-    the most populous."""
-    df = spark.createDataFrame(rows, "name STRING, state_code STRING, latitude DOUBLE, longitude DOUBLE, population BIGINT")
-    best = Window.partitionBy("city_norm", "state_code").orderBy(F.desc("population"))
-    return (df.withColumn("city_norm", norm_city("name"))
-            .withColumn("rank", F.row_number().over(best)).where("rank = 1").drop("rank"))
+def _best(rows, key, rank) -> dict:
+    """Per key (not None), the first row of the highest rank (None lowest)."""
+    best: dict = {}
+    for row in rows:
+        k = key(row)
+        if k not in best or (rank(row) is not None and (rank(best[k]) is None or rank(row) > rank(best[k]))):
+            best[k] = row
+    return best
 
 
-def airport_places(airports: DataFrame) -> DataFrame:
-    """US airport municipalities with coordinates ('longitude, latitude' in the source)."""
-    lon_lat = F.split(F.col("coordinates"), r",\s*")
-    weight = F.when(F.col("type") == "large_airport", 3).when(F.col("type") == "medium_airport", 2).otherwise(1)
-    best = Window.partitionBy("city_norm", "state_code").orderBy(F.desc("weight"))
-    return (
-        airports.where((F.col("iso_country") == "US") & F.col("municipality").isNotNull())
-        .select(
-            norm_city("municipality").alias("city_norm"),
-            F.regexp_extract("iso_region", r"^US-([A-Z]{2})$", 1).alias("state_code"),
-            lon_lat[1].cast("double").alias("latitude"),
-            lon_lat[0].cast("double").alias("longitude"),
-            weight.alias("weight"),
-        )
-        .where("latitude is not null and longitude is not null")
-        .withColumn("rank", F.row_number().over(best)).where("rank = 1").drop("rank", "weight")
-    )
+def pivot_demographics(demographics: pd.DataFrame) -> dict[tuple, dict]:
+    """One entry per (city_norm, state_code): the city's values taken once (they repeat on every
+    race row; the largest if they differ), race counts pivoted (never summed across cities)."""
+    numbers = {"median_age": ("Median Age", to_double), "male_population": ("Male Population", to_long),
+               "female_population": ("Female Population", to_long),
+               "total_population": ("Total Population", to_long), "veterans": ("Number of Veterans", to_long),
+               "foreign_born": ("Foreign-born", to_long),
+               "average_household_size": ("Average Household Size", to_double)}
+    cities: dict[tuple, dict] = {}
+    for row in demographics.to_dict("records"):
+        city = cities.setdefault((norm_city(row["City"]), row["State Code"]), {
+            "demographics_city": row["City"], **dict.fromkeys([*numbers, *RACES.values()])})
+        for name, (column, cast) in numbers.items():
+            value = cast(row[column])
+            if value is not None and (city[name] is None or value > city[name]):
+                city[name] = value
+        count, race = to_long(row["Count"]), RACES.get(row["Race"])
+        if race and count is not None:
+            city[race] = count + (city[race] or 0)
+    return cities
 
 
-def dim_city(spark: SparkSession, labels: Labels, demographics: DataFrame, airports: DataFrame,
+def gazetteer_cities(rows: list[tuple]) -> dict[tuple, tuple]:
+    """US cities of the GeoNames gazetteer (`sources.read_gazetteer`'s rows), one per (city_norm,
+    state): the most populous."""
+    return _best(rows, lambda r: (norm_city(r[0]), r[1]), lambda r: r[4])
+
+
+def airport_places(airports: pd.DataFrame) -> dict[tuple, tuple[float, float]]:
+    """US airport municipalities' (latitude, longitude) ('longitude, latitude' in the source),
+    per (city_norm, state code): of the largest airport."""
+    places = []
+    for row in airports[(airports["iso_country"] == "US") & airports["municipality"].notna()].to_dict("records"):
+        lon_lat = re.split(r",[ \t\n\x0b\f\r]*", row["coordinates"]) if row["coordinates"] is not None else []
+        lat, lon = (to_double(lon_lat[i]) if len(lon_lat) > i else None for i in (1, 0))
+        if lat is not None and lon is not None:
+            region = row["iso_region"]
+            state = None if region is None else (m.group(1) if (m := re.fullmatch(r"US-([A-Z]{2})", region)) else "")
+            places.append(((norm_city(row["municipality"]), state), (lat, lon), AIRPORT_WEIGHTS.get(row["type"], 1)))
+    return {k: r[1] for k, r in _best(places, lambda r: r[0], lambda r: r[2]).items()}
+
+
+def dim_city(spark: SparkSession, labels: Labels, demographics: pd.DataFrame, airports: pd.DataFrame,
              gazetteer: list[tuple]) -> DataFrame:
     """US cities of the ports and of the demographics, with coordinates and population."""
-    demo = pivot_demographics(demographics)
-    gaz = gazetteer_cities(spark, gazetteer)
-    known = demo.select("city_norm", "state_code").unionByName(gaz.select("city_norm", "state_code"))
-    port_cities = (_pick_port_city(port_candidates(spark, labels).where("is_us and candidate is not null"), known)
-                   .select("city_norm", "state_code", F.initcap("candidate").alias("port_city")))
-    keys = demo.select("city_norm", "state_code").unionByName(port_cities.select("city_norm", "state_code")).distinct()
-    places = airport_places(airports)
-    port_name = port_cities.groupBy("city_norm", "state_code").agg(F.min("port_city").alias("port_city"))
-    return (
-        keys.join(demo, ["city_norm", "state_code"], "left")
-        .join(gaz.select("city_norm", "state_code", "name", F.col("latitude").alias("g_lat"),
-                         F.col("longitude").alias("g_lon")), ["city_norm", "state_code"], "left")
-        .join(places.select("city_norm", "state_code", F.col("latitude").alias("a_lat"),
-                            F.col("longitude").alias("a_lon")), ["city_norm", "state_code"], "left")
-        .join(port_name, ["city_norm", "state_code"], "left")
-        .select(
-            city_id(F.col("state_code"), F.col("city_norm")).alias("city_id"),
-            F.coalesce("demographics_city", "name", "port_city").alias("city"),
-            "state_code",
-            F.coalesce("g_lat", "a_lat").alias("latitude"),
-            F.coalesce("g_lon", "a_lon").alias("longitude"),
-            "total_population", "foreign_born", "median_age",
-            F.when(F.col("g_lat").isNotNull(), "geonames").when(F.col("a_lat").isNotNull(), "airports")
-            .alias("coordinates_source"),
-            "male_population", "female_population", "veterans", "average_household_size",
-            *RACES.values(),
-        )
-        .orderBy("city_id")
-    )
+    demo, gaz, places = pivot_demographics(demographics), gazetteer_cities(gazetteer), airport_places(airports)
+    known = demo.keys() | gaz.keys()
+    port_city: dict[tuple, str] = {}
+    for _, _, state, is_us, candidates in port_candidates(labels):
+        if is_us and candidates:
+            candidate, city_norm = _pick_port_city(candidates, state, known)
+            name = initcap(candidate)
+            port_city[(city_norm, state)] = min(port_city.get((city_norm, state), name), name)
+    rows = []
+    for city_norm, state in dict.fromkeys([*demo, *port_city]):
+        key = _key(city_norm, state)
+        d, g, a = demo.get(key, {}), gaz.get(key), places.get(key)
+        g_lat, g_lon, a_lat, a_lon = (*(g[2:4] if g else (None, None)), *(a or (None, None)))
+        rows.append((
+            city_id(state, city_norm), _first(d.get("demographics_city"), g and g[0], port_city.get(key)), state,
+            _first(g_lat, a_lat), _first(g_lon, a_lon), d.get("total_population"), d.get("foreign_born"),
+            d.get("median_age"), "geonames" if g_lat is not None else "airports" if a_lat is not None else None,
+            *(d.get(c) for c in ("male_population", "female_population", "veterans", "average_household_size",
+                                 *RACES.values())),
+        ))
+    return spark.createDataFrame(sorted(rows, key=_nulls_first), DIM_CITY_SCHEMA)
 
 
 def dim_port(spark: SparkSession, labels: Labels, cities: DataFrame) -> DataFrame:
     """Ports of the label file (CBP codes, not IATA) with their city through (city, state)."""
-    known = cities.select(norm_city("city").alias("city_norm"), "state_code", "city_id", F.col("city").alias("city_name"))
-    picked = _pick_port_city(port_candidates(spark, labels), known.select("city_norm", "state_code"))
-    return (
-        picked.join(known, ["city_norm", "state_code"], "left")
-        .select("port_code", "port_name", F.coalesce("city_name", F.initcap("candidate")).alias("city"),
-                "state_code", "is_us", "city_id")
-        .orderBy("port_code")
-    )
+    known = {_key(norm_city(r.city), r.state_code): (r.city_id, r.city)
+             for r in cities.select("city_id", "city", "state_code").collect()}
+    known.pop(None, None)  # a city without a name or state matches no port
+    rows = []
+    for code, label, state, is_us, candidates in port_candidates(labels):
+        candidate, city_norm = _pick_port_city(candidates, state, known)
+        found_id, found_city = known.get(_key(city_norm, state), (None, None))
+        rows.append((code, label, _first(found_city, initcap(candidate)), state, is_us, found_id))
+    return spark.createDataFrame(rows, "port_code STRING, port_name STRING, city STRING, state_code STRING, "
+                                       "is_us BOOLEAN, city_id STRING")
 
 
-def parse_coordinate(col: str) -> F.Column:
+def _each_distinct(texts: pd.Series, parse) -> pd.Series:
+    """`parse` of each text (None stays None), called once per distinct text; as floats."""
+    codes, distinct = pd.factorize(texts)
+    return pd.Series(np.array([*map(parse, distinct), None], dtype=float)[codes], index=texts.index)
+
+
+def parse_coordinate(text: str | None) -> float | None:
     """'57.05N' -> 57.05, '10.33W' -> -10.33."""
-    value = F.regexp_extract(F.col(col), r"^([0-9.]+)", 1).cast("double")
-    return F.when(F.col(col).rlike("[SW]$"), -value).otherwise(value)
+    m = re.match(r"[0-9.]+", text) if text is not None else None
+    value = to_double(m.group(0)) if m else None
+    return -value if value is not None and text[-1:] in ("S", "W") else value
 
 
-def dim_temperature(temperatures: DataFrame, cities: DataFrame) -> DataFrame:
+def dim_temperature(spark: SparkSession, temperatures: pd.DataFrame, cities: DataFrame) -> DataFrame:
     """Month-of-year climatology per city, over the last 30 years of its matched series.
 
-    A Berkeley city carries no state: it is matched to the city of the same name whose
-    coordinates lie nearest its grid point, within MAX_TEMPERATURE_MATCH_KM.
+    `temperatures`: the US rows of the Berkeley files (`read_us_temperatures`). A Berkeley city
+    carries no state: it is matched to the city of the same name whose coordinates lie nearest its
+    grid point, within MAX_TEMPERATURE_MATCH_KM. A reading given twice (two files holding the same
+    series) counts once: the first.
     """
-    t = (
-        temperatures.where(F.col("Country") == "United States")
-        .select(
-            "City",
-            parse_coordinate("Latitude").alias("t_lat"),
-            parse_coordinate("Longitude").alias("t_lon"),
-            F.to_date("dt").alias("dt"),
-            F.col("AverageTemperature").cast("double").alias("temperature"),
-        )
-        .where("temperature is not null and dt is not null")
-        .dropDuplicates(["City", "t_lat", "t_lon", "dt"])
-    )
-    last_year = F.max(F.year("dt")).over(Window.partitionBy("City", "t_lat", "t_lon"))
-    recent = t.withColumn("last_year", last_year).where(F.year("dt") > F.col("last_year") - CLIMATOLOGY_YEARS)
-    climatology = recent.groupBy("City", "t_lat", "t_lon", F.month("dt").alias("month")).agg(
-        F.avg("temperature").alias("avg_temperature_c"),
-        F.countDistinct(F.year("dt")).cast("int").alias("years"),
-    )
-    series = climatology.select("City", "t_lat", "t_lon").distinct().withColumn("city_norm", norm_city("City"))
-    candidates = cities.where("latitude is not null").select(
-        "city_id", norm_city("city").alias("city_norm"), "latitude", "longitude")
-    nearest = Window.partitionBy("city_id").orderBy("distance_km")
-    matched = (
-        series.join(candidates, "city_norm")
-        .withColumn("distance_km", haversine_km(F.col("t_lat"), F.col("t_lon"), F.col("latitude"), F.col("longitude")))
-        .where(F.col("distance_km") <= MAX_TEMPERATURE_MATCH_KM)
-        .withColumn("rank", F.row_number().over(nearest)).where("rank = 1")
-    )
-    return (
-        climatology.join(matched.select("City", "t_lat", "t_lon", "city_id", "distance_km"), ["City", "t_lat", "t_lon"])
-        .select(
-            "city_id", "month", "avg_temperature_c", "years",
-            F.col("City").alias("source_city"), F.col("t_lat").alias("source_latitude"),
-            F.col("t_lon").alias("source_longitude"), F.round("distance_km", 1).alias("distance_km"),
-        )
-        .orderBy("city_id", "month")
-    )
+    t = pd.DataFrame({
+        "City": temperatures["City"],
+        "t_lat": _each_distinct(temperatures["Latitude"], parse_coordinate),
+        "t_lon": _each_distinct(temperatures["Longitude"], parse_coordinate),
+        "dt": pd.to_datetime(temperatures["dt"].str.extract(DATE, expand=False), format="%Y-%m-%d", errors="coerce"),
+        "temperature": _each_distinct(temperatures["AverageTemperature"], to_double),
+    })
+    series = ["City", "t_lat", "t_lon"]
+    t = t.dropna().drop_duplicates([*series, "dt"])  # a null key matches no city: its rows make no output
+    t["year"], t["month"] = t["dt"].dt.year, t["dt"].dt.month
+    t = t[t["year"] > t.groupby(series)["year"].transform("max") - CLIMATOLOGY_YEARS]
+    climatology: dict[tuple, list] = {}
+    for *key, month, year, temperature in t[[*series, "month", "year", "temperature"]].itertuples(index=False):
+        climatology.setdefault(tuple(key), {}).setdefault(month, []).append((year, temperature))
+    by_name: dict[str, list] = {}
+    located = cities.where("latitude is not null and longitude is not null")
+    for city in located.select("city_id", "city", "latitude", "longitude").collect():
+        by_name.setdefault(norm_city(city.city), []).append(city)
+    nearest: dict[str, tuple] = {}
+    for key in climatology:
+        for city in by_name.get(norm_city(key[0]), []):
+            km = haversine_km(key[1], key[2], city.latitude, city.longitude)
+            if km <= MAX_TEMPERATURE_MATCH_KM and (city.city_id not in nearest or km < nearest[city.city_id][1]):
+                nearest[city.city_id] = (key, km)
+    rows = [(cid, month, _mean([v for _, v in readings]), len({y for y, _ in readings}), *key,
+             round_half_up(km, 1))
+            for cid, (key, km) in nearest.items() for month, readings in climatology[key].items()]
+    return spark.createDataFrame(sorted(rows, key=lambda r: r[:2]), DIM_TEMPERATURE_SCHEMA)
