@@ -13,6 +13,7 @@ from lake_assets.core.staged import Part
 from lake_assets.core.storage import Lake
 from lake_assets.core.tables import TABLES
 from lake_assets.core.tables.table import Column, Table, TableOutput
+from lake_assets_tests.support.frames import month_frame
 
 FACT, REJECTS = "t", "t_rejects"
 MONTHS = [{"i94yr": 2016, "i94mon": m} for m in (3, 4, 5)]
@@ -26,13 +27,8 @@ def tables(monkeypatch):
     monkeypatch.setitem(TABLES, REJECTS, Table(REJECTS, "its rejects", (), COLUMNS))
 
 
-def frame(spark, values, partition):
-    return spark.createDataFrame([(v, partition["i94yr"], partition["i94mon"]) for v in values],
-                                 "v int, i94yr int, i94mon int")
-
-
 def outputs(spark, facts: list[list[int]], rejects: list[list[int]]) -> list[list[TableOutput]]:
-    return [[TableOutput(FACT, frame(spark, f, p), p), TableOutput(REJECTS, frame(spark, r, p), p)]
+    return [[TableOutput(FACT, month_frame(spark, f, p), p), TableOutput(REJECTS, month_frame(spark, r, p), p)]
             for f, r, p in zip(facts, rejects, MONTHS)]
 
 
@@ -84,11 +80,11 @@ def test_a_month_failing_a_blocking_check_publishes_only_the_months_before_it(sp
 def test_a_range_overtaken_on_one_month_publishes_month_by_month_each_month_from_one_run(spark, tmp_path, tables):
     root = str(tmp_path / "lake")
     mine, other = Lake(spark, root, run_id="run-a"), Lake(spark, root, run_id="run-b")
-    staged = {table: mine.stage_parts(table, [Part(frame(spark, values, p), partition=p, month=f"2016-{m:02d}")
+    staged = {table: mine.stage_parts(table, [Part(month_frame(spark, values, p), partition=p, month=f"2016-{m:02d}")
                                                for values, p, m in zip(rows, MONTHS, (3, 4, 5))])
               for table, rows in ((FACT, [[1], [1, 2], [3]]), (REJECTS, [[], [3], []]))}
     april = MONTHS[1]
-    overtaking = {table: other.stage(table, frame(spark, rows, april), partition=april, month="2016-04")
+    overtaking = {table: other.stage(table, month_frame(spark, rows, april), partition=april, month="2016-04")
                   for table, rows in ((FACT, [1]), (REJECTS, [2, 3]))}
     other.publish(overtaking[FACT])
     other.follow(overtaking[REJECTS], FACT)
@@ -104,7 +100,7 @@ def test_a_range_overtaken_on_one_month_publishes_month_by_month_each_month_from
 
 def test_a_ranges_keys_are_checked_per_month_in_one_job_the_same_way_small_or_big(spark, tmp_path):
     lake = Lake(spark, str(tmp_path / "lake"), run_id="run-1")
-    staged = lake.stage_parts(FACT, [Part(frame(spark, values, p), partition=p, month=f"2016-{p['i94mon']:02d}")
+    staged = lake.stage_parts(FACT, [Part(month_frame(spark, values, p), partition=p, month=f"2016-{p['i94mon']:02d}")
                                      for values, p in zip([[1, 1, 2], [], [3, 4, 4, 5, 5]], MONTHS)])
     small = lake.duplicate_keys(staged, ["v"])  # collected on the driver
     staged.metrics["rows"] = 10**9

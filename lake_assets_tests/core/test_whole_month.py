@@ -19,6 +19,7 @@ from lake_assets.core.query import month_runs, table_summaries
 from lake_assets.core.storage import Lake
 from lake_assets.core.tables import TABLES
 from lake_assets.core.tables.table import Column, Table, TableOutput
+from lake_assets_tests.support.frames import month_frame
 
 FACT, REJECTS = "fact_immigration", "fact_immigration_rejects"
 # Two runs' versions of the same raw month 1..4: rows kept in the fact, rows rejected.
@@ -33,11 +34,6 @@ def key(partition: dict) -> str:
     return f"{partition['i94yr']}-{partition['i94mon']:02d}"
 
 
-def frame(lake: Lake, values: list[int], partition: dict, extra: str | None = None):
-    rows = [(v, partition["i94yr"], partition["i94mon"]) + ((extra,) if extra else ()) for v in values]
-    return lake.spark.createDataFrame(rows, "v int, i94yr int, i94mon int" + (", w string" if extra else ""))
-
-
 class Run:
     """One run's four commits of a month, as `publish_all` makes them, one call each."""
 
@@ -48,7 +44,7 @@ class Run:
     def step(self, n: int) -> None:
         table = (FACT, REJECTS)[n % 2]
         if n < 2:
-            self.staged[table] = self.lake.stage(table, frame(self.lake, self.rows[table], self.partition),
+            self.staged[table] = self.lake.stage(table, month_frame(self.lake.spark, self.rows[table], self.partition),
                                                  partition=self.partition, month=key(self.partition))
             return
         try:
