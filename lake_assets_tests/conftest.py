@@ -19,13 +19,21 @@ def table_sql(lake, table: str, snapshot_id: int | None = None) -> str:
     return f"({snapshots(lake, only=[table], as_of=snapshot_id)[0].select()})"
 
 
+# The JVMs that tests start in child processes (`lake build`, worker processes, `lake ui`'s runs,
+# `spark-submit`) live seconds on small data: the quick JIT tier alone costs about half the CPU of
+# the default's optimizing compiler there. The tests' own session keeps the default (it builds
+# the real April month).
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def lake_home(tmp_path_factory) -> Path:
     """LAKE_HOME of the test run, a temporary folder: the Dagster instance `lake build` records into
-    and the caches are the run's own, never the checkout's `.lake`."""
+    and the caches are the run's own, never the checkout's `.lake`. Child JVMs get QUICK_JIT."""
     home = tmp_path_factory.mktemp("lake-home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LAKE_HOME", str(home))
+        mp.setenv("SPARK_SUBMIT_OPTS", f"{os.environ.get('SPARK_SUBMIT_OPTS', '')} {QUICK_JIT}".strip())
         yield home
 
 
@@ -35,7 +43,9 @@ def spark():
     os.environ.setdefault("LAKE_SPARK_DRIVER_MEMORY", "4g")
     from lake_assets.orchestration.spark import get_spark
 
-    return get_spark()
+    with pytest.MonkeyPatch.context() as mp:  # this JVM lives the whole run: the default JIT
+        mp.setenv("SPARK_SUBMIT_OPTS", os.environ["SPARK_SUBMIT_OPTS"].replace(QUICK_JIT, "").strip())
+        return get_spark()
 
 
 @pytest.fixture(scope="session")

@@ -51,16 +51,10 @@ print("committed", flush=True)
 """
 
 
-# A worker's JVM lives about a minute: C2's compilations cost more CPU than they save in a run
-# this short. With C1 alone a worker took 20 s of CPU instead of 37 s (measured).
-WORKER_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
-
-
 def start(raw: str, lake: str, month: str, cache: Path) -> tuple[subprocess.Popen, str]:
     """A worker process committing `month` as run `run_id` (returned with it)."""
     run_id = uuid.uuid4().hex
-    env = {**os.environ, "SPARK_SUBMIT_OPTS": f"{os.environ.get('SPARK_SUBMIT_OPTS', '')} {WORKER_JVM_OPTIONS}"}
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, raw, lake, month, run_id, str(cache)], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, raw, lake, month, run_id, str(cache)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     return proc, run_id
 
