@@ -1,5 +1,5 @@
-"""Shared fixtures: one Spark session for the whole test run, the real data, a real and a generated
-April lake, the servers; the markers each test gets, and the guard that keeps JVMs out of `not spark`."""
+"""Shared fixtures: one Spark session for the whole test run, the real data, the real April lake and
+a generated sample lake, the servers; the markers each test gets, and the guard that keeps JVMs out of `not spark`."""
 
 import os
 from pathlib import Path
@@ -67,18 +67,14 @@ def april_lake(spark, shared_data, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def generated_april(spark, tmp_path_factory) -> tuple[Path, Path]:
-    """(raw, lake): a generated April (scale 0.0005) and the lake `lake build` made of it, once per
-    test run. A test may build into it again only where its tables stay as they are (a build that
-    stops before publishing, or a rebuild of the same raw folder)."""
-    from lake_assets.core.generate import generate_raw
-    from lake_assets.tools.cli import main
+def sample(spark, tmp_path_factory):
+    """(raw, lake, dagster_home): a generated March–May 2016 (scale 0.0005), the lake `lake build`
+    made of it and the instance holding its runs, once per test run (support/sample_lake.py). A test
+    may build into it again only where its tables stay as they are (a build that stops before
+    publishing, or a rebuild of the same raw folder)."""
+    from lake_assets_tests.support.sample_lake import build_sample
 
-    root = tmp_path_factory.mktemp("generated-april")
-    raw, lake = root / "raw", root / "lake"
-    generate_raw(raw, scale=0.0005, months=["2016-04"])
-    assert main(["build", "--raw", str(raw), "--lake", str(lake)]) == 0
-    return raw, lake
+    return build_sample(tmp_path_factory.mktemp("sample"))
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +117,7 @@ def smtp(monkeypatch):
 SERVER_FIXTURES = {"s3", "s3_env", "s3_server", "smtp", "certificates", "postgres", "standalone", "browser",
                    "moto_endpoint"}
 REAL_DATA_FIXTURES = {"shared_data", "april_lake"}
-SPARK_FIXTURES = {"spark", "standalone", "ui_with_dimensions"}
+SPARK_FIXTURES = {"spark", "standalone"}
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -111,7 +111,8 @@ def advance(context: SensorEvaluationContext, extract: I94Month, stamps: dict[st
     version = stamps_version(stamps)
     if entry is not None and entry["version"] == version:
         requested = entry.get("requested", bool(entry.get("runs")))  # "runs": a cursor written before Dagster retried the runs
-        return {"version": version, "requested": True}, not requested
+        return {"version": version, "requested": True}, not requested and not built_before(context.instance,
+                                                                                             extract.month, version)
     # a folder of parts may still be uploading: complete with its marker, or unchanged at the next tick
     if DONE_MARKER not in stamps and list(stamps) != [extract.path.name]:
         context.log.info(f"{extract.path}: version {version} of {extract.month} seen, built if unchanged at the next tick")

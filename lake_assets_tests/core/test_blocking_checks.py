@@ -31,10 +31,10 @@ def to_fahrenheit(path: Path) -> None:
     df.to_csv(path, index=False)  # compression follows the suffix
 
 
-def test_failed_blocking_check_keeps_last_good_tables_and_says_where_to_look(generated_april, tmp_path, capsys):
-    """On the test run's generated April lake (its build by `lake build` exits 0), a build from a
-    copy of its raw folder with the temperatures in Fahrenheit."""
-    raw_good, lake = generated_april
+def test_failed_blocking_check_keeps_last_good_tables_and_says_where_to_look(sample, tmp_path, capsys):
+    """On the test run's sample lake (its build by `lake build` succeeded), a build from a copy of
+    its raw folder with the temperatures in Fahrenheit."""
+    raw_good, lake = sample.raw, sample.lake
     raw = tmp_path / "raw"
     shutil.copytree(raw_good, raw)
     good = snapshot(lake, KEPT)

@@ -1,14 +1,15 @@
 """The fault suite: bad inputs, kills and reruns never leave a half-written or changed lake.
 
-One small lake (generated April, scale 0.0005) is the test run's `generated_april`. Each malformed
+One small lake is the test run's `sample` (generated March to May 2016, scale 0.0005). Each malformed
 input is a copy of its raw folder with one fault; `lake build` must stop with one paragraph
 (the file, what was expected, what was found, what to do) before any Spark work, the lake
-untouched. The kills SIGKILL a `lake build` process at points of its run (data files written
+untouched. The kills SIGKILL a `lake build` of April at points of its run (data files written
 but not committed, right after a commit, between steps); every table must still read as its
 last good snapshot, and the next build must complete with no repair while a concurrent reader
 never sees a partial table.
 """
 
+import contextlib
 import hashlib
 import os
 import re
@@ -39,10 +40,9 @@ APRIL = "i94/i94_apr16_sub.parquet"
 
 
 @pytest.fixture(scope="module")
-def built(generated_april):
-    """(raw folder, lake folder, {table: content digest}) of a good build of generated April."""
-    raw, lake = generated_april
-    return raw, lake, contents(lake)
+def built(sample):
+    """(raw folder, lake folder, {table: content digest}) of the good build of the sample."""
+    return sample.raw, sample.lake, contents(sample.lake)
 
 
 def files(lake: Path) -> dict[str, tuple[int, int]]:
@@ -124,7 +124,7 @@ FAULTS = [
     ("missing-temperatures", lambda r: shutil.rmtree(r / "temperature"), None,
      r"temperature: no GlobalLandTemperaturesBy\*\.csv\[\.gz\] file found"),
     ("missing-i94-folder", lambda r: shutil.rmtree(r / "i94"), None, r"i94: no such folder"),
-    ("month-not-in-raw", lambda r: None, "2016-05", r"no I94 extract for 2016-05 .*found: 2016-04"),
+    ("month-not-in-raw", lambda r: None, "2016-06", r"no I94 extract for 2016-06 .*found: 2016-03, 2016-04, 2016-05"),
     ("two-extracts-one-month", lambda r: shutil.copytree(r / APRIL, r / "i94" / "2016-04"), None,
      r"holds 2016-04 too"),
     ("demographics-comma-separated", lambda r: _edit_text(r, DEMOGRAPHICS, lambda t: t.replace(";", ",")), None,
@@ -210,11 +210,11 @@ def _commits(lake: Path, table: str) -> int:
 
 
 def _build_process(raw: Path, lake: Path) -> tuple[subprocess.Popen, list[str]]:
-    """`lake build` in its own process group (Python and its Spark JVM), its stderr collected."""
+    """`lake build` of April in its own process group (Python and its Spark JVM), its stderr collected."""
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["LAKE_SPARK_MASTER"] = "local[2]"
-    proc = subprocess.Popen([sys.executable, "-m", "lake_assets.tools.cli", "build", "--raw", str(raw), "--lake", str(lake)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "lake_assets.tools.cli", "build", "--raw", str(raw), "--lake", str(lake),
+                             "--months", "2016-04"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)
     lines: list[str] = []
 
@@ -255,12 +255,15 @@ def test_killed_builds_leave_last_good_tables_and_a_rebuild_under_a_reader_compl
         before = {"files": {t: _data_files(lake, t) for t in good}, "commits": _commits(lake, "fact_immigration")}
         proc, lines = _build_process(raw, lake)
         deadline = time.monotonic() + 300
-        while not (any(line in seen for seen in lines) and moment(lake, before)):
-            assert proc.poll() is None, f"the build ended before the kill point ({point}): {''.join(lines)}"
-            assert time.monotonic() < deadline, f"no kill point ({point}) in 300 s: {''.join(lines)}"
-            time.sleep(0.01)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        try:
+            while not (any(line in seen for seen in lines) and moment(lake, before)):
+                assert proc.poll() is None, f"the build ended before the kill point ({point}): {''.join(lines)}"
+                assert time.monotonic() < deadline, f"no kill point ({point}) in 300 s: {''.join(lines)}"
+                time.sleep(0.01)
+        finally:  # the kill, or a failed wait's build stopped: no build goes on writing into the shared lake
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         assert contents(lake) == good, f"killed {point}: a table is not at its last good snapshot"
 
     # No repair in between; a reader counts every table in a loop while the rebuild commits.

@@ -17,7 +17,7 @@ from lake_assets.core.maintenance import maintain
 from lake_assets.core.query import connect, history, parse_as_of, table_summaries
 from lake_assets.core.storage import Lake
 from lake_assets.tools.cli import main
-from lake_assets_tests.support.sample_lake import MONTHS, sample_lake
+from lake_assets_tests.support.sample_lake import MONTHS
 
 CONTRACT_TABLES = {
     "dim_country", "dim_state", "dim_port", "dim_visa", "dim_travel_mode", "dim_city", "dim_temperature",
@@ -28,8 +28,8 @@ MONTHLY = "select i94yr, i94mon, count(*) as n from fact_immigration group by i9
 
 
 @pytest.fixture(scope="module")
-def lake(spark, tmp_path_factory):
-    return sample_lake(tmp_path_factory)[0]
+def lake(sample):
+    return sample.lake
 
 
 def lake_cli(capsys, *args) -> tuple[int, str, str]:

@@ -8,7 +8,7 @@ import pytest
 
 from lake_assets.core import report
 from lake_assets.tools.cli import main
-from lake_assets_tests.support.sample_lake import MONTHS, sample_lake
+from lake_assets_tests.support.sample_lake import MONTHS
 
 # Independent recomputations from the fact and the dimensions (not from the analytics tables).
 PLACED = ("(select f.*, v.visa_category from fact_immigration f join dim_visa v on f.visa_type = v.visa_type "
@@ -18,14 +18,9 @@ SEASON = ("case when f.i94mon in (12, 1, 2) then 'winter' when f.i94mon in (3, 4
 
 
 @pytest.fixture(scope="module")
-def built(spark, tmp_path_factory):
-    return sample_lake(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def page(built, tmp_path_factory) -> str:
+def page(sample, tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp("report") / "report.html"
-    assert main(["report", "--lake", str(built[0]), "--out", str(out)]) == 0
+    assert main(["report", "--lake", str(sample.lake), "--out", str(out)]) == 0
     return out.read_text(encoding="utf-8")
 
 
@@ -36,9 +31,9 @@ def figures(page) -> dict:
 
 
 @pytest.fixture
-def sql(built, capsys):
+def sql(sample, capsys):
     def run(query: str) -> list[dict]:
-        code = main(["query", query, "--lake", str(built[0]), "--format", "json"])
+        code = main(["query", query, "--lake", str(sample.lake), "--format", "json"])
         out, err = capsys.readouterr()
         assert code == 0, err
         return json.loads(out)
@@ -107,10 +102,10 @@ def test_correlations_agree_with_the_fact(figures, sql):
         assert row["pearson_r"] == pytest.approx(found["r"], abs=1e-9) and row["months"] == found["months"]
 
 
-def test_charts_in_dagster_metadata(built):
+def test_charts_in_dagster_metadata(sample):
     from dagster import AssetKey, DagsterInstance
 
-    instance = DagsterInstance.from_config(str(built[1]))
+    instance = DagsterInstance.from_config(str(sample.dagster_home))
     expected = {"metro_arrivals_monthly": ["chart_monthly", "chart_destinations"],
                 "tourism_by_season": ["chart_season"],
                 "arrivals_temperature_correlation": ["chart_correlation"]}

@@ -31,7 +31,6 @@ from lake_assets.core.tables.table import Column, Table
 from lake_assets.orchestration.definitions import build_definitions
 from lake_assets.orchestration.environments import resources_for
 from lake_assets.orchestration.sensors import failure_email_sensor
-from lake_assets_tests.support.sample_lake import sample_lake
 
 PERSONAL = {t.name: [c.name for c in t.columns if c.personal] for t in TABLES.values()
             if any(c.personal for c in t.columns)}
@@ -95,8 +94,8 @@ def failed_run_mail(tmp_path: Path, raw: Path) -> list[str]:
         return recorded(instance)
 
 
-def test_privacy_no_person_level_value_anywhere_the_instance_recorded(spark, smtp, tmp_path, tmp_path_factory):
-    lake, home = sample_lake(tmp_path_factory)
+def test_privacy_no_person_level_value_anywhere_the_instance_recorded(sample, smtp, tmp_path):
+    lake, home = sample.lake, sample.dagster_home
     long, short = person_level_values(lake)
     assert PERSONAL == {"fact_immigration": ["admission_number", "birth_year", "flight_number"],
                         "fact_immigration_rejects": ["biryear", "insnum", "admnum", "fltno"]}
@@ -107,7 +106,7 @@ def test_privacy_no_person_level_value_anywhere_the_instance_recorded(spark, smt
         texts = recorded(instance, home)
         previews = [entry.asset_materialization.metadata["preview"].value for run in instance.get_runs()
                     for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)]
-    texts += failed_run_mail(tmp_path, lake.parent / "raw")
+    texts += failed_run_mail(tmp_path, sample.raw)
     mails = [f"{m['Subject']}\n{m.get_content()}" for m in smtp.messages]
     assert len(mails) == 1  # the failed run's
 

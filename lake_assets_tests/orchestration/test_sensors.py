@@ -173,3 +173,14 @@ def test_sensor_does_not_build_again_a_version_lake_build_built(tmp_path):
     assert first.run_requests == [] and first.asset_events == []
     write_month(raw, "i94_apr16_sub.parquet", rows=5)  # a corrected extract: built
     assert [r.partition_key for r in evaluate(raw, first.cursor, instance).run_requests] == ["2016-04-01"]
+
+
+def test_sensor_does_not_build_again_a_folder_lake_build_built_once_it_is_stable(tmp_path):
+    """A folder of parts without a marker waits a tick to be complete; then it is a version `lake build` built."""
+    raw, instance = str(tmp_path / "raw"), DagsterInstance.ephemeral()
+    write_month(raw, "i94_apr16_sub/part-0.parquet", rows=3)
+    version = stamps_version(file_stamps(tmp_path / "raw" / "i94" / "i94_apr16_sub"))
+    instance.report_runless_asset_event(extract_observation("2016-04", version))
+    instance.report_runless_asset_event(AssetMaterialization("fact_immigration", partition="2016-04-01"))
+    first = evaluate(raw, None, instance)
+    assert first.run_requests == [] and evaluate(raw, first.cursor, instance).run_requests == []

@@ -92,7 +92,7 @@ def _wait_ready(port: int, proc: subprocess.Popen, log: Path, timeout: float = 2
                 return
         except OSError:
             pass
-        time.sleep(2)
+        time.sleep(1)
     pytest.fail(f"lake ui not ready in {timeout}s:\n{log.read_text()[-3000:]}")
 
 
@@ -117,7 +117,7 @@ def _wait_run(port: int, run_id: str, timeout: float = 600) -> str:
                       {"id": run_id})["runOrError"]["status"]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             return status
-        time.sleep(3)
+        time.sleep(1)
     pytest.fail(f"run {run_id} not finished in {timeout}s")
 
 
@@ -161,20 +161,16 @@ def test_lake_ui_shows_lineage_and_partitions_runs_a_month_and_stops_on_sigterm(
 
 
 @pytest.fixture(scope="module")
-def march_april(spark, tmp_path_factory):
-    """Definitions over a tiny raw folder with March and April 2016, the dimensions built; and its instance."""
+def march_april(sample):
+    """Definitions over the test run's sample lake (March to May 2016, built; a backfill of its months
+    from the same raw folder leaves its tables as they are), and an instance of their own."""
     from dagster import DagsterInstance
 
-    from lake_assets.core.generate import generate_raw
     from lake_assets.orchestration.definitions import build_definitions
     from lake_assets.orchestration.environments import resources_for
 
-    root = tmp_path_factory.mktemp("backfill")
-    generate_raw(root / "raw", scale=0.0005, months=["2016-03", "2016-04"])
-    defs = build_definitions(resources_for("local", str(root / "raw"), str(root / "lake")))
-    instance = DagsterInstance.ephemeral()
-    assert defs.resolve_job_def("dimensions_job").execute_in_process(instance=instance).success
-    return defs, instance, root / "lake"
+    defs = build_definitions(resources_for("local", str(sample.raw), str(sample.lake)))
+    return defs, DagsterInstance.ephemeral(), sample.lake
 
 
 def _backfill(defs, instance, first: str, last: str):
@@ -205,13 +201,13 @@ def test_a_backfill_of_two_months_is_one_run_recording_each_month_apart(march_ap
 
 def test_a_backfill_stopped_by_a_missing_month_records_only_the_months_it_published(march_april):
     defs, instance, _ = march_april
-    result = _backfill(defs, instance, "2016-04-01", "2016-05-01")  # no May extract in the raw folder
+    result = _backfill(defs, instance, "2016-05-01", "2016-06-01")  # no June extract in the raw folder
     assert not result.success
     materializations, checks = recorded(result)
-    assert set(materializations) == {("fact_immigration", "2016-04-01"), ("fact_immigration_rejects", "2016-04-01")}
-    assert {partition for _, _, partition, _ in checks} == {"2016-04-01"}
+    assert set(materializations) == {("fact_immigration", "2016-05-01"), ("fact_immigration_rejects", "2016-05-01")}
+    assert {partition for _, _, partition, _ in checks} == {"2016-05-01"}
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "no I94 extract for 2016-05" in failure.step_failure_data.error.message
+    assert "no I94 extract for 2016-06" in failure.step_failure_data.error.message
 
 
 def test_a_month_failing_a_blocking_check_ends_the_backfill_after_recording_the_months_before():

@@ -1,7 +1,8 @@
-"""The Dagster UI in a real browser: Debian's Chromium driven by Selenium, against `lake ui` on
-loopback over a small generated lake. Lineage with its groups, a two-month backfill launched
-from the fact's partitions view, each month with its row count, the column schema, and the
-automation page. Screenshots go to $LAKE_BROWSER_ARTIFACTS (default `<tmp>/browser`)."""
+"""The Dagster UI in a real browser: Debian's Chromium driven by Selenium, against one `lake ui` on
+loopback, started after a `lake build` of a small generated lake on a fresh LAKE_HOME. First what
+the fresh UI runs and lists; then lineage with its groups, a two-month backfill launched from the
+fact's partitions view, each month with its row count, the column schema, and the automation
+page. Screenshots go to $LAKE_BROWSER_ARTIFACTS (default `<tmp>/browser`)."""
 
 import os
 import re
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lake_assets_tests.tools.test_ui import _free_port, _gql, _wait_ready, _wait_run
+from lake_assets_tests.tools.test_ui import _free_port, _gql, _wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -40,13 +41,13 @@ def ui_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def lake_ui(tmp_path: Path, env: dict[str, str], *options: str):
+def lake_ui(tmp_path: Path, env: dict[str, str]):
     """`lake ui` over tmp_path's raw and lake folders, ready: (port, log). Stopped at the end."""
     port, log_path = _free_port(), tmp_path / "ui.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "lake_assets.tools.cli", "ui", "--port", str(port),
-             "--raw", str(tmp_path / "raw"), "--lake", str(tmp_path / "lake"), *options],
+             "--raw", str(tmp_path / "raw"), "--lake", str(tmp_path / "lake")],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             _wait_ready(port, proc, log_path)
@@ -61,19 +62,25 @@ def lake_ui(tmp_path: Path, env: dict[str, str], *options: str):
                 proc.wait()
 
 
-@pytest.fixture
-def ui_with_dimensions(tmp_path):
-    """`lake ui` over a generated March and April, the dimensions built: (port, lake)."""
+@pytest.fixture(scope="module")
+def ui_after_a_build(spark, tmp_path_factory):
+    """`lake build` of a generated March and April on a fresh LAKE_HOME (in this process, on the
+    test run's Spark), then `lake ui` over it with what it runs by default: (port, log, lake). The
+    module's one UI: its first test sees it fresh."""
     from lake_assets.core.generate import generate_raw
+    from lake_assets.tools.cli import main
 
-    generate_raw(tmp_path / "raw", scale=0.0005, months=[m[:7] for m in MONTHS])
-    with lake_ui(tmp_path, ui_env(tmp_path), "--no-automation") as (port, log_path):
-        run = _gql(port, """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
-            ... on LaunchRunSuccess { run { runId } } } }""", {"params": {"selector": {
-            "repositoryLocationName": "lake_assets", "repositoryName": "__repository__",
-            "jobName": "dimensions_job"}}})["launchRun"]["run"]["runId"]
-        assert _wait_run(port, run) == "SUCCESS", log_path.read_text()[-3000:]
-        yield port, tmp_path / "lake"
+    root = tmp_path_factory.mktemp("ui")
+    generate_raw(root / "raw", scale=0.0005, months=[m[:7] for m in MONTHS])
+    env = ui_env(root)
+    env.pop("LAKE_AUTOMATION", None)
+    env.pop("DAGSTER_HOME", None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAKE_HOME", env["LAKE_HOME"])
+        mp.delenv("DAGSTER_HOME", raising=False)
+        assert main(["build", "--raw", str(root / "raw"), "--lake", str(root / "lake")]) == 0
+    with lake_ui(root, env) as (port, log_path):
+        yield port, log_path, root / "lake"
 
 
 @pytest.fixture
@@ -101,6 +108,22 @@ def browser(tmp_path):
         driver.quit()
 
 
+def _stop_sensor(port: int, name: str) -> None:
+    """Stop a sensor of the UI, as its switch on the automation page does."""
+    sensors = _gql(port, "{ repositoriesOrError { ... on RepositoryConnection { nodes { sensors { name id } } } } }")
+    found = [s["id"] for repo in sensors["repositoriesOrError"]["nodes"] for s in repo["sensors"] if s["name"] == name]
+    stopped = _gql(port, "mutation($id: String) { stopSensor(id: $id) { __typename } }", {"id": found[0]})
+    assert stopped["stopSensor"]["__typename"] == "StopSensorMutationResult", stopped
+
+
+def _newest_materializations(port: int) -> dict[str, str]:
+    """The run of each month's newest materialization of the fact: {partition: run id}."""
+    events = _gql(port, """query($months: [String!]) { assetNodeOrError(assetKey: {path: ["fact_immigration"]}) {
+        ... on AssetNode { assetMaterializations(partitions: $months) { partition runId timestamp } } } }""",
+                  {"months": MONTHS})["assetNodeOrError"]["assetMaterializations"]
+    return {e["partition"]: e["runId"] for e in sorted(events, key=lambda e: int(e["timestamp"]))}
+
+
 def _month_rows(lake: Path) -> dict[str, int]:
     from lake_assets.core import query
 
@@ -109,7 +132,52 @@ def _month_rows(lake: Path) -> dict[str, int]:
     return {f"2016-{r['i94mon']:02d}-01": r["n"] for r in rows}
 
 
-def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_dimensions, browser):
+def test_browser_a_fresh_lake_ui_runs_its_automation_and_lists_the_build_before_it(ui_after_a_build, browser):
+    """`lake build` then `lake ui` on a fresh LAKE_HOME: the schedules and sensors running (nothing
+    to switch on), the build's runs in the runs list, and the analytics' freshness status set."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    port, log_path, _ = ui_after_a_build
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60  # printed once the code location answers
+    while "lake ui: running:" not in log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert "lake ui: running: automation_sensor, check_warning_sensor, daily_refresh_schedule" in log_path.read_text()
+
+    def see(text: str, timeout: float = 60) -> None:
+        WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+
+    browser.get(f"{url}/automation")
+    for name in AUTOMATIONS:  # its row: the select box on the left, the running switch on the right
+        see(name)
+        switched_on = WebDriverWait(browser, 60).until(lambda b, name=name: b.execute_script(SWITCH, name))
+        assert switched_on == "on", f"{name} is not running"
+    browser.save_screenshot(str(browser.artifacts / "automation_running.png"))
+
+    browser.get(f"{url}/runs")
+    for job in BUILD_JOBS:
+        see(job)
+    browser.save_screenshot(str(browser.artifacts / "runs_of_the_build.png"))
+
+    deadline = time.monotonic() + 120  # the freshness daemon evaluates every 5 s (ui_env)
+    while time.monotonic() < deadline:
+        nodes = _gql(port, "{ assetNodes { assetKey { path } freshnessStatusInfo { freshnessStatus } } }")
+        status = {n["assetKey"]["path"][-1]: (n["freshnessStatusInfo"] or {}).get("freshnessStatus")
+                  for n in nodes["assetNodes"]}
+        if all(status[a] == "HEALTHY" for a in ANALYTICS):
+            break
+        time.sleep(1)
+    assert all(status[a] == "HEALTHY" for a in ANALYTICS), status
+    browser.get(f"{url}/assets/{ANALYTICS[0]}")
+    see("Freshness")
+    browser.save_screenshot(str(browser.artifacts / "analytics_freshness.png"))
+
+
+def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_after_a_build, browser):
+    """In the module's UI, after its build of both months: the backfill builds them again, each
+    month's newest materialization is the backfill's, with its row count."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -119,7 +187,7 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
     from lake_assets.core.tables import TABLES
     from lake_assets.defs.lake import defs
 
-    port, lake = ui_with_dimensions
+    port, _, lake = ui_after_a_build
     url = f"http://127.0.0.1:{port}"
     wait = WebDriverWait(browser, 60)
     started = time.monotonic()
@@ -157,7 +225,10 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
             shown[name] = current
     assert shown == groups
 
-    # The fact's partitions view: Materialize…, two months, Launch backfill, as a person would.
+    # The fact's partitions view: Materialize…, two months, Launch backfill, as a person would; with
+    # automation_sensor stopped, so the rebuilt months start no analytics run the test would cut short.
+    _stop_sensor(port, "automation_sensor")
+    built = _newest_materializations(port)
     browser.get(f"{url}/assets/fact_immigration?view=partitions")
     click("//button[normalize-space()='Materialize…']")
     click("//*[@role='dialog']//button[normalize-space()='Confirm']")  # its rejects come with it
@@ -173,6 +244,12 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
         lambda b: b.find_element(By.XPATH, status).text in ("Succeeded", "Failed", "Canceled"))
     shot("backfill")
     assert browser.find_element(By.XPATH, status).text == "Succeeded"
+    backfilled = _newest_materializations(port)
+    assert set(backfilled) == set(MONTHS) and not set(backfilled.values()) & set(built.values())
+    for run_id in backfilled.values():
+        tags = _gql(port, "query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key } } } }",
+                    {"id": run_id})["runOrError"]["tags"]
+        assert "dagster/backfill" in {t["key"] for t in tags}
 
     # Each month materialized, with its row count in the materialization metadata.
     rows = _month_rows(lake)
@@ -202,57 +279,3 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_with_di
         see(name)
     shot("automation")
     print(f"browser test: {time.monotonic() - started:.0f}s in the browser")
-
-
-@pytest.mark.spark  # `lake build` in a child process
-def test_browser_a_fresh_lake_ui_runs_its_automation_and_lists_the_build_before_it(tmp_path, browser):
-    """`lake build` then `lake ui` on a fresh LAKE_HOME: the schedules and sensors running (nothing
-    to switch on), the build's runs in the runs list, and the analytics' freshness status set."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    from lake_assets.core.generate import generate_raw
-
-    generate_raw(tmp_path / "raw", scale=0.0005, months=["2016-04"])
-    env = ui_env(tmp_path)
-    env.pop("LAKE_AUTOMATION", None)
-    env.pop("DAGSTER_HOME", None)
-    built = subprocess.run([sys.executable, "-m", "lake_assets.tools.cli", "build", "--raw", str(tmp_path / "raw"),
-                            "--lake", str(tmp_path / "lake")], env=env, capture_output=True, text=True, timeout=1200)
-    assert built.returncode == 0, built.stderr[-3000:]
-
-    with lake_ui(tmp_path, env) as (port, log_path):
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60  # printed once the code location answers
-        while "lake ui: running:" not in log_path.read_text() and time.monotonic() < deadline:
-            time.sleep(1)
-        assert "lake ui: running: automation_sensor, check_warning_sensor, daily_refresh_schedule" in log_path.read_text()
-
-        def see(text: str, timeout: float = 60) -> None:
-            WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
-
-        browser.get(f"{url}/automation")
-        for name in AUTOMATIONS:  # its row: the select box on the left, the running switch on the right
-            see(name)
-            switched_on = WebDriverWait(browser, 60).until(lambda b, name=name: b.execute_script(SWITCH, name))
-            assert switched_on == "on", f"{name} is not running"
-        browser.save_screenshot(str(browser.artifacts / "automation_running.png"))
-
-        browser.get(f"{url}/runs")
-        for job in BUILD_JOBS:
-            see(job)
-        browser.save_screenshot(str(browser.artifacts / "runs_of_the_build.png"))
-
-        deadline = time.monotonic() + 120  # the freshness daemon evaluates every 5 s (ui_env)
-        while time.monotonic() < deadline:
-            nodes = _gql(port, "{ assetNodes { assetKey { path } freshnessStatusInfo { freshnessStatus } } }")
-            status = {n["assetKey"]["path"][-1]: (n["freshnessStatusInfo"] or {}).get("freshnessStatus")
-                      for n in nodes["assetNodes"]}
-            if all(status[a] == "HEALTHY" for a in ANALYTICS):
-                break
-            time.sleep(5)
-        assert all(status[a] == "HEALTHY" for a in ANALYTICS), status
-        browser.get(f"{url}/assets/{ANALYTICS[0]}")
-        see("Freshness")
-        browser.save_screenshot(str(browser.artifacts / "analytics_freshness.png"))
