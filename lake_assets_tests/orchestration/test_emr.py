@@ -19,6 +19,7 @@ import boto3
 import pyarrow as pa
 import pytest
 from dagster import AssetSelection, materialize
+from dagster._core.pipes import utils as pipes_utils
 
 from lake_assets.core.generate import generate_raw
 from lake_assets.core.query import snapshots
@@ -71,24 +72,35 @@ def moto_endpoint():
     server.stop()
 
 
+def s3_client(server):
+    return boto3.client("s3", endpoint_url=server.endpoint, aws_access_key_id=server.access_key,
+                        aws_secret_access_key=server.secret_key, region_name=REGION)
+
+
 @pytest.fixture(scope="module")
 def raw_on_s3(s3_server, tmp_path_factory):
     """A generated raw folder (labels are all the dimension steps here need) uploaded to S3."""
     raw = tmp_path_factory.mktemp("raw")
     generate_raw(raw, scale=0.0002, months=["2016-04"])
-    s3 = boto3.client("s3", endpoint_url=s3_server.endpoint, aws_access_key_id=s3_server.access_key,
-                      aws_secret_access_key=s3_server.secret_key, region_name=REGION)
+    s3 = s3_client(s3_server)
     for path in raw.rglob("*"):
         if path.is_file():
             s3.upload_file(str(path), s3_server.bucket, f"raw/{path.relative_to(raw)}")
-    s3.upload_file(engines.ENTRY_POINT, s3_server.bucket, f"{ARTIFACTS}/{RELEASE}/{engines.JOB_FILE}")
-    s3.put_object(Bucket=s3_server.bucket, Key=f"{ARTIFACTS}/{RELEASE}/{package.BOOTSTRAP_FILE}",
-                  Body=package.BOOTSTRAP.encode())
     return f"s3://{s3_server.bucket}/raw"
 
 
+@pytest.fixture(scope="module")
+def release_on_s3(s3_server):
+    """The release's entry point and bootstrap script where the engines look (a cluster starts
+    only once its bootstrap script is checked)."""
+    s3 = s3_client(s3_server)
+    s3.upload_file(engines.ENTRY_POINT, s3_server.bucket, f"{ARTIFACTS}/{RELEASE}/{engines.JOB_FILE}")
+    s3.put_object(Bucket=s3_server.bucket, Key=f"{ARTIFACTS}/{RELEASE}/{package.BOOTSTRAP_FILE}",
+                  Body=package.BOOTSTRAP.encode())
+
+
 @pytest.fixture
-def aws(s3_server, moto_endpoint, monkeypatch, tmp_path):
+def aws(s3_server, moto_endpoint, release_on_s3, monkeypatch, tmp_path):
     """This process and its children talk to moto for EMR and to SeaweedFS for S3; the Iceberg
     catalog, Glue's stand-in, is a SQLite file here."""
     import requests
@@ -103,6 +115,9 @@ def aws(s3_server, moto_endpoint, monkeypatch, tmp_path):
 
     s3.reset()
     boto3.setup_default_session()
+    # A step that ends without Pipes' closing message (the fake cluster's steps run nothing):
+    # Dagster waits 10 s for late messages before it reports the failure; here none can come.
+    monkeypatch.setattr(pipes_utils, "WAIT_FOR_LOGS_AFTER_EXECUTION_INTERVAL", 0)
     return Requests()
 
 
