@@ -30,6 +30,7 @@ from lake_assets.orchestration.assets.factory import table_assets
 from lake_assets.orchestration.assets.immigration import immigration
 from lake_assets.orchestration.environments import resources_for
 from lake_assets.orchestration.resources import LakeResource
+from lake_assets.orchestration.spark import local_conf
 from lake_assets.tools import package
 from lake_assets_tests.support.recorded import recorded
 from lake_assets_tests.support.s3server import _free_ports
@@ -156,12 +157,16 @@ def cluster_engine(s3_server, raw: str, **settings) -> engines.EmrClusterEngine:
 
 def run_here(args: list[str], driver_env_prefix: str) -> subprocess.CompletedProcess:
     """Run the spark-submit command line of an EMR request on this machine, as the cluster would:
-    client mode on local[2]; the driver's environment from `<prefix>X=v` confs (Pipes variables
-    on EMR Serverless); the entry point fetched from S3. The cluster's Python settings (the
-    packaged ./deps and its interpreter) are replaced by this environment's, but the job still
-    checks the release it is given against a ./deps holding its own copy."""
+    client mode on local[2], on this machine's settings (`spark.local_conf`: the driver JVM's
+    options with its class archive, no UI) and the request's own; the driver's environment from
+    `<prefix>X=v` confs (Pipes variables on EMR Serverless); the entry point fetched from S3. The
+    cluster's Python settings (the packaged ./deps and its interpreter) are replaced by this
+    environment's, but the job still checks the release it is given against a ./deps holding its
+    own copy."""
     assert args[0] == "spark-submit", args
-    command, env = [engines.spark_submit(), "--master", "local[2]", "--driver-memory", "1g"], {}
+    command = [engines.spark_submit(), "--master", "local[2]", "--driver-memory", "1g",
+               *(a for k, v in local_conf().items() for a in ("--conf", f"{k}={v}"))]
+    env = {}
     rest = iter(args[1:])
     for arg in rest:
         if arg == "--deploy-mode":
@@ -169,8 +174,8 @@ def run_here(args: list[str], driver_env_prefix: str) -> subprocess.CompletedPro
         elif arg == "--conf":
             key, value = next(rest).split("=", 1)
             name = key[len(driver_env_prefix):] if key.startswith(driver_env_prefix) else None
-            if key in ("spark.archives", "spark.jars") or key.startswith("spark.executorEnv.") \
-                    or name == "PYSPARK_PYTHON":
+            if key in ("spark.archives", "spark.jars", "spark.driver.extraJavaOptions") \
+                    or key.startswith("spark.executorEnv.") or name == "PYSPARK_PYTHON":
                 continue
             if name:
                 env[name] = value
