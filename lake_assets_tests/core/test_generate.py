@@ -37,7 +37,7 @@ def _sas_rows(path: Path) -> pd.DataFrame:
 
 
 def test_same_seed_same_files_other_seed_other_rows(tmp_path):
-    a, b, c = (gen.generate_raw(tmp_path / name, months=SAMPLE_MONTHS, seed=seed)
+    a, b, c = (gen.generate_raw(tmp_path / name, scale=0.0005, months=SAMPLE_MONTHS, seed=seed)
                for name, seed in [("a", 7), ("b", 7), ("c", 8)])
     assert a == b and a["files"] == c["files"]
     for rel in a["files"]:
@@ -155,25 +155,26 @@ def _planted(raw: pd.DataFrame, labels, month: str) -> dict[str, pd.Series]:
     }
 
 
-def _verdicts(spark, lake: Path, month: int) -> tuple[dict, list]:
-    """cicid -> what the build said of that row; and the reasons of rejects without a cicid."""
-    from pyspark.sql import functions as F
+def _verdicts(lake: Path, month: int) -> tuple[dict, list]:
+    """cicid -> what the build said of that row; and the reasons of rejects without a cicid
+    (the tables read as `lake query` reads them)."""
+    import duckdb
 
-    from lake_assets.core.storage import Lake
+    from lake_assets_tests.conftest import table_sql
 
-    tables = Lake(spark, str(lake))
-    countries = tables.read("dim_country").select(F.col("country_code").alias("citizenship_country_code"), "is_valid")
-    fact = (tables.read("fact_immigration").where(F.col("i94mon") == month)
-            .join(countries, "citizenship_country_code", "left")
-            .select("cicid", "data_issues", "admitted_duration_of_status", "is_valid").collect())
-    rejects = (tables.read("fact_immigration_rejects").where(F.col("i94mon") == month)
-               .select("raw_cicid", "reject_reason").collect())
-    verdicts = {float(r.cicid): {i.split(":")[0] for i in r.data_issues}
-                | ({"duration_of_status"} if r.admitted_duration_of_status else set())
-                | ({"invalid_country"} if r.is_valid is False else set()) for r in fact}
+    con = duckdb.connect()
+    fact = con.execute(f"""select f.cicid, f.data_issues, f.admitted_duration_of_status, c.is_valid
+        from {table_sql(lake, "fact_immigration")} f left join {table_sql(lake, "dim_country")} c
+        on f.citizenship_country_code = c.country_code where f.i94mon = {month}""").fetchall()
+    rejects = con.execute(f"select raw_cicid, reject_reason from {table_sql(lake, 'fact_immigration_rejects')} "
+                          f"where i94mon = {month}").fetchall()
+    verdicts = {float(cicid): {i.split(":")[0] for i in issues}
+                | ({"duration_of_status"} if duration_of_status else set())
+                | ({"invalid_country"} if is_valid is False else set())
+                for cicid, issues, duration_of_status, is_valid in fact}
     assert len(verdicts) == len(fact)
-    verdicts |= {r.raw_cicid: {r.reject_reason} for r in rejects if r.raw_cicid is not None}
-    return verdicts, [r.reject_reason for r in rejects if r.raw_cicid is None]
+    verdicts |= {cicid: {reason} for cicid, reason in rejects if cicid is not None}
+    return verdicts, [reason for cicid, reason in rejects if cicid is None]
 
 
 @pytest.mark.slow
@@ -191,7 +192,7 @@ def test_build_rejects_or_flags_every_planted_trap(spark, sample, tmp_path, monk
         raw = read_i94_month(spark, find_i94_months(sample)[month], tmp_path / "home" / "cache").toPandas()
         planted = _planted(raw, labels, month)
         assert {t: int(rows.sum()) for t, rows in planted.items()} == entry["traps"]  # the manifest is honest
-        verdicts, cicid_less = _verdicts(spark, tmp_path / "lake", int(month[5:]))
+        verdicts, cicid_less = _verdicts(tmp_path / "lake", int(month[5:]))
         assert len(verdicts) + len(cicid_less) == len(raw)  # every raw row is in the fact or the rejects
         said = [verdicts.get(c, set()) if c == c else set(cicid_less) for c in raw.cicid]
         should = [set().union(*(CATCHES[t] for t in planted if planted[t].iat[i])) for i in range(len(raw))]

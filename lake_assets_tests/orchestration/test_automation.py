@@ -2,6 +2,7 @@
 steps it is asked for and reports every table built and every check passed."""
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -159,17 +160,24 @@ def test_a_build_waits_while_a_daemon_run_holds_the_spark_pool(tmp_path):
     """`lake build` and the daemon's runs use one instance (`lake ui`'s dagster.yaml): its pool
     "spark" of one slot lets one Spark step run at a time, whichever run it belongs to."""
     with DagsterInstance.from_config(str(prepare_instance(tmp_path / "dagster"))) as instance:
+        storage = instance.event_log_storage
         lake = Lake(tmp_path, instance)
         lake.run("observe_sources_job")  # no Spark: no slot needed
-        instance.event_log_storage.initialize_concurrency_limit_to_default(SPARK_POOL)
-        assert instance.event_log_storage.claim_concurrency_slot(SPARK_POOL, "daemon-run", "dim_city").is_claimed
+        storage.initialize_concurrency_limit_to_default(SPARK_POOL)
+        assert storage.claim_concurrency_slot(SPARK_POOL, "daemon-run", "dim_city").is_claimed
         SPARK_STEPS.clear()
-        build = threading.Thread(target=lake.run, args=("dimensions_job",))
+        build = threading.Thread(target=lake.run, args=("dimensions_job",), daemon=True)
         build.start()
-        build.join(timeout=8)
-        assert build.is_alive() and SPARK_STEPS == []  # waiting for the slot
-        instance.event_log_storage.free_concurrency_slots_for_run("daemon-run")
-        build.join(timeout=120)
+        try:  # the build's run captures its output through `tail -F` processes until it ends
+            deadline = time.monotonic() + 120
+            while not storage.get_concurrency_info(SPARK_POOL).pending_run_ids:
+                assert build.is_alive() and time.monotonic() < deadline, "the build's step never asked for a slot"
+                time.sleep(0.2)
+            time.sleep(1)  # a step that ran without its slot would be recorded by now
+            assert build.is_alive() and SPARK_STEPS == []  # waiting for the slot
+        finally:
+            storage.free_concurrency_slots_for_run("daemon-run")
+            build.join(timeout=120)
         assert not build.is_alive() and "dim_city" in SPARK_STEPS
 
 

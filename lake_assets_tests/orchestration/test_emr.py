@@ -19,6 +19,7 @@ import boto3
 import pyarrow as pa
 import pytest
 from dagster import AssetSelection, materialize
+from dagster._core.pipes import utils as pipes_utils
 
 from lake_assets.core.generate import generate_raw
 from lake_assets.core.query import snapshots
@@ -29,6 +30,7 @@ from lake_assets.orchestration.assets.factory import table_assets
 from lake_assets.orchestration.assets.immigration import immigration
 from lake_assets.orchestration.environments import resources_for
 from lake_assets.orchestration.resources import LakeResource
+from lake_assets.orchestration.spark import local_conf
 from lake_assets.tools import package
 from lake_assets_tests.support.recorded import recorded
 from lake_assets_tests.support.s3server import _free_ports
@@ -71,24 +73,35 @@ def moto_endpoint():
     server.stop()
 
 
+def s3_client(server):
+    return boto3.client("s3", endpoint_url=server.endpoint, aws_access_key_id=server.access_key,
+                        aws_secret_access_key=server.secret_key, region_name=REGION)
+
+
 @pytest.fixture(scope="module")
 def raw_on_s3(s3_server, tmp_path_factory):
     """A generated raw folder (labels are all the dimension steps here need) uploaded to S3."""
     raw = tmp_path_factory.mktemp("raw")
     generate_raw(raw, scale=0.0002, months=["2016-04"])
-    s3 = boto3.client("s3", endpoint_url=s3_server.endpoint, aws_access_key_id=s3_server.access_key,
-                      aws_secret_access_key=s3_server.secret_key, region_name=REGION)
+    s3 = s3_client(s3_server)
     for path in raw.rglob("*"):
         if path.is_file():
             s3.upload_file(str(path), s3_server.bucket, f"raw/{path.relative_to(raw)}")
-    s3.upload_file(engines.ENTRY_POINT, s3_server.bucket, f"{ARTIFACTS}/{RELEASE}/{engines.JOB_FILE}")
-    s3.put_object(Bucket=s3_server.bucket, Key=f"{ARTIFACTS}/{RELEASE}/{package.BOOTSTRAP_FILE}",
-                  Body=package.BOOTSTRAP.encode())
     return f"s3://{s3_server.bucket}/raw"
 
 
+@pytest.fixture(scope="module")
+def release_on_s3(s3_server):
+    """The release's entry point and bootstrap script where the engines look (a cluster starts
+    only once its bootstrap script is checked)."""
+    s3 = s3_client(s3_server)
+    s3.upload_file(engines.ENTRY_POINT, s3_server.bucket, f"{ARTIFACTS}/{RELEASE}/{engines.JOB_FILE}")
+    s3.put_object(Bucket=s3_server.bucket, Key=f"{ARTIFACTS}/{RELEASE}/{package.BOOTSTRAP_FILE}",
+                  Body=package.BOOTSTRAP.encode())
+
+
 @pytest.fixture
-def aws(s3_server, moto_endpoint, monkeypatch, tmp_path):
+def aws(s3_server, moto_endpoint, release_on_s3, monkeypatch, tmp_path):
     """This process and its children talk to moto for EMR and to SeaweedFS for S3; the Iceberg
     catalog, Glue's stand-in, is a SQLite file here."""
     import requests
@@ -103,6 +116,9 @@ def aws(s3_server, moto_endpoint, monkeypatch, tmp_path):
 
     s3.reset()
     boto3.setup_default_session()
+    # A step that ends without Pipes' closing message (the fake cluster's steps run nothing):
+    # Dagster waits 10 s for late messages before it reports the failure; here none can come.
+    monkeypatch.setattr(pipes_utils, "WAIT_FOR_LOGS_AFTER_EXECUTION_INTERVAL", 0)
     return Requests()
 
 
@@ -141,12 +157,16 @@ def cluster_engine(s3_server, raw: str, **settings) -> engines.EmrClusterEngine:
 
 def run_here(args: list[str], driver_env_prefix: str) -> subprocess.CompletedProcess:
     """Run the spark-submit command line of an EMR request on this machine, as the cluster would:
-    client mode on local[2]; the driver's environment from `<prefix>X=v` confs (Pipes variables
-    on EMR Serverless); the entry point fetched from S3. The cluster's Python settings (the
-    packaged ./deps and its interpreter) are replaced by this environment's, but the job still
-    checks the release it is given against a ./deps holding its own copy."""
+    client mode on local[2], on this machine's settings (`spark.local_conf`: the driver JVM's
+    options with its class archive, no UI) and the request's own; the driver's environment from
+    `<prefix>X=v` confs (Pipes variables on EMR Serverless); the entry point fetched from S3. The
+    cluster's Python settings (the packaged ./deps and its interpreter) are replaced by this
+    environment's, but the job still checks the release it is given against a ./deps holding its
+    own copy."""
     assert args[0] == "spark-submit", args
-    command, env = [engines.spark_submit(), "--master", "local[2]", "--driver-memory", "1g"], {}
+    command = [engines.spark_submit(), "--master", "local[2]", "--driver-memory", "1g",
+               *(a for k, v in local_conf().items() for a in ("--conf", f"{k}={v}"))]
+    env = {}
     rest = iter(args[1:])
     for arg in rest:
         if arg == "--deploy-mode":
@@ -154,8 +174,8 @@ def run_here(args: list[str], driver_env_prefix: str) -> subprocess.CompletedPro
         elif arg == "--conf":
             key, value = next(rest).split("=", 1)
             name = key[len(driver_env_prefix):] if key.startswith(driver_env_prefix) else None
-            if key in ("spark.archives", "spark.jars") or key.startswith("spark.executorEnv.") \
-                    or name == "PYSPARK_PYTHON":
+            if key in ("spark.archives", "spark.jars", "spark.driver.extraJavaOptions") \
+                    or key.startswith("spark.executorEnv.") or name == "PYSPARK_PYTHON":
                 continue
             if name:
                 env[name] = value

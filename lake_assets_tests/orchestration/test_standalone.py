@@ -30,9 +30,10 @@ dimension_assets = [a for a in table_assets if a.key.path[0].startswith("dim_")]
 
 pytestmark = pytest.mark.slow
 
-# The archive's wheels here: dagster-pipes and numpy (compiled: they must suit this machine's
-# Python and architecture); `lake package` adds pyarrow, pandas, boto3 … the same way.
-EXECUTOR_PACKAGES = ["dagster-pipes", "numpy"]
+# The archive's wheels here: dagster-pipes and markupsafe (a small wheel with a compiled module:
+# it must suit this machine's Python and architecture); `lake package` adds pyarrow, pandas,
+# numpy, boto3 … the same way.
+EXECUTOR_PACKAGES = ["dagster-pipes", "markupsafe"]
 EXECUTOR_IMPORTS = Path(__file__).parents[1] / "support" / "executor_imports.py"
 
 
@@ -103,7 +104,7 @@ def test_standalone_executors_import_lake_assets_only_from_the_archive(standalon
     its own ./deps, and nothing of this environment (dagster, pyarrow are installed here)."""
     engine, work = standalone.engine, standalone.cluster.workdir / "work"
     done = subprocess.run([*engine.submit_command(), str(EXECUTOR_IMPORTS), "lake_assets.core.builds", "dagster_pipes",
-                           "numpy", "dagster", "pyarrow"],
+                           "markupsafe._speedups", "dagster", "pyarrow"],
                           env={**os.environ, **engine.environment()}, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     executors = [json.loads(line.removeprefix("EXECUTOR ")) for line in done.stdout.splitlines()
@@ -116,7 +117,8 @@ def test_standalone_executors_import_lake_assets_only_from_the_archive(standalon
         modules = executor["modules"]
         assert modules["lake_assets.core.builds"] == f"{deps}lake_assets/core/builds.py"
         assert modules["dagster_pipes"] == f"{deps}dagster_pipes/__init__.py"
-        assert modules["numpy"] == f"{deps}numpy/__init__.py"
+        compiled = Path(modules["markupsafe._speedups"])  # _speedups.cpython-3XX-<arch>-linux-gnu.so
+        assert compiled.parent == Path(f"{deps}markupsafe") and compiled.suffix == ".so", compiled
         assert modules["dagster"].startswith("ImportError") and modules["pyarrow"].startswith("ImportError")
 
 
