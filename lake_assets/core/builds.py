@@ -164,8 +164,9 @@ def stage_check_publish_months(lake: Lake, months: list[list[TableOutput]],
                     f"snapshot {part.snapshot_id} of {lake.catalog.namespace}.{part.table} "
                     f"(lake query --as-of {part.snapshot_id})")
     if good:
-        previews = [[lake.preview(part, TABLES[out.table].safe_columns) for out, part, _, _ in month]
-                    for month in measured[:good]]
+        by_table = [lake.previews(staged.only(staged.by_part()[:good]), TABLES[outs[0].table].safe_columns)
+                    for outs, staged, _, _ in staged_all]  # one job per table
+        previews = [[table[i] for table in by_table] for i in range(good)]
         snapshots = publish_all(lake, [staged.only(staged.by_part()[:good]) for _, staged, _, _ in staged_all])
         for month, month_previews in zip(measured, previews):
             for (out, part, shown, outcome), preview, snapshot in zip(month, month_previews, snapshots):

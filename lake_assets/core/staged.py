@@ -4,11 +4,50 @@ written (`Part`). No Dagster here."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 
 from pyspark.sql import Column, DataFrame
 
-from lake_assets.core.catalog import month_label, months_of, wap_id
+from lake_assets.core.catalog import month_label, months_of, snapshot_origin, wap_id
+
+
+CONTENT = "lake-content-sha256"  # in a small table's snapshot summary: `content_hash` of its rows
+
+
+def summary_tag(snapshot, name: str) -> str | None:
+    """One property of a snapshot's summary (None for no snapshot)."""
+    return None if snapshot is None else snapshot.summary().get(name)
+
+
+def main_content(table) -> str | None:
+    """The `content_hash` of the rows a table's `main` holds: its snapshot's, or, after
+    compaction (a "replace": other files, the same rows), that of the snapshot it compacted."""
+    snapshot = table.currentSnapshot()
+    while snapshot is not None and not summary_tag(snapshot, CONTENT) and snapshot.operation() == "replace" \
+            and snapshot.parentId() is not None:
+        snapshot = table.snapshot(snapshot.parentId())
+    return summary_tag(snapshot, CONTENT)
+
+
+def published_write(snapshot) -> str | None:
+    """The write a snapshot of `main` published (a fast-forwarded one is that write itself);
+    None for no snapshot or maintenance."""
+    return summary_tag(snapshot, "published-wap-id") or summary_tag(snapshot, "wap.id")
+
+
+def committed_by(snapshot) -> str | None:
+    """The run that committed a snapshot of `main` (None for no snapshot or maintenance)."""
+    tag = published_write(snapshot)
+    return snapshot_origin({"wap.id": tag})[0] if tag else None
+
+
+def content_hash(schema, rows: list) -> str:
+    """A small table's content: a hash of its schema and of its rows, in any order."""
+    digest = hashlib.sha256(schema.simpleString().encode())
+    for line in sorted(repr(tuple(row)) for row in rows):
+        digest.update(f"\n{line}".encode())
+    return digest.hexdigest()
 
 
 def months(label: str) -> list[str]:

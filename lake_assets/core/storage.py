@@ -17,7 +17,6 @@ maintenance expires it.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import Counter
 from dataclasses import replace
@@ -33,52 +32,20 @@ from lake_assets.core.catalog import (
     EXTENSIONS, SPARK_CATALOG, TABLE_PROPERTIES, Catalog, month_label, months_of, snapshot_origin, wap_id,
 )
 from lake_assets.core.failures import CommitRetryable, PublishConflict, already_exists, classified
-from lake_assets.core.staged import Part, Staged, months, where_text
+from lake_assets.core.staged import (CONTENT, Part, Staged, committed_by, content_hash, main_content, months, published_write,
+                                     summary_tag, where_text)
 
 SMALL_TABLE_ROWS = 100_000  # checked on the driver: dimensions and analytics, not the fact
-CONTENT = "lake-content-sha256"  # in a small table's snapshot summary: `content_hash` of its rows
 
 
 COMMIT_ATTEMPTS = 5  # of a follower's month, each after another run's commit to it
 FOLLOWS = "follows-wap-id"  # in a follower's commit: the leader's write (published-wap-id) it goes with
 
 
-def _tag(snapshot, name: str) -> str | None:
-    """One property of a snapshot's summary (None for no snapshot)."""
-    return None if snapshot is None else snapshot.summary().get(name)
-
-
-def _content(table) -> str | None:
-    """The `content_hash` of the rows `main` holds: its snapshot's, or, after compaction (a
-    "replace": other files, the same rows), that of the snapshot it compacted."""
-    snapshot = table.currentSnapshot()
-    while snapshot is not None and not _tag(snapshot, CONTENT) and snapshot.operation() == "replace" \
-            and snapshot.parentId() is not None:
-        snapshot = table.snapshot(snapshot.parentId())
-    return _tag(snapshot, CONTENT)
-
-
-def _published(snapshot) -> str | None:
-    """The write a snapshot of `main` published (a fast-forwarded one is that write itself);
-    None for no snapshot or maintenance."""
-    return _tag(snapshot, "published-wap-id") or _tag(snapshot, "wap.id")
-
-
-def _run(snapshot) -> str | None:
-    """The run that committed a snapshot of `main` (None for no snapshot or maintenance)."""
-    tag = _published(snapshot)
-    return snapshot_origin({"wap.id": tag})[0] if tag else None
-
-
-def content_hash(schema, rows: list) -> str:
-    """A small table's content: a hash of its schema and of its rows, in any order."""
-    digest = hashlib.sha256(schema.simpleString().encode())
-    for line in sorted(repr(tuple(row)) for row in rows):
-        digest.update(f"\n{line}".encode())
-    return digest.hexdigest()
-
-
 _ACTIVE: dict[int, str] = {}  # Spark session -> the catalog `lake` points at
+# (catalog, table) -> (snapshot of `main`, the rows it holds): a small table as this process last
+# published it, so a later build reads its keys from these rows instead of running a job.
+_PUBLISHED: dict[tuple[str, str], tuple[int, list]] = {}
 
 
 class Lake:
@@ -145,10 +112,13 @@ class Lake:
 
     def distinct_values(self, table: str, column: str) -> list:
         """The distinct values of a column of a (small) table, e.g. a dimension's keys; kept
-        until the table's snapshot changes, so a run over many months collects them once."""
+        until the table's snapshot changes, so a run over many months collects them once; taken
+        from the rows of a small table this process published (no Spark job) while `main` holds them."""
         key = (table, column, self.current_snapshot(table))
         if key not in self._distinct:
-            self._distinct[key] = [r[0] for r in self.read(table).select(column).distinct().collect()]
+            snapshot, rows = _PUBLISHED.get((self.catalog.key, table), (None, []))
+            self._distinct[key] = list(dict.fromkeys(r[column] for r in rows)) if snapshot == key[2] else \
+                [r[0] for r in self.read(table).select(column).distinct().collect()]
         return self._distinct[key]
 
     # ------------------------------------------------------------ write, audit, publish
@@ -201,7 +171,7 @@ class Lake:
             self._create(table, parts[0].df, parts[0].partition)
         elif content is not None:
             current = self._refreshed(table)
-            if _content(current) == content:  # `main` holds these rows: measure them, write nothing
+            if main_content(current) == content:  # `main` holds these rows: measure them, write nothing
                 exprs = [F.count(F.lit(1)).alias("rows")] + [c.alias(n) for n, c in parts[0].metrics.items()]
                 snapshot_id = current.currentSnapshot().snapshotId()
                 return Staged(table, None, snapshot_id, df.select(*exprs).first().asDict(), base=snapshot_id,
@@ -281,11 +251,11 @@ class Lake:
         one of its months since: then each month is published on its own."""
         table = self._refreshed(staged.table)
         if staged.unchanged:  # nothing to commit, if `main` still holds the same rows
-            if _content(table) != staged.content:
+            if main_content(table) != staged.content:
                 raise PublishConflict(f"{staged.table}: another run committed a different version of it while "
                                       "this run was checking its own (the same as the table held): build it again")
-            return self.current_snapshot(staged.table)
-        if _published(self._month_commit(table, staged)) == staged.wap or \
+            return self._remember(staged)
+        if published_write(self._month_commit(table, staged)) == staged.wap or \
                 staged.snapshot_id is None and not self._has_rows(table, staged):
             return self.current_snapshot(staged.table)  # published before, or nothing to commit
         base = self._staged_parent(table, staged)
@@ -293,19 +263,28 @@ class Lake:
         if other is None:
             try:
                 self._commit(table, staged, staged.snapshot_id, staged.wap, base)
-                return self.current_snapshot(staged.table)
+                return self._remember(staged)
             except PublishConflict:
                 other = self._month_commit(table, staged)
         if staged.parts:
             return self._each_part(self.publish, staged)
         if not self._same_rows(staged):
-            run = _run(other)
+            run = committed_by(other)
             raise PublishConflict(
                 f"{staged.table}{where_text(staged)}: another run committed a different version of it while this run "
                 f"was checking its own (snapshot {staged.snapshot_id}, not published); the table holds "
                 + (f"run {run}'s version" if run else "what its main now holds (it moved since this run staged: "
                    "a rollback?)") + ": build it again if this run's should win") from None
         return self.current_snapshot(staged.table)
+
+    def _remember(self, staged: Staged) -> int:
+        """The snapshot `main` holds; if it holds a small table's collected rows (the same
+        `content_hash`), they are kept for `distinct_values`."""
+        table = self._refreshed(staged.table)
+        current = table.currentSnapshot()
+        if staged.collected is not None and main_content(table) == staged.content:
+            _PUBLISHED[(self.catalog.key, staged.table)] = (current.snapshotId(), staged.collected)
+        return None if current is None else current.snapshotId()
 
     def _each_part(self, publish, staged: Staged) -> int:
         """Publish a range month by month (`publish` each part); the first conflict raised after all."""
@@ -329,13 +308,13 @@ class Lake:
             table = self._refreshed(staged.table)
             base = table.currentSnapshot()
             owners = self._month_commits(self._refreshed(leader), staged)
-            if len({_published(owner) for owner in owners.values()}) > 1:
+            if len({published_write(owner) for owner in owners.values()}) > 1:
                 return self._each_part(lambda part: self.follow(part, leader), staged)
             owner = next(iter(owners.values()))
-            run = _run(owner) or self.run_id
-            follows = _published(owner) or ""  # the leader's write `main` holds for the month
+            run = committed_by(owner) or self.run_id
+            follows = published_write(owner) or ""  # the leader's write `main` holds for the month
             mine = self._month_commits(table, staged)
-            if all(_tag(commit, FOLLOWS) == follows for commit in mine.values()):
+            if all(summary_tag(commit, FOLLOWS) == follows for commit in mine.values()):
                 return self.current_snapshot(staged.table)
             mine = next((commit for commit in mine.values() if commit is not None), None)
             source = staged if run == self.run_id else self._staged_by(table, staged, run)
@@ -385,7 +364,7 @@ class Lake:
         (None if none), in one walk of `main`'s history; `first`: only the newest of them all."""
         found = dict.fromkeys(months(staged.month))
         for snapshot in self._ancestors(table, base):
-            tag = _published(snapshot)
+            tag = published_write(snapshot)
             for month in months(snapshot_origin({"wap.id": tag})[1]) if tag else ():
                 if month in found and found[month] is None:
                     found[month] = snapshot
@@ -399,7 +378,7 @@ class Lake:
         """Run `run`'s staged version of this table's month or months (no snapshot: it staged no row)."""
         wanted = set(months_of(staged.month))
         for snapshot in reversed(list(table.snapshots())):
-            wap = _tag(snapshot, "wap.id") or ""
+            wap = summary_tag(snapshot, "wap.id") or ""
             if wap.startswith(f"{run}/") and wanted <= set(months_of(wap.split("/")[1])):
                 return replace(staged, snapshot_id=snapshot.snapshotId(),
                                wap=wap_id(run, staged.month, wap.rsplit("/", 1)[1]), parts=())
@@ -440,8 +419,8 @@ class Lake:
             overwrite.validateFromSnapshot(base)
         if source is not None:
             overwrite.set("source-snapshot-id", str(source))
-            if _tag(table.snapshot(source), CONTENT):  # a small table's hash, for its next build to compare
-                overwrite.set(CONTENT, _tag(table.snapshot(source), CONTENT))
+            if summary_tag(table.snapshot(source), CONTENT):  # a small table's hash, for its next build to compare
+                overwrite.set(CONTENT, summary_tag(table.snapshot(source), CONTENT))
             paths = {"/".join(f"{k}={v}" for k, v in p.items()) for p in staged.partitions} or {""}
             for file in table.snapshot(source).addedDataFiles(table.io()):  # those of the staged months
                 if table.specs().get(file.specId()).partitionToPath(file.partition()) in paths:
@@ -492,11 +471,24 @@ class Lake:
         return [found.get(tuple((p.partition or {}).values()), (0, [])) for p in parts]
 
     def preview(self, staged: Staged, columns: tuple[str, ...], rows: int = 5) -> list[dict]:
-        """A few rows of a staged snapshot, in `columns` only: those declared safe to show (not
-        person-level; a column nobody declared is not shown either)."""
-        if staged.snapshot_id is None:
-            return []
-        if staged.collected is not None:
-            return [{c: r[c] for c in columns} for r in staged.collected[:rows]]
-        df = self._staged_rows(staged)
-        return [r.asDict() for r in df.select(*columns).limit(rows).collect()]
+        """A few rows of a staged table or month (`previews` of its one part)."""
+        return self.previews(staged, columns, rows)[0]
+
+    def previews(self, staged: Staged, columns: tuple[str, ...], rows: int = 5) -> list[list[dict]]:
+        """A few rows of each part of a staged write (each month of a range, in one job), in
+        `columns` only: those declared safe to show (not person-level; a column nobody declared
+        is not shown either). A small table's come from its rows on the driver."""
+        parts = staged.by_part()
+        written = [p for p in parts if p.snapshot_id is not None]
+        if staged.collected is not None and written:
+            return [[{c: r[c] for c in columns} for r in staged.collected[:rows]]]
+        if not written:
+            return [[] for _ in parts]
+        at = list(written[0].partition or {})
+        shown = list(dict.fromkeys([*at, *columns]))
+        everything = self.spark.sql(f"select * from {self.name(staged.table)} version as of {written[0].snapshot_id}")
+        found: dict[tuple, list[dict]] = {}
+        for r in reduce(DataFrame.unionByName, [everything.where(p.where()).select(*shown).limit(rows)
+                                                for p in written]).collect():
+            found.setdefault(tuple(r[c] for c in at), []).append({c: r[c] for c in columns})
+        return [found.get(tuple((p.partition or {}).values()), []) for p in parts]

@@ -52,6 +52,8 @@ def test_a_range_is_one_write_and_one_commit_per_table_with_each_months_own_resu
     assert [month[0].metadata["partition"]["raw_value"] for month in results] == [
         "i94yr=2016, i94mon=3", "i94yr=2016, i94mon=4", "i94yr=2016, i94mon=5"]
     assert all(c.passed for month in results for o in month for c in o.checks)
+    assert [[o.metadata["preview"]["raw_value"].count(f"| 2016 | {m} |") for o in month]  # each month's own rows
+            for m, month in zip((3, 4, 5), results)] == [[2, 1], [3, 0], [1, 2]]
     for table in (FACT, REJECTS):
         snapshots = history(root, table)[1]
         assert [row[6] for row in snapshots] == ["2016-03..2016-05"] * 2  # staged once, published once
