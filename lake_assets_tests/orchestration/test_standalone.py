@@ -103,7 +103,7 @@ def test_standalone_executors_import_lake_assets_only_from_the_archive(standalon
     bare one, runs in the worker's work dir, finds lake_assets and the archive's packages in
     its own ./deps, and nothing of this environment (dagster, pyarrow are installed here)."""
     engine, work = standalone.engine, standalone.cluster.workdir / "work"
-    done = subprocess.run([*engine.submit_command(), str(EXECUTOR_IMPORTS), "lake_assets.core.builds", "dagster_pipes",
+    done = subprocess.run([*engine.submit_command(), str(EXECUTOR_IMPORTS), "lake_assets.core.spark_job", "dagster_pipes",
                            "markupsafe._speedups", "dagster", "pyarrow"],
                           env={**os.environ, **engine.environment()}, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -115,7 +115,7 @@ def test_standalone_executors_import_lake_assets_only_from_the_archive(standalon
         assert executor["python"] == engine.executor_python
         assert Path(executor["cwd"]).is_relative_to(work), executor["cwd"]
         modules = executor["modules"]
-        assert modules["lake_assets.core.builds"] == f"{deps}lake_assets/core/builds.py"
+        assert modules["lake_assets.core.spark_job"] == f"{deps}lake_assets/core/spark_job.py"
         assert modules["dagster_pipes"] == f"{deps}dagster_pipes/__init__.py"
         compiled = Path(modules["markupsafe._speedups"])  # _speedups.cpython-3XX-<arch>-linux-gnu.so
         assert compiled.parent == Path(f"{deps}markupsafe") and compiled.suffix == ".so", compiled

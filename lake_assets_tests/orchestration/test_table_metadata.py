@@ -3,6 +3,7 @@ types, and exactly the columns the transforms produce."""
 
 import re
 
+import pandas as pd
 import pytest
 from dagster import AssetKey
 
@@ -58,14 +59,14 @@ def test_each_schema_is_what_the_transforms_produce(spark, tmp_path):
     from lake_assets.core.transforms.immigration import fact_immigration
     from lake_assets_tests.support.tiny_inputs import I94_SCHEMA, i94_rows, write_labels
 
-    def strings(columns: list[str]):  # a CSV source as read: every column a string
-        return spark.createDataFrame([], ", ".join(f"`{c}` STRING" for c in columns))
+    def strings(columns: list[str]) -> pd.DataFrame:  # a CSV source as read: every column a string
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
     labels = parse_labels(write_labels(tmp_path / "labels.SAS"))
     tables = {name: getattr(td, name)(spark, labels) for name in ("dim_country", "dim_state", "dim_visa", "dim_travel_mode")}
     tables["dim_city"] = td.dim_city(spark, labels, strings(DEMOGRAPHICS_COLUMNS), strings(AIRPORT_COLUMNS), [])
     tables["dim_port"] = td.dim_port(spark, labels, tables["dim_city"])
-    tables["dim_temperature"] = td.dim_temperature(strings(TEMPERATURE_COLUMNS), tables["dim_city"])
+    tables["dim_temperature"] = td.dim_temperature(spark, strings(TEMPERATURE_COLUMNS), tables["dim_city"])
     fact, rejects = fact_immigration(
         spark.createDataFrame(i94_rows({}), I94_SCHEMA), 2016, 4,
         *(tables[name] for name in ("dim_port", "dim_state", "dim_country", "dim_travel_mode", "dim_visa")))
