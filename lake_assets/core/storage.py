@@ -470,10 +470,6 @@ class Lake:
                          for r in grouped.collect()}
         return [found.get(tuple((p.partition or {}).values()), (0, [])) for p in parts]
 
-    def preview(self, staged: Staged, columns: tuple[str, ...], rows: int = 5) -> list[dict]:
-        """A few rows of a staged table or month (`previews` of its one part)."""
-        return self.previews(staged, columns, rows)[0]
-
     def previews(self, staged: Staged, columns: tuple[str, ...], rows: int = 5) -> list[list[dict]]:
         """A few rows of each part of a staged write (each month of a range, in one job), in
         `columns` only: those declared safe to show (not person-level; a column nobody declared

@@ -161,7 +161,7 @@ def test_a_build_that_adds_a_column_and_fails_a_check_leaves_mains_schema(spark,
     assert lake.read("t").columns == ["v"] and Catalog.for_lake(lake.root).load("t").schema().column_names == ["v"]
 
     staged = lake.stage("t", spark.createDataFrame([(2, "y")], "v int, w string"))
-    assert lake.preview(staged, ("v", "w")) == [{"v": 2, "w": "y"}] and lake.read("t").columns == ["v"]  # what the checks read
+    assert lake.previews(staged, ("v", "w")) == [[{"v": 2, "w": "y"}]] and lake.read("t").columns == ["v"]  # what the checks read
     lake.publish(staged)
     assert [tuple(r) for r in lake.read("t").collect()] == [(2, "y")]
 

@@ -162,13 +162,17 @@ def test_sensor_records_the_version_of_each_extract_it_asks_for(tmp_path):
     assert evaluate(raw, first.cursor).asset_events == []
 
 
+def _built_by_lake_build(instance, extract) -> None:
+    """What `lake build` records of April's extract it built: the extract's version, then the fact's month."""
+    instance.report_runless_asset_event(extract_observation("2016-04", stamps_version(file_stamps(extract))))
+    instance.report_runless_asset_event(AssetMaterialization("fact_immigration", partition="2016-04-01"))
+
+
 def test_sensor_does_not_build_again_a_version_lake_build_built(tmp_path):
     """`lake build` records each extract's version before building it, in the instance of `lake ui`."""
     raw, instance = str(tmp_path / "raw"), DagsterInstance.ephemeral()
     write_month(raw, "i94_apr16_sub.parquet", rows=3)
-    version = stamps_version(file_stamps(tmp_path / "raw" / "i94" / "i94_apr16_sub.parquet"))
-    instance.report_runless_asset_event(extract_observation("2016-04", version))
-    instance.report_runless_asset_event(AssetMaterialization("fact_immigration", partition="2016-04-01"))
+    _built_by_lake_build(instance, tmp_path / "raw" / "i94" / "i94_apr16_sub.parquet")
     first = evaluate(raw, None, instance)
     assert first.run_requests == [] and first.asset_events == []
     write_month(raw, "i94_apr16_sub.parquet", rows=5)  # a corrected extract: built
@@ -179,8 +183,6 @@ def test_sensor_does_not_build_again_a_folder_lake_build_built_once_it_is_stable
     """A folder of parts without a marker waits a tick to be complete; then it is a version `lake build` built."""
     raw, instance = str(tmp_path / "raw"), DagsterInstance.ephemeral()
     write_month(raw, "i94_apr16_sub/part-0.parquet", rows=3)
-    version = stamps_version(file_stamps(tmp_path / "raw" / "i94" / "i94_apr16_sub"))
-    instance.report_runless_asset_event(extract_observation("2016-04", version))
-    instance.report_runless_asset_event(AssetMaterialization("fact_immigration", partition="2016-04-01"))
+    _built_by_lake_build(instance, tmp_path / "raw" / "i94" / "i94_apr16_sub")
     first = evaluate(raw, None, instance)
     assert first.run_requests == [] and evaluate(raw, first.cursor, instance).run_requests == []
