@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import reduce
 
@@ -68,7 +69,7 @@ class Lake:
         if EXTENSIONS not in (self.spark.conf.get("spark.sql.extensions", None) or ""):
             raise RuntimeError(f"the Spark session lacks Iceberg's SQL extensions ({EXTENSIONS})")
         prefix = f"spark.sql.catalog.{SPARK_CATALOG}"
-        for (key,) in self.spark.sql("set").select("key").collect():  # every setting of the session
+        for key, _ in self.spark.sql("set").collect():  # every setting of the session (no Spark job)
             if key.startswith(prefix + "."):  # another catalog's settings (Glue's S3FileIO …)
                 self.spark.conf.unset(key)
         for key, value in self.catalog.spark_conf().items():
@@ -160,7 +161,8 @@ class Lake:
         collected = content = None
         df = parts[0].df
         if parts[0].partition is None:
-            collected = df.limit(SMALL_TABLE_ROWS + 1).collect()
+            with self._setting("spark.sql.limit.initialNumPartitions", str(SMALL_TABLE_ROWS)):  # one job, not 2
+                collected = df.limit(SMALL_TABLE_ROWS + 1).collect()
             if len(collected) > SMALL_TABLE_ROWS:
                 collected = None
             else:
@@ -188,11 +190,8 @@ class Lake:
         writer = reduce(DataFrame.unionByName, observed).writeTo(self.name(table)).option("merge-schema", "true")
         if content is not None:
             writer = writer.option(f"snapshot-property.{CONTENT}", content)
-        self.spark.conf.set("spark.wap.id", wap)
-        try:
+        with self._setting("spark.wap.id", wap):
             writer.overwritePartitions()
-        finally:
-            self.spark.conf.unset("spark.wap.id")
         self._restore_schema(table, schema)
         measured = [dict(o.get) for o in observations]
         snapshot = self._staged_snapshot(table, wap) if any(m["rows"] for m in measured) else None
@@ -205,6 +204,16 @@ class Lake:
             return staged[0]
         return Staged(table, tuple(p.partition for p in parts), None if snapshot is None else snapshot.snapshotId(),
                       {"rows": sum(m["rows"] for m in measured)}, sum(sizes.values()), wap, base, parts=tuple(staged))
+
+    @contextmanager
+    def _setting(self, key: str, value: str):
+        """The session's setting `key` at `value` for a block, then as it was."""
+        before = self.spark.conf.get(key, None)
+        self.spark.conf.set(key, value)
+        try:
+            yield
+        finally:
+            self.spark.conf.unset(key) if before is None else self.spark.conf.set(key, before)
 
     def _sizes(self, table: str, snapshot) -> dict[str, int]:
         """Bytes a snapshot added per partition ('i94yr=2016/i94mon=4'; '' unpartitioned)."""
@@ -484,7 +493,8 @@ class Lake:
         shown = list(dict.fromkeys([*at, *columns]))
         everything = self.spark.sql(f"select * from {self.name(staged.table)} version as of {written[0].snapshot_id}")
         found: dict[tuple, list[dict]] = {}
-        for r in reduce(DataFrame.unionByName, [everything.where(p.where()).select(*shown).limit(rows)
-                                                for p in written]).collect():
-            found.setdefault(tuple(r[c] for c in at), []).append({c: r[c] for c in columns})
+        with self._setting("spark.sql.adaptive.enabled", "false"):  # adaptive: a job per month's limit
+            for r in reduce(DataFrame.unionByName, [everything.where(p.where()).select(*shown).limit(rows)
+                                                    for p in written]).collect():
+                found.setdefault(tuple(r[c] for c in at), []).append({c: r[c] for c in columns})
         return [found.get(tuple((p.partition or {}).values()), []) for p in parts]

@@ -98,10 +98,14 @@ def dagster_results_by_partition(context: AssetExecutionContext,
 
 
 def _evaluations(context: AssetExecutionContext, checks: list[tuple[str, CheckOutcome]]) -> Iterator:
-    """Check outcomes as evaluations of their month, each pointing at its month's latest materialization."""
+    """Check outcomes as evaluations of their month, each pointing at its month's latest materialization
+    (looked up once per table and month)."""
+    latest_of: dict[tuple[str, str], list] = {}
     for key, check in checks:
-        latest = context.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey(check.table), asset_partitions=[key]), limit=1).records
+        if (check.table, key) not in latest_of:
+            latest_of[(check.table, key)] = context.instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=AssetKey(check.table), asset_partitions=[key]), limit=1).records
+        latest = latest_of[(check.table, key)]
         yield AssetCheckEvaluation(
             asset_key=AssetKey(check.table), check_name=check.name, passed=check.passed,
             metadata=metadata_values(check.metadata), description=check.description, partition=key,

@@ -26,7 +26,14 @@ LOG4J2 = Path(__file__).with_name("log4j2.properties")
 # default: without this flag they stay interpreted, 5x slower. For every JVM that runs tasks.
 JVM_OPTIONS = "-XX:-DontCompileHugeMethods"
 
-# Settings that suit one machine (ParallelGC for throughput); on EMR the cluster's
+# C2, HotSpot's optimizing compiler, only for methods ten times as hot as its defaults ask: a
+# build of small tables spent most of its JVM's CPU compiling Spark's planner, Iceberg and Parquet
+# with C2 for the few seconds they ran; a big month's row loops still reach C2 within a few
+# percent of their rows (docs/performance.md, "2026-12-07, night").
+C2_THRESHOLDS = ("-XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000 "
+                 "-XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000")
+
+# Settings that suit one machine (ParallelGC for throughput, C2_THRESHOLDS); on EMR the cluster's
 # spark-defaults apply instead, plus the few of engines.JOB_CONF.
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
@@ -40,7 +47,8 @@ LOCAL_CONF = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     # Iceberg's SQL (CALL procedures, time travel); its runtime jar is in pyspark's jars/ (setup.sh).
     "spark.sql.extensions": EXTENSIONS,
-    "spark.driver.extraJavaOptions": f"{JVM_OPTIONS} -XX:+UseParallelGC -Dlog4j2.configurationFile={LOG4J2}",
+    "spark.driver.extraJavaOptions": f"{JVM_OPTIONS} {C2_THRESHOLDS} -XX:+UseParallelGC "
+                                     f"-Dlog4j2.configurationFile={LOG4J2}",
 }
 
 
