@@ -4,9 +4,11 @@ compaction is no conflict, a month without rejects commits nothing to them, an a
 leaves `main`'s schema as it was, and commit failures are told apart by their Java class.
 
 Each run is the four commits `builds.publish_all` makes of a month (stage fact, stage rejects,
-publish fact, rejects follow), driven one by one from this process on the session's Spark."""
+publish fact, rejects follow), driven one by one from this process on the session's Spark. The 70
+orders run side by side, one month each, slot by slot: a slot's stages of one run and table are one
+staged write of those months, based on `main` as the slots before left each month."""
 
-from itertools import combinations
+from itertools import combinations, groupby
 
 import pytest
 from py4j.protocol import Py4JJavaError
@@ -16,6 +18,7 @@ from lake_assets.core.catalog import Catalog
 from lake_assets.core.failures import CommitRetryable, PublishConflict, classified
 from lake_assets.core.quality import Check
 from lake_assets.core.query import month_runs, table_summaries
+from lake_assets.core.staged import Part
 from lake_assets.core.storage import Lake
 from lake_assets.core.tables import TABLES
 from lake_assets.core.tables.table import Column, Table, TableOutput
@@ -41,11 +44,15 @@ class Run:
         self.lake, self.rows, self.partition = lake, {FACT: fact, REJECTS: rejects}, partition
         self.staged, self.failed = {}, None
 
+    def part(self, table: str) -> Part:
+        """This run's rows of `table` in its month, to stage."""
+        return Part(month_frame(self.lake.spark, self.rows[table], self.partition), {}, self.partition, key(self.partition))
+
     def step(self, n: int) -> None:
         table = (FACT, REJECTS)[n % 2]
         if n < 2:
-            self.staged[table] = self.lake.stage(table, month_frame(self.lake.spark, self.rows[table], self.partition),
-                                                 partition=self.partition, month=key(self.partition))
+            part = self.part(table)
+            self.staged[table] = self.lake.stage(table, part.df, partition=part.partition, month=part.month)
             return
         try:
             if table == FACT:
@@ -61,6 +68,15 @@ class Run:
         return self
 
 
+def stage_together(runs: list[Run], n: int) -> None:
+    """Stage `n` (0: the fact, 1: the rejects) of runs of one lake on consecutive months, as one
+    staged write of those months (a range, as a backfill stages it): each run gets its month's part."""
+    table = (FACT, REJECTS)[n]
+    staged = runs[0].lake.stage_parts(table, [run.part(table) for run in runs])
+    for run, part in zip(runs, staged.by_part()):
+        run.staged[table] = part
+
+
 def month_rows(lake: Lake, table: str) -> dict[str, list[int]]:
     rows = {}
     for r in lake.read(table).collect():
@@ -74,18 +90,25 @@ def lakes(spark, tmp_path):
     return {run: Lake(spark, root, run_id=run) for run in RUNS}
 
 
-@pytest.mark.slow  # 70 orders, 280 staged writes: minutes on a busy machine
+@pytest.mark.slow  # 70 orders: 280 publishes and follows, 38 staged writes
 def test_every_order_of_two_runs_commits_leaves_each_month_whole_from_one_run(lakes):
     cases = list(combinations(range(8), 4))  # the positions of run-a's four commits among the eight
-    outcomes = {}
-    for i, positions in enumerate(cases):
-        runs = {run: Run(lake, *RUNS[run], month(i)) for run, lake in lakes.items()}
-        done = {run: 0 for run in runs}
-        for slot in range(8):
-            run = "run-a" if slot in positions else "run-b"
-            runs[run].step(done[run])
-            done[run] += 1
-        outcomes[key(month(i))] = {run: r.failed for run, r in runs.items()}
+    orders = [{run: Run(lake, *RUNS[run], month(i)) for run, lake in lakes.items()} for i in range(len(cases))]
+    done = [dict.fromkeys(RUNS, 0) for _ in cases]
+    for slot in range(8):  # each order's step of this slot; orders touch only their own month
+        steps = [(i, "run-a" if slot in positions else "run-b") for i, positions in enumerate(cases)]
+        for (run, n), group in groupby(sorted(steps, key=lambda s: (s[1], done[s[0]][s[1]], s[0])),
+                                       key=lambda s: (s[1], done[s[0]][s[1]])):
+            months = [i for i, _ in group]
+            if n < 2:  # the stages of consecutive months: one write each
+                for _, block in groupby(enumerate(months), key=lambda e: e[1] - e[0]):
+                    stage_together([orders[i][run] for _, i in block], n)
+            else:
+                for i in months:
+                    orders[i][run].step(n)
+        for i, run in steps:
+            done[i][run] += 1
+    outcomes = {key(month(i)): {run: r.failed for run, r in runs.items()} for i, runs in enumerate(orders)}
 
     lake = lakes["run-a"]
     facts, rejects = month_rows(lake, FACT), month_rows(lake, REJECTS)
