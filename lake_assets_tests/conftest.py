@@ -68,10 +68,10 @@ def april_lake(spark, shared_data, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample(spark, tmp_path_factory):
-    """(raw, lake, dagster_home): a generated March–May 2016 (scale 0.0005), the lake `lake build`
-    made of it and the instance holding its runs, once per test run (support/sample_lake.py). A test
-    may build into it again only where its tables stay as they are (a build that stops before
-    publishing, or a rebuild of the same raw folder)."""
+    """(raw, lake, dagster_home, home): a generated March–May 2016 (scale 0.0005), the lake `lake build`
+    made of it, the instance holding its runs and the LAKE_HOME it recorded into, once per test run
+    (support/sample_lake.py). A test may build into it again only where its tables stay as they are
+    (a build that stops before publishing, or a rebuild of the same raw folder)."""
     from lake_assets_tests.support.sample_lake import build_sample
 
     return build_sample(tmp_path_factory.mktemp("sample"))

@@ -1,12 +1,14 @@
 """The Dagster UI in a real browser: Debian's Chromium driven by Selenium, against one `lake ui` on
-loopback, started after a `lake build` of a small generated lake on a fresh LAKE_HOME. First what
-the fresh UI runs and lists; then lineage with its groups, a two-month backfill launched from the
-fact's partitions view, each month with its row count, the column schema, and the automation
-page. Screenshots go to $LAKE_BROWSER_ARTIFACTS (default `<tmp>/browser`)."""
+loopback over the test run's sample lake, started on the fresh LAKE_HOME its `lake build` recorded
+into. First what the fresh UI runs and lists; then a two-month backfill launched from the fact's
+partitions view and, while it runs, lineage with its groups, the column schema and the automation
+page; then each month with its row count. Screenshots go to $LAKE_BROWSER_ARTIFACTS (default
+`<tmp>/browser`)."""
 
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -15,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from lake_assets_tests.tools.test_ui import _free_port, _gql, _wait_ready
+from lake_assets_tests.support.sample_lake import MONTHS as SAMPLE_MONTHS
+from lake_assets_tests.tools.test_ui import _free_port, _gql, _session_processes, _wait_ready
 
 pytestmark = pytest.mark.slow
 
-MONTHS = ["2016-03-01", "2016-04-01"]
+MONTHS = ["2016-03-01", "2016-04-01"]  # two of the sample lake's
 BACKFILL_SECONDS = 900  # one Spark run for both months; minutes on a busy 2-core machine
 AUTOMATIONS = ["daily_refresh_schedule", "weekly_maintenance_schedule", "raw_i94_sensor", "automation_sensor",
                "failure_email_sensor", "check_warning_sensor"]
@@ -33,54 +36,47 @@ BUILD_JOBS = ["dimensions_job", "immigration_job", "analytics_job"]
 ANALYTICS = ["metro_arrivals_monthly", "tourism_by_season", "arrivals_temperature_correlation"]
 
 
-def ui_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """A fresh LAKE_HOME, local Spark on two cores; Dagster's freshness daemon every 5 s (not 30)."""
-    return dict(os.environ, LAKE_HOME=str(tmp_path / "home"), LAKE_ENV="local", LAKE_SPARK_MASTER="local[2]",
+def ui_env(home: Path, **extra: str) -> dict[str, str]:
+    """LAKE_HOME `home`, local Spark on two cores; Dagster's freshness daemon every 5 s (not 30)."""
+    return dict(os.environ, LAKE_HOME=str(home), LAKE_ENV="local", LAKE_SPARK_MASTER="local[2]",
                 LAKE_SPARK_DRIVER_MEMORY=os.getenv("LAKE_SPARK_DRIVER_MEMORY", "2g"),
                 FRESHNESS_DAEMON_INTERVAL_SECONDS="5", **extra)
 
 
 @contextmanager
-def lake_ui(tmp_path: Path, env: dict[str, str]):
-    """`lake ui` over tmp_path's raw and lake folders, ready: (port, log). Stopped at the end."""
-    port, log_path = _free_port(), tmp_path / "ui.log"
+def lake_ui(raw: Path, lake: Path, env: dict[str, str], log_path: Path):
+    """`lake ui` over the raw and lake folders, ready: its port. Killed at the end with all it
+    started (its graceful stop, seconds of each process shutting down, is test_ui's subject)."""
+    port = _free_port()
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lake_assets.tools.cli", "ui", "--port", str(port),
-             "--raw", str(tmp_path / "raw"), "--lake", str(tmp_path / "lake")],
+            [sys.executable, "-m", "lake_assets.tools.cli", "ui", "--port", str(port), "--raw", str(raw),
+             "--lake", str(lake)],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             _wait_ready(port, proc, log_path)
             _gql(port, "mutation { setNuxSeen }")  # no "Join the Dagster community" dialog over the pages
-            yield port, log_path
+            yield port
         finally:
-            proc.terminate()  # lake ui stops dg dev and everything it started
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                proc.wait()
+            for pid in _session_processes(proc.pid):  # the UI, its daemon, code servers and runs
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.wait()
 
 
 @pytest.fixture(scope="module")
-def ui_after_a_build(spark, tmp_path_factory):
-    """`lake build` of a generated March and April on a fresh LAKE_HOME (in this process, on the
-    test run's Spark), then `lake ui` over it with what it runs by default: (port, log, lake). The
-    module's one UI: its first test sees it fresh."""
-    from lake_assets.core.generate import generate_raw
-    from lake_assets.tools.cli import main
-
-    root = tmp_path_factory.mktemp("ui")
-    generate_raw(root / "raw", scale=0.0005, months=[m[:7] for m in MONTHS])
-    env = ui_env(root)
+def ui_after_a_build(sample, tmp_path_factory):
+    """`lake ui` over the test run's sample lake, on the LAKE_HOME its `lake build` recorded into
+    and nothing else did (support/sample_lake.py), with what it runs by default: (port, log, lake).
+    The module's one UI: its first test sees it fresh."""
+    env = ui_env(sample.home)
     env.pop("LAKE_AUTOMATION", None)
     env.pop("DAGSTER_HOME", None)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LAKE_HOME", env["LAKE_HOME"])
-        mp.delenv("DAGSTER_HOME", raising=False)
-        assert main(["build", "--raw", str(root / "raw"), "--lake", str(root / "lake")]) == 0
-    with lake_ui(root, env) as (port, log_path):
-        yield port, log_path, root / "lake"
+    log_path = tmp_path_factory.mktemp("ui") / "ui.log"
+    with lake_ui(sample.raw, sample.lake, env, log_path) as port:
+        yield port, log_path, sample.lake
 
 
 @pytest.fixture
@@ -176,8 +172,9 @@ def test_browser_a_fresh_lake_ui_runs_its_automation_and_lists_the_build_before_
 
 
 def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_after_a_build, browser):
-    """In the module's UI, after its build of both months: the backfill builds them again, each
-    month's newest materialization is the backfill's, with its row count."""
+    """In the module's UI, after its build of both months: the backfill builds them again (the
+    lineage, schema and automation pages are checked while it runs), each month's newest
+    materialization is the backfill's, with its row count."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -201,10 +198,28 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_after_a
     def see(text: str, timeout: float = 60) -> None:
         WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
 
+    # The fact's partitions view: Materialize…, two months, Launch backfill, as a person would; with
+    # automation_sensor stopped, so the rebuilt months start no analytics run the test would cut short.
+    _stop_sensor(port, "automation_sensor")
+    built = _newest_materializations(port)
+    browser.get(f"{url}/assets/fact_immigration?view=partitions")
+    click("//button[normalize-space()='Materialize…']")
+    click("//*[@role='dialog']//button[normalize-space()='Confirm']")  # its rejects come with it
+    months = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[role=dialog] input[placeholder^='ex:']")))
+    months.send_keys(f"[{MONTHS[0]}...{MONTHS[1]}]", Keys.TAB)
+    see("2 partitions")
+    shot("backfill_dialog")
+    click("//*[@role='dialog']//button[normalize-space()='Launch backfill']")
+    see("Created backfill")
+    click("//a[normalize-space()='View']")
+    status = "//*[normalize-space()='Status']/following-sibling::*//*[@data-tooltip]"
+    wait.until(EC.presence_of_element_located((By.XPATH, status)))
+    backfill = browser.current_url  # its page, back to once the pages below are seen
+
+    # While the daemon runs it: the lineage, the groups in the graph expanded to their assets;
+    # every asset under its group in the sidebar.
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-
-    # Lineage: the groups in the graph, expanded to their assets; every asset under its group in the sidebar.
     browser.get(f"{url}/asset-groups")
     for group in set(groups.values()):
         wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, f"[data-tooltip='{group}']")))
@@ -225,45 +240,6 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_after_a
             shown[name] = current
     assert shown == groups
 
-    # The fact's partitions view: Materialize…, two months, Launch backfill, as a person would; with
-    # automation_sensor stopped, so the rebuilt months start no analytics run the test would cut short.
-    _stop_sensor(port, "automation_sensor")
-    built = _newest_materializations(port)
-    browser.get(f"{url}/assets/fact_immigration?view=partitions")
-    click("//button[normalize-space()='Materialize…']")
-    click("//*[@role='dialog']//button[normalize-space()='Confirm']")  # its rejects come with it
-    months = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[role=dialog] input[placeholder^='ex:']")))
-    months.send_keys(f"[{MONTHS[0]}...{MONTHS[1]}]", Keys.TAB)
-    see("2 partitions")
-    shot("backfill_dialog")
-    click("//*[@role='dialog']//button[normalize-space()='Launch backfill']")
-    see("Created backfill")
-    click("//a[normalize-space()='View']")
-    status = "//*[normalize-space()='Status']/following-sibling::*//*[@data-tooltip]"
-    WebDriverWait(browser, BACKFILL_SECONDS).until(
-        lambda b: b.find_element(By.XPATH, status).text in ("Succeeded", "Failed", "Canceled"))
-    shot("backfill")
-    assert browser.find_element(By.XPATH, status).text == "Succeeded"
-    backfilled = _newest_materializations(port)
-    assert set(backfilled) == set(MONTHS) and not set(backfilled.values()) & set(built.values())
-    for run_id in backfilled.values():
-        tags = _gql(port, "query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key } } } }",
-                    {"id": run_id})["runOrError"]["tags"]
-        assert "dagster/backfill" in {t["key"] for t in tags}
-
-    # Each month materialized, with its row count in the materialization metadata.
-    rows = _month_rows(lake)
-    browser.get(f"{url}/assets/fact_immigration?view=partitions")
-    see("Materialized (2)")
-    count = "//tr[td[normalize-space()='dagster/row_count' or normalize-space()='rows']]/td[2]"
-    for month in MONTHS:
-        click(f"//*[normalize-space()='{month}']")
-        see(f"{month}\nMaterialized")
-        assert rows[month] > 0
-        wait.until(lambda b, month=month: b.find_element(By.XPATH, count).text.replace(",", "") == str(rows[month]),
-                   f"{month}: the UI does not show its {rows[month]} rows")
-        shot(f"partition_{month}")
-
     # The overview: the column schema from the definition, every column with its type.
     browser.get(f"{url}/assets/fact_immigration")
     see("Column name")
@@ -278,4 +254,30 @@ def test_browser_lineage_backfill_of_two_months_schema_and_automation(ui_after_a
     for name in AUTOMATIONS:
         see(name)
     shot("automation")
+
+    # The backfill succeeded; each month's newest materialization is one of its runs.
+    browser.get(backfill)
+    WebDriverWait(browser, BACKFILL_SECONDS).until(
+        lambda b: b.find_element(By.XPATH, status).text in ("Succeeded", "Failed", "Canceled"))
+    shot("backfill")
+    assert browser.find_element(By.XPATH, status).text == "Succeeded"
+    backfilled = _newest_materializations(port)
+    assert set(backfilled) == set(MONTHS) and not set(backfilled.values()) & set(built.values())
+    for run_id in backfilled.values():
+        tags = _gql(port, "query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key } } } }",
+                    {"id": run_id})["runOrError"]["tags"]
+        assert "dagster/backfill" in {t["key"] for t in tags}
+
+    # Each month materialized, with its row count in the materialization metadata.
+    rows = _month_rows(lake)
+    browser.get(f"{url}/assets/fact_immigration?view=partitions")
+    see(f"Materialized ({len(SAMPLE_MONTHS)})")  # every month of the lake, the two backfilled among them
+    count = "//tr[td[normalize-space()='dagster/row_count' or normalize-space()='rows']]/td[2]"
+    for month in MONTHS:
+        click(f"//*[normalize-space()='{month}']")
+        see(f"{month}\nMaterialized")
+        assert rows[month] > 0
+        wait.until(lambda b, month=month: b.find_element(By.XPATH, count).text.replace(",", "") == str(rows[month]),
+                   f"{month}: the UI does not show its {rows[month]} rows")
+        shot(f"partition_{month}")
     print(f"browser test: {time.monotonic() - started:.0f}s in the browser")
