@@ -22,9 +22,8 @@ from pyarrow import fs
 from lake_assets.core import s3 as lake_s3
 from lake_assets.core.catalog import Catalog, CatalogError
 from lake_assets.core.generate import generate_raw
-from lake_assets.core.query import month_runs
 from lake_assets.tools.cli import main
-from lake_assets_tests.core.test_concurrency import assert_whole, finish, start
+from lake_assets_tests.core.test_concurrency import both_land, one_whole_version
 from lake_assets_tests.core.test_s3 import upload
 from lake_assets_tests.support.s3server import _free_ports
 
@@ -73,7 +72,7 @@ def moto_endpoint():
 
 
 @pytest.fixture(scope="module")
-def lake(s3, moto_endpoint, spark, tmp_path_factory):
+def lake(s3, moto_endpoint, spark, workers, tmp_path_factory):
     """April of a generated raw folder (two months) built by `lake build` into `s3://…` with
     `LAKE_CATALOG=glue`; this process's settings point at SeaweedFS and moto for the module."""
     root = tmp_path_factory.mktemp("glue")
@@ -189,28 +188,13 @@ def test_history_as_of_rollback_and_clean_through_glue(lake, capsys):
 
 
 @pytest.mark.slow  # a Spark process per run, as test_concurrency.py
-def test_two_builds_of_different_months_at_once_both_land_through_glue(lake):
-    (april, april_run), (may, may_run) = (start(lake.raw, lake.lake, m, lake.cache) for m in MONTHS)
-    results = [finish(april), finish(may)]
-    assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
-    assert_whole(lake.lake, lake.raw_rows)
-    runs = {m: month_runs(lake.lake, t)[m] for t in ("fact_immigration", "fact_immigration_rejects") for m in MONTHS}
-    assert runs == {"2016-04": april_run, "2016-05": may_run}
+def test_two_builds_of_different_months_at_once_both_land_through_glue(lake, workers):
+    both_land(workers, lake.raw, lake.lake, lake.raw_rows, lake.cache)
 
 
 @pytest.mark.slow  # a Spark process per run, as test_concurrency.py
-def test_two_builds_of_one_month_at_once_leave_one_whole_version_through_glue(lake):
-    runs = dict((run_id, proc) for proc, run_id in (start(lake.raw, lake.lake, "2016-05", lake.cache)
-                                                    for _ in range(2)))
-    results = {run_id: finish(proc) for run_id, proc in runs.items()}
-    landed = [run_id for run_id, (code, _, _) in results.items() if code == 0]
-    for code, _, err in results.values():
-        if code != 0:  # the loser: one line, what happened and what to do
-            lines = err.strip().splitlines()
-            assert code == 3 and len(lines) == 1 and "another run committed a different version" in lines[0], err[-2000:]
-    assert landed, json.dumps({k: v[2][-1500:] for k, v in results.items()})
-    assert_whole(lake.lake, lake.raw_rows)
-    assert month_runs(lake.lake, "fact_immigration")["2016-05"] in landed
+def test_two_builds_of_one_month_at_once_leave_one_whole_version_through_glue(lake, workers):
+    one_whole_version(workers, lake.raw, lake.lake, lake.raw_rows, lake.cache, "2016-05")
 
 
 def test_a_lake_sharing_the_namespace_is_refused_and_left_alone(lake, capsys):
