@@ -48,18 +48,20 @@ def assert_whole(lake: str, raw_rows: dict[str, int]) -> None:
     assert dups == 0
 
 
-def first_build(spark, raw: str, lake_dir: str, cache: Path) -> None:
-    """The dimensions and April, built in this process by the builds `lake build` runs (the
-    workers need the tables the fact reads; the analytics and Dagster add nothing here)."""
+def build_in_process(spark, raw: str, lake_dir: str, cache: Path, month: str, run_id: str,
+                     dimensions: bool = True) -> None:
+    """The dimensions (unless not `dimensions`) and a month, built in this process by the builds
+    `lake build` runs (the workers need the tables the fact reads; the analytics and Dagster add
+    nothing here)."""
     from lake_assets.core.builds import Inputs, run_build, run_months
     from lake_assets.core.storage import Lake
-    from lake_assets.core.tables import dimensions
+    from lake_assets.core.tables import dimensions as dimension_builds
 
     if lake_s3.is_s3(lake_dir):
         lake_s3.configure_spark(spark)
-    inputs = Inputs(spark, Lake(spark, lake_dir, run_id="first"), raw, str(cache), log=lambda line: None)
-    outcomes = [o for b in dimensions.BUILDS for o in run_build(b.name, inputs)]
-    outcomes += [o for _, month in run_months("immigration", inputs, ["2016-04"]) for o in month]
+    inputs = Inputs(spark, Lake(spark, lake_dir, run_id=run_id), raw, str(cache), log=lambda line: None)
+    outcomes = [o for b in dimension_builds.BUILDS for o in run_build(b.name, inputs)] if dimensions else []
+    outcomes += [o for _, outs in run_months("immigration", inputs, [month]) for o in outs]
     assert not any(o.failed_blocking for o in outcomes), [o.failed_blocking for o in outcomes]
 
 
@@ -84,7 +86,7 @@ def lake(request, spark, workers, tmp_path_factory):
             prefix = f"s3://{server.bucket}/{uuid.uuid4().hex[:8]}"
             upload(root / "raw", f"{prefix}/raw")
             raw, lake_dir = f"{prefix}/raw", f"{prefix}/lake"
-        first_build(spark, raw, lake_dir, root / "cache")
+        build_in_process(spark, raw, lake_dir, root / "cache", "2016-04", "first")
         yield raw, lake_dir, raw_rows, root / "cache"
     lake_s3.reset()
 
