@@ -1,6 +1,6 @@
 """Build processes for the tests of concurrent runs: each a Python process with its own Spark JVM
 that commits `dim_country` and a month of the fact (the builds of `lake_assets.core.builds`, no
-Dagster), as a run's process would.
+Dagster run), as a run's process would.
 
     with Workers(env) as workers:
         run = workers.start(raw, lake, "2016-04", cache)   # in a process not busy with a run
@@ -139,7 +139,7 @@ class Worker:
     def outcome(self, timeout: float) -> tuple[int, str, str]:
         out, err = (self.outputs[name].get(timeout=timeout) for name in ("stdout", "stderr"))
         end = out[-1] if out and out[-1].startswith(END) else None
-        code = int(end.split()[1]) if end else self.proc.wait()
+        code = int(end.split()[1]) if end else (self.proc.wait() or -1)  # ended mid-run: never a success
         return code, "".join(out[:-1] if end else out), "".join(err[:-1] if err and err[-1].startswith(END) else err)
 
     def stop(self) -> None:
