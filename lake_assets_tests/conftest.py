@@ -87,6 +87,16 @@ def s3(tmp_path_factory):
         yield server
 
 
+@pytest.fixture(scope="session")
+def workers(s3):
+    """Build processes (support/workers.py), each with its own Spark JVM, for the tests of concurrent
+    runs: started once, with the `s3` server's settings; each run gets the test's lake settings."""
+    from lake_assets_tests.support.workers import Workers
+
+    with Workers(s3.env()) as pool:
+        yield pool
+
+
 @pytest.fixture
 def s3_env(s3, monkeypatch):
     """The environment of a client of the `s3` server, for one test; yields the server."""
@@ -117,7 +127,7 @@ def smtp(monkeypatch):
 SERVER_FIXTURES = {"s3", "s3_env", "s3_server", "smtp", "certificates", "postgres", "standalone", "browser",
                    "moto_endpoint"}
 REAL_DATA_FIXTURES = {"shared_data", "april_lake"}
-SPARK_FIXTURES = {"spark", "standalone"}
+SPARK_FIXTURES = {"spark", "standalone", "workers"}
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,7 +1,7 @@
 """Concurrent runs on one lake, with no lock of ours: Iceberg's optimistic commits decide.
 
 Each run is a process of its own (its own Spark JVM) that commits a dimension and a month of the
-fact, as two Dagster runs would. On a local lake and on S3 (SeaweedFS, with the catalog in a
+fact, as two Dagster runs would (the session's `workers`: a process serves one run at a time). On a local lake and on S3 (SeaweedFS, with the catalog in a
 SQLite file: a file-based catalog is not safe on S3):
 - two runs committing different months at once both land;
 - two runs committing the same month at once: both land in turn, or the loser stops with one
@@ -12,10 +12,6 @@ dimension holds a key twice.
 """
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -28,40 +24,6 @@ from lake_assets.core.query import connect, month_runs
 
 pytestmark = pytest.mark.slow
 MONTHS = ["2016-04", "2016-05"]
-WORKER = """
-import sys
-from lake_assets.core.builds import Inputs, BuildError, run_months, run_build
-from lake_assets.core.s3 import configure_spark, is_s3
-from lake_assets.core.storage import Lake
-from lake_assets.orchestration.spark import get_spark
-
-raw, lake_dir, month, run_id = sys.argv[1:5]
-spark = get_spark("local[1]", "1g")
-if is_s3(lake_dir):
-    configure_spark(spark)
-inputs = Inputs(spark, Lake(spark, lake_dir, run_id=run_id), raw, sys.argv[5], log=lambda line: print(line, flush=True))
-try:
-    run_build("dim_country", inputs)
-    for _, outcomes in run_months("immigration", inputs, [month]):
-        assert not any(o.failed_blocking for o in outcomes)
-except BuildError as exc:
-    print(f"lake: {exc}", file=sys.stderr)
-    sys.exit(3)
-print("committed", flush=True)
-"""
-
-
-def start(raw: str, lake: str, month: str, cache: Path) -> tuple[subprocess.Popen, str]:
-    """A worker process committing `month` as run `run_id` (returned with it)."""
-    run_id = uuid.uuid4().hex
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, raw, lake, month, run_id, str(cache)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    return proc, run_id
-
-
-def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=900)
-    return proc.returncode, out, err
 
 
 def fact_files(lake: str) -> set[str]:
@@ -86,23 +48,25 @@ def assert_whole(lake: str, raw_rows: dict[str, int]) -> None:
     assert dups == 0
 
 
-def first_build(spark, raw: str, lake_dir: str, cache: Path) -> None:
-    """The dimensions and April, built in this process by the builds `lake build` runs (the
-    workers need the tables the fact reads; the analytics and Dagster add nothing here)."""
+def build_in_process(spark, raw: str, lake_dir: str, cache: Path, month: str, run_id: str,
+                     dimensions: bool = True) -> None:
+    """The dimensions (unless not `dimensions`) and a month, built in this process by the builds
+    `lake build` runs (the workers need the tables the fact reads; the analytics and Dagster add
+    nothing here)."""
     from lake_assets.core.builds import Inputs, run_build, run_months
     from lake_assets.core.storage import Lake
-    from lake_assets.core.tables import dimensions
+    from lake_assets.core.tables import dimensions as dimension_builds
 
     if lake_s3.is_s3(lake_dir):
         lake_s3.configure_spark(spark)
-    inputs = Inputs(spark, Lake(spark, lake_dir, run_id="first"), raw, str(cache), log=lambda line: None)
-    outcomes = [o for b in dimensions.BUILDS for o in run_build(b.name, inputs)]
-    outcomes += [o for _, month in run_months("immigration", inputs, ["2016-04"]) for o in month]
+    inputs = Inputs(spark, Lake(spark, lake_dir, run_id=run_id), raw, str(cache), log=lambda line: None)
+    outcomes = [o for b in dimension_builds.BUILDS for o in run_build(b.name, inputs)] if dimensions else []
+    outcomes += [o for _, outs in run_months("immigration", inputs, [month]) for o in outs]
     assert not any(o.failed_blocking for o in outcomes), [o.failed_blocking for o in outcomes]
 
 
 @pytest.fixture(scope="module", params=["local", "s3"])
-def lake(request, spark, tmp_path_factory):
+def lake(request, spark, workers, tmp_path_factory):
     """A raw folder of two generated months and the lake to build (folder or S3 prefix);
     the dimensions the fact reads are built first, as `lake build` would."""
     root = tmp_path_factory.mktemp(f"concurrent-{request.param}")
@@ -122,37 +86,25 @@ def lake(request, spark, tmp_path_factory):
             prefix = f"s3://{server.bucket}/{uuid.uuid4().hex[:8]}"
             upload(root / "raw", f"{prefix}/raw")
             raw, lake_dir = f"{prefix}/raw", f"{prefix}/lake"
-        first_build(spark, raw, lake_dir, root / "cache")
+        build_in_process(spark, raw, lake_dir, root / "cache", "2016-04", "first")
         yield raw, lake_dir, raw_rows, root / "cache"
     lake_s3.reset()
 
 
-def test_concurrent_runs_on_different_months_both_land(lake):
-    raw, lake_dir, raw_rows, cache = lake
-    (april, april_run), (may, may_run) = (start(raw, lake_dir, m, cache) for m in MONTHS)
-    results = [finish(april), finish(may)]
+def both_land(workers, raw: str, lake_dir: str, raw_rows: dict[str, int], cache: Path) -> None:
+    """Two runs committing different months at once: both land, each month from its run."""
+    april, may = (workers.start(raw, lake_dir, m, cache) for m in MONTHS)
+    results = [april.finish(), may.finish()]
     assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
     assert_whole(lake_dir, raw_rows)
     runs = {m: month_runs(lake_dir, t)[m] for t in ("fact_immigration", "fact_immigration_rejects") for m in MONTHS}
-    assert runs == {"2016-04": april_run, "2016-05": may_run}
+    assert runs == {"2016-04": april.run_id, "2016-05": may.run_id}
 
 
-def test_concurrent_runs_on_one_month_leave_one_whole_version_after_a_killed_one(lake):
-    raw, lake_dir, raw_rows, cache = lake
-    # A run killed with its files written, not committed: the lake shows nothing of it.
-    before = fact_files(lake_dir)
-    killed, _ = start(raw, lake_dir, "2016-04", cache)
-    deadline = time.monotonic() + 600
-    while not fact_files(lake_dir) - before:
-        assert killed.poll() is None and time.monotonic() < deadline, killed.communicate()[1][-2000:]
-        time.sleep(0.01)
-    os.killpg(killed.pid, signal.SIGKILL)
-    killed.wait()
-    assert_whole(lake_dir, raw_rows)
-
-    # Two runs on the same month at once, with no repair before them.
-    first, second = start(raw, lake_dir, "2016-04", cache), start(raw, lake_dir, "2016-04", cache)
-    results = {run_id: finish(proc) for proc, run_id in (first, second)}
+def one_whole_version(workers, raw: str, lake_dir: str, raw_rows: dict[str, int], cache: Path, month: str) -> None:
+    """Two runs committing `month` at once: one or both land; a loser says so in one line."""
+    runs = [workers.start(raw, lake_dir, month, cache) for _ in range(2)]
+    results = {run.run_id: run.finish() for run in runs}
     landed = [run_id for run_id, (code, _, _) in results.items() if code == 0]
     for code, _, err in results.values():
         if code != 0:  # the loser: one line, what happened and what to do
@@ -161,4 +113,25 @@ def test_concurrent_runs_on_one_month_leave_one_whole_version_after_a_killed_one
             assert "Traceback" not in err
     assert landed, json.dumps({k: v[2][-1500:] for k, v in results.items()})
     assert_whole(lake_dir, raw_rows)
-    assert month_runs(lake_dir, "fact_immigration")["2016-04"] in landed
+    assert month_runs(lake_dir, "fact_immigration")[month] in landed
+
+
+def test_concurrent_runs_on_different_months_both_land(lake, workers):
+    both_land(workers, *lake)
+
+
+def test_concurrent_runs_on_one_month_leave_one_whole_version_after_a_killed_one(lake, workers):
+    raw, lake_dir, raw_rows, cache = lake
+    # A run killed with its files written, not committed (it holds before publishing the fact):
+    # the lake shows nothing of it.
+    before = fact_files(lake_dir)
+    killed = workers.start(raw, lake_dir, "2016-04", cache, hold="fact_immigration")
+    deadline = time.monotonic() + 600
+    while not fact_files(lake_dir) - before:
+        assert killed.alive and time.monotonic() < deadline, killed.finish(timeout=5)[2][-2000:]
+        time.sleep(0.01)
+    killed.kill()
+    assert_whole(lake_dir, raw_rows)
+
+    # Two runs on the same month at once, with no repair before them.
+    one_whole_version(workers, raw, lake_dir, raw_rows, cache, "2016-04")

@@ -1,8 +1,9 @@
 """The lake on S3 with the AWS Glue Data Catalog, run for real: moto's Glue on loopback (its
 `UpdateTable` made to check `VersionId` as Glue does) and SeaweedFS for S3.
 
-Through Glue: `lake build` of generated months, `lake tables`, `query` (also `--as-of`),
-`history`, `rollback`, `clean` and the report; pyiceberg's Glue catalog reads the same rows;
+Through Glue: `lake build` of a generated month (a second one built in this process by the same
+builds, without Dagster), `lake tables`, `query` (also `--as-of`), `history`, `rollback`, `clean`
+and the report; pyiceberg's Glue catalog reads the same rows;
 two builds of different months and two of the same month at once. Catalog safety: a SQLite
 catalog for a lake on S3 is refused, and so is a table of another lake sharing the namespace.
 One moto server and one lake for the module; the tests run in order on that lake.
@@ -22,14 +23,17 @@ from pyarrow import fs
 from lake_assets.core import s3 as lake_s3
 from lake_assets.core.catalog import Catalog, CatalogError
 from lake_assets.core.generate import generate_raw
-from lake_assets.core.query import month_runs
+from lake_assets.core.query import connect
 from lake_assets.tools.cli import main
-from lake_assets_tests.core.test_concurrency import assert_whole, finish, start
+from lake_assets_tests.core.test_concurrency import both_land, build_in_process, one_whole_version
 from lake_assets_tests.core.test_s3 import upload
 from lake_assets_tests.support.s3server import _free_ports
 
 MONTHS = ["2016-04", "2016-05"]
 REGION = "us-east-1"
+PAIR = ("fact_immigration", "fact_immigration_rejects")
+COUNTS = ("select 'fact' as t, i94mon as m, count(*) as n from fact_immigration group by 1, 2 "
+          "union all select 'rejects', i94mon, count(*) from fact_immigration_rejects group by 1, 2")
 
 
 def glue_client(endpoint: str):
@@ -73,7 +77,7 @@ def moto_endpoint():
 
 
 @pytest.fixture(scope="module")
-def lake(s3, moto_endpoint, spark, tmp_path_factory):
+def lake(s3, moto_endpoint, spark, workers, tmp_path_factory):
     """April of a generated raw folder (two months) built by `lake build` into `s3://…` with
     `LAKE_CATALOG=glue`; this process's settings point at SeaweedFS and moto for the module."""
     root = tmp_path_factory.mktemp("glue")
@@ -116,12 +120,15 @@ def query(capsys, lake: str, sql: str, *options: str) -> list[dict]:
     return json.loads(out)
 
 
-def month_counts(capsys, lake: str, *options: str) -> dict[tuple[str, int], int]:
-    """Rows per (table, month) of the fact and its rejects."""
-    rows = query(capsys, lake, "select 'fact' as t, i94mon as m, count(*) as n from fact_immigration group by 1, 2 "
-                               "union all select 'rejects', i94mon, count(*) from fact_immigration_rejects "
-                               "group by 1, 2", *options)
+def counted(rows: list[dict]) -> dict[tuple[str, int], int]:
     return {(r["t"], r["m"]): r["n"] for r in rows}
+
+
+def month_counts(lake: str) -> dict[tuple[str, int], int]:
+    """Rows per (table, month) of the fact and its rejects, read as `lake query` reads them (only
+    these two tables loaded)."""
+    with connect(lake, only=PAIR) as con:
+        return {(t, m): n for t, m, n in con.execute(COUNTS).fetchall()}
 
 
 def test_moto_glue_refuses_a_stale_version_id(moto_endpoint):
@@ -147,7 +154,8 @@ def test_a_build_through_glue_reads_back_with_every_reader(lake, capsys, tmp_pat
     assert code == 0, err
     summary = {t["table"]: t for t in json.loads(out)}
     assert {"dim_country", "fact_immigration", "fact_immigration_rejects", "metro_arrivals_monthly"} <= set(summary)
-    counts = month_counts(capsys, lake.lake)
+    counts = counted(query(capsys, lake.lake, COUNTS))
+    assert counts == month_counts(lake.lake)
     assert counts[("fact", 4)] + counts[("rejects", 4)] == lake.raw_rows["2016-04"]
 
     # pyiceberg's Glue catalog reads the same rows.
@@ -160,19 +168,19 @@ def test_a_build_through_glue_reads_back_with_every_reader(lake, capsys, tmp_pat
     assert lake.lake in (tmp_path / "report.html").read_text()
 
 
-def test_history_as_of_rollback_and_clean_through_glue(lake, capsys):
+def test_history_as_of_rollback_and_clean_through_glue(lake, capsys, spark):
     """A second month built through Glue; the lake as of before it; both tables rolled back."""
     code, out, err = lake_cli(capsys, "tables", "--lake", lake.lake, "--format", "json")
     assert code == 0, err
     first = {t["table"]: t["snapshot"] for t in json.loads(out)}
-    before, built = month_counts(capsys, lake.lake), dt.datetime.now(dt.timezone.utc)
-    assert main(["build", "--raw", lake.raw, "--lake", lake.lake, "--months", "2016-05"]) == 0
-    now = month_counts(capsys, lake.lake)
+    before, built = month_counts(lake.lake), dt.datetime.now(dt.timezone.utc)
+    build_in_process(spark, lake.raw, lake.lake, lake.cache, "2016-05", uuid.uuid4().hex, dimensions=False)
+    now = month_counts(lake.lake)
     assert now[("fact", 5)] + now.get(("rejects", 5), 0) == lake.raw_rows["2016-05"]
-    assert month_counts(capsys, lake.lake, "--as-of", built.strftime("%Y-%m-%dT%H:%M:%S.%f")) == before
+    assert counted(query(capsys, lake.lake, COUNTS, "--as-of", built.strftime("%Y-%m-%dT%H:%M:%S.%f"))) == before
 
-    pair, history = ("fact_immigration", "fact_immigration_rejects"), {}
-    for table in pair:
+    history = {}
+    for table in PAIR:
         code, out, err = lake_cli(capsys, "history", table, "--lake", lake.lake, "--format", "json")
         assert code == 0, err
         history[table] = {h["snapshot"]: (h["state"], h["month"]) for h in json.loads(out)}
@@ -181,46 +189,31 @@ def test_history_as_of_rollback_and_clean_through_glue(lake, capsys):
     code, out, err = lake_cli(capsys, "rollback", "fact_immigration", "--to", first["fact_immigration"],
                               "--lake", lake.lake)
     assert code == 0, err  # the rejects go back with the fact, to the same run's version
-    assert month_counts(capsys, lake.lake) == before
+    assert month_counts(lake.lake) == before
 
     code, out, err = lake_cli(capsys, "clean", "--lake", lake.lake, "--retain-days", "1", "--retain-last", "1")
     assert code == 0, err
-    assert month_counts(capsys, lake.lake) == before
+    assert month_counts(lake.lake) == before
 
 
 @pytest.mark.slow  # a Spark process per run, as test_concurrency.py
-def test_two_builds_of_different_months_at_once_both_land_through_glue(lake):
-    (april, april_run), (may, may_run) = (start(lake.raw, lake.lake, m, lake.cache) for m in MONTHS)
-    results = [finish(april), finish(may)]
-    assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
-    assert_whole(lake.lake, lake.raw_rows)
-    runs = {m: month_runs(lake.lake, t)[m] for t in ("fact_immigration", "fact_immigration_rejects") for m in MONTHS}
-    assert runs == {"2016-04": april_run, "2016-05": may_run}
+def test_two_builds_of_different_months_at_once_both_land_through_glue(lake, workers):
+    both_land(workers, lake.raw, lake.lake, lake.raw_rows, lake.cache)
 
 
 @pytest.mark.slow  # a Spark process per run, as test_concurrency.py
-def test_two_builds_of_one_month_at_once_leave_one_whole_version_through_glue(lake):
-    runs = dict((run_id, proc) for proc, run_id in (start(lake.raw, lake.lake, "2016-05", lake.cache)
-                                                    for _ in range(2)))
-    results = {run_id: finish(proc) for run_id, proc in runs.items()}
-    landed = [run_id for run_id, (code, _, _) in results.items() if code == 0]
-    for code, _, err in results.values():
-        if code != 0:  # the loser: one line, what happened and what to do
-            lines = err.strip().splitlines()
-            assert code == 3 and len(lines) == 1 and "another run committed a different version" in lines[0], err[-2000:]
-    assert landed, json.dumps({k: v[2][-1500:] for k, v in results.items()})
-    assert_whole(lake.lake, lake.raw_rows)
-    assert month_runs(lake.lake, "fact_immigration")["2016-05"] in landed
+def test_two_builds_of_one_month_at_once_leave_one_whole_version_through_glue(lake, workers):
+    one_whole_version(workers, lake.raw, lake.lake, lake.raw_rows, lake.cache, "2016-05")
 
 
 def test_a_lake_sharing_the_namespace_is_refused_and_left_alone(lake, capsys):
     """Two lakes, one Glue database: lake B must neither write into nor read lake A's tables."""
     other = f"{lake.prefix}/other-lake"
-    before = month_counts(capsys, lake.lake)
+    before = month_counts(lake.lake)
     code, out, err = lake_cli(capsys, "build", "--raw", lake.raw, "--lake", other, "--months", "2016-04")
     assert code == 2 and len(err.strip().splitlines()) == 1, err  # refused before Dagster starts
     assert f"is at {lake.lake}/" in err and f"outside the lake {other}" in err
-    assert month_counts(capsys, lake.lake) == before
+    assert month_counts(lake.lake) == before
     written = fs.FileSelector(lake_s3.split(other), recursive=True, allow_not_found=True)
     assert lake_s3.filesystem(other).get_file_info(written) == []
 
