@@ -22,13 +22,13 @@ def upload(local_dir, uri: str) -> None:
 
 @pytest.fixture(scope="module")
 def s3_april(s3, spark, tmp_path_factory):
-    """A generated April (scale 0.0005) uploaded to S3 and built by `lake build` into a lake on S3,
+    """A generated April (scale 0.0002) uploaded to S3 and built by `lake build` into a lake on S3,
     its Iceberg catalog a local SQLite file (safe under concurrent commits, unlike a file catalog on S3)."""
     from lake_assets.core.generate import generate_raw
     from lake_assets.tools.build import build
 
     raw_dir = tmp_path_factory.mktemp("raw-april")
-    manifest = generate_raw(raw_dir, scale=0.0005, months=["2016-04"])
+    manifest = generate_raw(raw_dir, scale=0.0002, months=["2016-04"])
     with pytest.MonkeyPatch.context() as mp:
         for key, value in s3.env().items():
             mp.setenv(key, value)

@@ -8,22 +8,24 @@ import os
 import platform
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from dagster import AssetSelection, materialize
+from dagster import materialize
 
 from lake_assets.core import s3 as lake_s3
 from lake_assets.core.generate import generate_raw
 from lake_assets.core.query import connect, run, snapshots
 from lake_assets.orchestration.assets.factory import table_assets
 from lake_assets.orchestration.assets.immigration import immigration
-from lake_assets.orchestration.engines import LocalEngine, SubmitEngine
+from lake_assets.orchestration.engines import SubmitEngine
 from lake_assets.orchestration.resources import LakeResource
 from lake_assets.tools import package
 from lake_assets_tests.core.test_s3 import upload
+from lake_assets_tests.support.in_process import build_here
 from lake_assets_tests.support.spark_cluster import SparkCluster, bare_python
 
 dimension_assets = [a for a in table_assets if a.key.path[0].startswith("dim_")]
@@ -40,32 +42,38 @@ EXECUTOR_IMPORTS = Path(__file__).parents[1] / "support" / "executor_imports.py"
 @pytest.fixture(scope="module")
 def standalone(s3, tmp_path_factory):
     """A cluster of one worker (1 core, 1g), the archive, a bare Python for the executors, a
-    generated April on S3, and the engine that submits to the cluster (`.engine`, `.engine_for(raw)`)."""
+    generated April on S3, and the engine that submits to the cluster (`.engine`, `.engine_for(raw)`).
+    The cluster's JVMs boot while pip fetches the archive's wheels and the raw folder is written."""
     tmp = tmp_path_factory.mktemp("standalone")
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    artifacts, _ = package.build(tmp / "package", python=python, arch=platform.machine(),
-                                 requirements=package.cluster_requirements(EXECUTOR_PACKAGES))
-    archive = artifacts[package.DEPS_ARCHIVE]
-    raw_dir = tmp / "raw"
-    manifest = generate_raw(raw_dir, scale=0.0002, months=["2016-04"])
-    with pytest.MonkeyPatch.context() as mp, SparkCluster(tmp / "cluster", cores=1, memory="1g") as cluster:
-        for key, value in s3.env().items():
-            mp.setenv(key, value)
-        mp.setenv("LAKE_CATALOG", str(tmp / "catalog.db"))  # the Iceberg catalog: on the driver's machine
-        mp.setenv("LAKE_ALLOW_LOCAL_CATALOG", "1")  # a test's own catalog (Glue's path: test_glue.py)
-        lake_s3.reset()
-        prefix = f"s3://{s3.bucket}/standalone"
-        upload(raw_dir, f"{prefix}/raw")
-        executor_python = bare_python(tmp / "python")
+    cluster = SparkCluster(tmp / "cluster", cores=1, memory="1g").launch()
+    try:
+        with ThreadPoolExecutor(2) as pool, pytest.MonkeyPatch.context() as mp:
+            packaged = pool.submit(package.build, tmp / "package", python=python, arch=platform.machine(),
+                                   requirements=package.cluster_requirements(EXECUTOR_PACKAGES))
+            executor_python = pool.submit(bare_python, tmp / "python")
+            raw_dir = tmp / "raw"
+            manifest = generate_raw(raw_dir, scale=0.0002, months=["2016-04"])
+            for key, value in s3.env().items():
+                mp.setenv(key, value)
+            mp.setenv("LAKE_CATALOG", str(tmp / "catalog.db"))  # the Iceberg catalog: on the driver's machine
+            mp.setenv("LAKE_ALLOW_LOCAL_CATALOG", "1")  # a test's own catalog (Glue's path: test_glue.py)
+            lake_s3.reset()
+            prefix = f"s3://{s3.bucket}/standalone"
+            upload(raw_dir, f"{prefix}/raw")
+            cluster.wait_ready()
+            archive, executor_python = packaged.result()[0][package.DEPS_ARCHIVE], executor_python.result()
 
-        def lake(raw: str = f"{prefix}/raw", master: str = cluster.master_url) -> LakeResource:
-            return LakeResource(raw_dir=raw, lake_dir=f"{prefix}/lake", spark_master=master, driver_memory="1g")
+            def lake(raw: str = f"{prefix}/raw", master: str = cluster.master_url) -> LakeResource:
+                return LakeResource(raw_dir=raw, lake_dir=f"{prefix}/lake", spark_master=master, driver_memory="1g")
 
-        def engine(raw: str = f"{prefix}/raw") -> SubmitEngine:
-            return SubmitEngine(lake=lake(raw), deps_archive=str(archive), executor_python=executor_python)
+            def engine(raw: str = f"{prefix}/raw") -> SubmitEngine:
+                return SubmitEngine(lake=lake(raw), deps_archive=str(archive), executor_python=executor_python)
 
-        yield SimpleNamespace(engine=engine(), engine_for=engine, lake=lake, cluster=cluster, raw_dir=raw_dir,
-                              prefix=prefix, manifest=manifest)
+            yield SimpleNamespace(engine=engine(), engine_for=engine, lake=lake, cluster=cluster, raw_dir=raw_dir,
+                                  prefix=prefix, manifest=manifest)
+    finally:
+        cluster.stop()
     lake_s3.reset()
     assert not cluster.running(), "a process of the Spark cluster outlived it"
 
@@ -74,10 +82,8 @@ def standalone(s3, tmp_path_factory):
 def april(standalone, spark):
     """April built on the cluster (one spark-submit), on dimensions built in this process (the
     test session's local Spark) into the same lake: every spark-submit costs two JVMs here."""
-    local = LocalEngine(lake=standalone.lake(master="local[2]"))
-    dims = materialize([*dimension_assets], resources={"engine": local},
-                       selection=AssetSelection.all() - AssetSelection.assets("dim_temperature"))
-    assert dims.success
+    lake = standalone.lake()
+    build_here(spark, lake.raw_dir, lake.lake_dir, lake.cache_dir, skip=("dim_temperature",))
     before = applications(standalone.cluster)
     month = materialize([*dimension_assets, immigration], resources={"engine": standalone.engine},
                         selection=[immigration], partition_key="2016-04-01", raise_on_error=False)

@@ -3,6 +3,8 @@
     with SparkCluster(tmp_dir, cores=1, memory="1g") as cluster:
         cluster.master_url   # spark://127.0.0.1:PORT, for LakeResource.spark_master
 
+or `launch()` first, other work while the JVMs boot, then `wait_ready()`.
+
 Both run pyspark's own `spark-class` (the Spark of this environment, s3a jars included). The
 worker's executors run in its work dir under `tmp_dir`, with the worker's environment: no
 PYTHONPATH, no PYSPARK_* variables, so they see only what each application ships. `stop()`
@@ -66,6 +68,18 @@ class SparkCluster:
         return proc
 
     def start(self) -> "SparkCluster":
+        """Launch the master and the worker, and wait until the worker has registered."""
+        self.launch()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def launch(self) -> "SparkCluster":
+        """Start the master and the worker without waiting for them (`wait_ready`): their JVMs
+        boot while the caller does other work."""
         (self.workdir / "local").mkdir(parents=True, exist_ok=True)
         self.port, self.ui_port, worker_ui_port = _free_ports(3)
         self._launch("master", ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
@@ -73,18 +87,13 @@ class SparkCluster:
         self._launch("worker", ["org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
                                 "--webui-port", str(worker_ui_port), "--cores", str(self.cores),
                                 "--memory", self.memory, "--work-dir", str(self.workdir / "work"), self.master_url])
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def alive_workers(self) -> int:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.ui_port}/json/", timeout=2) as response:
             return sum(w["state"] == "ALIVE" for w in json.load(response)["workers"])
 
-    def _wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while True:
             for proc, name in zip(self.procs, ("master", "worker")):
