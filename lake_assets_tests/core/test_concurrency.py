@@ -21,6 +21,7 @@ import pytest
 from lake_assets.core import s3 as lake_s3
 from lake_assets.core.generate import generate_raw
 from lake_assets.core.query import connect, month_runs
+from lake_assets_tests.support.in_process import build_here
 
 pytestmark = pytest.mark.slow
 MONTHS = ["2016-04", "2016-05"]
@@ -48,23 +49,6 @@ def assert_whole(lake: str, raw_rows: dict[str, int]) -> None:
     assert dups == 0
 
 
-def build_in_process(spark, raw: str, lake_dir: str, cache: Path, month: str, run_id: str,
-                     dimensions: bool = True) -> None:
-    """The dimensions (unless not `dimensions`) and a month, built in this process by the builds
-    `lake build` runs (the workers need the tables the fact reads; the analytics and Dagster add
-    nothing here)."""
-    from lake_assets.core.builds import Inputs, run_build, run_months
-    from lake_assets.core.storage import Lake
-    from lake_assets.core.tables import dimensions as dimension_builds
-
-    if lake_s3.is_s3(lake_dir):
-        lake_s3.configure_spark(spark)
-    inputs = Inputs(spark, Lake(spark, lake_dir, run_id=run_id), raw, str(cache), log=lambda line: None)
-    outcomes = [o for b in dimension_builds.BUILDS for o in run_build(b.name, inputs)] if dimensions else []
-    outcomes += [o for _, outs in run_months("immigration", inputs, [month]) for o in outs]
-    assert not any(o.failed_blocking for o in outcomes), [o.failed_blocking for o in outcomes]
-
-
 @pytest.fixture(scope="module", params=["local", "s3"])
 def lake(request, spark, workers, tmp_path_factory):
     """A raw folder of two generated months and the lake to build (folder or S3 prefix);
@@ -86,7 +70,7 @@ def lake(request, spark, workers, tmp_path_factory):
             prefix = f"s3://{server.bucket}/{uuid.uuid4().hex[:8]}"
             upload(root / "raw", f"{prefix}/raw")
             raw, lake_dir = f"{prefix}/raw", f"{prefix}/lake"
-        build_in_process(spark, raw, lake_dir, root / "cache", "2016-04", "first")
+        build_here(spark, raw, lake_dir, str(root / "cache"), months=["2016-04"], run_id="first")
         yield raw, lake_dir, raw_rows, root / "cache"
     lake_s3.reset()
 

@@ -24,12 +24,15 @@ from lake_assets.core import s3 as lake_s3
 from lake_assets.core.catalog import Catalog, CatalogError
 from lake_assets.core.generate import generate_raw
 from lake_assets.core.query import connect
+from lake_assets.core.tables.dimensions import BUILDS
 from lake_assets.tools.cli import main
-from lake_assets_tests.core.test_concurrency import both_land, build_in_process, one_whole_version
+from lake_assets_tests.core.test_concurrency import both_land, one_whole_version
 from lake_assets_tests.core.test_s3 import upload
+from lake_assets_tests.support.in_process import build_here
 from lake_assets_tests.support.s3server import _free_ports
 
 MONTHS = ["2016-04", "2016-05"]
+DIMENSIONS = tuple(b.name for b in BUILDS)
 REGION = "us-east-1"
 PAIR = ("fact_immigration", "fact_immigration_rejects")
 COUNTS = ("select 'fact' as t, i94mon as m, count(*) as n from fact_immigration group by 1, 2 "
@@ -174,7 +177,7 @@ def test_history_as_of_rollback_and_clean_through_glue(lake, capsys, spark):
     assert code == 0, err
     first = {t["table"]: t["snapshot"] for t in json.loads(out)}
     before, built = month_counts(lake.lake), dt.datetime.now(dt.timezone.utc)
-    build_in_process(spark, lake.raw, lake.lake, lake.cache, "2016-05", uuid.uuid4().hex, dimensions=False)
+    build_here(spark, lake.raw, lake.lake, str(lake.cache), months=["2016-05"], skip=DIMENSIONS, run_id=uuid.uuid4().hex)
     now = month_counts(lake.lake)
     assert now[("fact", 5)] + now.get(("rejects", 5), 0) == lake.raw_rows["2016-05"]
     assert counted(query(capsys, lake.lake, COUNTS, "--as-of", built.strftime("%Y-%m-%dT%H:%M:%S.%f"))) == before
