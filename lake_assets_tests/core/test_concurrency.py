@@ -1,8 +1,9 @@
 """Concurrent runs on one lake, with no lock of ours: Iceberg's optimistic commits decide.
 
 Each run is a process of its own (its own Spark JVM) that commits a dimension and a month of the
-fact, as two Dagster runs would (the session's `workers`: a process serves one run at a time). On a local lake and on S3 (SeaweedFS, with the catalog in a
-SQLite file: a file-based catalog is not safe on S3):
+fact, as two Dagster runs would (the session's `workers`: a process serves one run at a time).
+On a local lake and on S3 (SeaweedFS, with the catalog in a SQLite file: a file-based catalog is
+not safe on S3):
 - two runs committing different months at once both land;
 - two runs committing the same month at once: both land in turn, or the loser stops with one
   line and publishes nothing of that month; after a run killed with its files written but not

@@ -157,13 +157,16 @@ class Workers:
 
     def __init__(self, env: dict[str, str], processes: int = 2):
         self.env = env
-        self.workers = [Worker({**os.environ, **env}) for _ in range(processes)]  # their JVMs start now
+        self.workers = [self._spawn() for _ in range(processes)]  # their JVMs start now
+
+    def _spawn(self) -> Worker:
+        return Worker({**os.environ, **self.env})
 
     def start(self, raw: str, lake: str, month: str, cache: Path, hold: str | None = None) -> Run:
         """Send a run committing `month` (its run id: `.run_id`) to a process not busy with another."""
         worker = next((w for w in self.workers if not w.busy and w.proc.poll() is None), None)
         if worker is None:
-            worker = Worker({**os.environ, **self.env})
+            worker = self._spawn()
             self.workers.append(worker)
         settings = {k: v for k, v in os.environ.items() if k.startswith(SETTINGS)}
         run_id = uuid.uuid4().hex
