@@ -119,10 +119,15 @@ def aws(s3_server, moto_endpoint, release_on_s3, monkeypatch, tmp_path):
 
     s3.reset()
     boto3.setup_default_session()
-    # A step that ends without Pipes' closing message (the fake cluster's steps run nothing):
-    # Dagster waits 10 s for late messages before it reports the failure; here none can come.
-    monkeypatch.setattr(pipes_utils, "WAIT_FOR_LOGS_AFTER_EXECUTION_INTERVAL", 0)
     return Requests()
+
+
+@pytest.fixture
+def no_late_messages(monkeypatch):
+    """A step that ends without Pipes' closing message (the fake cluster's steps run nothing):
+    Dagster waits 10 s for late messages before it reports the failure; here none can come. (A
+    step run here sends its closing message: Dagster stops reading once it has it.)"""
+    monkeypatch.setattr(pipes_utils, "WAIT_FOR_LOGS_AFTER_EXECUTION_INTERVAL", 0)
 
 
 class Requests:
@@ -315,7 +320,7 @@ def test_transient_cluster_runs_the_step_here_and_is_terminated_on_success(aws, 
     assert aws.of("TerminateJobFlows") == [{"JobFlowIds": list(emr_backend().clusters)}]
 
 
-def test_failed_step_fails_the_run_and_the_cluster_is_terminated(aws, s3_server):
+def test_failed_step_fails_the_run_and_the_cluster_is_terminated(aws, s3_server, no_late_messages):
     engine = cluster_engine(s3_server, f"s3://{s3_server.bucket}/raw")
     with FakeCluster(lambda step: "FAILED"):
         result = materialize([*dimension_assets], resources={"engine": engine}, selection=["dim_visa"],
@@ -326,7 +331,7 @@ def test_failed_step_fails_the_run_and_the_cluster_is_terminated(aws, s3_server)
     assert cluster_states() == ["TERMINATED"]
 
 
-def test_cancelled_run_terminates_the_cluster(aws, s3_server):
+def test_cancelled_run_terminates_the_cluster(aws, s3_server, no_late_messages):
     """SIGINT (what a run cancellation sends) while a step runs: the cluster goes too."""
     engine = cluster_engine(s3_server, f"s3://{s3_server.bucket}/raw")
 
