@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -31,9 +32,11 @@ from pathlib import Path
 FRESH_MODULES = ("lake_assets", "dagster_pipes")  # imported afresh by each application
 
 
-def submit(socket_path: str, args: list[str], env: dict[str, str], cwd: str) -> subprocess.CompletedProcess:
+def submit(socket_path: str, args: list[str], env: dict[str, str], cwd: str,
+           timeout: float = 600) -> subprocess.CompletedProcess:
     """Run a spark-submit command line on the driver listening at `socket_path`."""
     with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(timeout)
         conn.connect(socket_path)
         conn.sendall(json.dumps({"args": args, "env": env, "cwd": cwd}).encode() + b"\n")
         conn.shutdown(socket.SHUT_WR)
@@ -57,7 +60,8 @@ class WarmDriver:
         """An executable `spark-submit` that runs its command line on this driver."""
         path = self.workdir / "spark-submit"
         if not path.exists():
-            path.write_text(f"#!/bin/sh\nexec {sys.executable} {__file__} forward {self.socket} \"$0\" \"$@\"\n")
+            forward = " ".join(shlex.quote(a) for a in (sys.executable, __file__, "forward", self.socket))
+            path.write_text(f"#!/bin/sh\nexec {forward} \"$0\" \"$@\"\n")
             path.chmod(0o755)
         return str(path)
 
@@ -76,7 +80,7 @@ class WarmDriver:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the warm Spark driver is not up: see {self.workdir / 'driver.log'}")
             time.sleep(0.2)
-        return submit(self.socket, args, env, cwd)
+        return submit(self.socket, args, env, cwd, max(deadline - time.monotonic(), 1))
 
     def stop(self) -> None:
         """The driver's JVM and its Python (their process group): SIGTERM, then SIGKILL to what is left."""
