@@ -127,7 +127,7 @@ def smtp(monkeypatch):
 SERVER_FIXTURES = {"s3", "s3_env", "s3_server", "smtp", "certificates", "postgres", "standalone", "browser",
                    "moto_endpoint"}
 REAL_DATA_FIXTURES = {"shared_data", "april_lake"}
-SPARK_FIXTURES = {"spark", "standalone", "workers"}
+SPARK_FIXTURES = {"spark", "standalone", "workers", "warm_driver"}
 
 
 @pytest.hookimpl(tryfirst=True)

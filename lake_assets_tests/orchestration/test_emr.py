@@ -1,5 +1,6 @@
 """EMR without an AWS account: moto plays the EMR and EMR Serverless control planes, SeaweedFS
-is S3, and the Spark command line each request carries is run here with spark-submit.
+is S3, and the Spark command line each request carries is run here, as spark-submit would, on one
+warm driver for the file (support/warm_driver.py; the backfills' spark-submits too).
 
 What moto checks is the request; what spark-submit checks is that the command in it builds,
 checks and publishes the table and reports back through Pipes (messages via S3)."""
@@ -35,6 +36,7 @@ from lake_assets.tools import package
 from lake_assets_tests.support.in_process import build_here
 from lake_assets_tests.support.recorded import recorded
 from lake_assets_tests.support.s3server import _free_ports
+from lake_assets_tests.support.warm_driver import WarmDriver
 
 dimension_assets = [a for a in table_assets if a.key.path[0].startswith("dim_")]
 
@@ -117,10 +119,15 @@ def aws(s3_server, moto_endpoint, release_on_s3, monkeypatch, tmp_path):
 
     s3.reset()
     boto3.setup_default_session()
-    # A step that ends without Pipes' closing message (the fake cluster's steps run nothing):
-    # Dagster waits 10 s for late messages before it reports the failure; here none can come.
-    monkeypatch.setattr(pipes_utils, "WAIT_FOR_LOGS_AFTER_EXECUTION_INTERVAL", 0)
     return Requests()
+
+
+@pytest.fixture
+def no_late_messages(monkeypatch):
+    """A step that ends without Pipes' closing message (the fake cluster's steps run nothing):
+    Dagster waits 10 s for late messages before it reports the failure; here none can come. (A
+    step run here sends its closing message: Dagster stops reading once it has it.)"""
+    monkeypatch.setattr(pipes_utils, "WAIT_FOR_LOGS_AFTER_EXECUTION_INTERVAL", 0)
 
 
 class Requests:
@@ -156,14 +163,29 @@ def cluster_engine(s3_server, raw: str, **settings) -> engines.EmrClusterEngine:
 # ---------------------------------------------------------------- running a request's command here
 
 
-def run_here(args: list[str], driver_env_prefix: str) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def warm_driver(tmp_path_factory):
+    """The Spark driver every command line of this file runs on, one after another: started
+    once on this machine's settings (`spark.local_conf`: the driver JVM's options with its class
+    archive, no UI) and the job's (`engines.JOB_CONF`); a request's other settings are set for
+    its run, or refused."""
+    with WarmDriver(tmp_path_factory.mktemp("driver"), {**engines.JOB_CONF, **local_conf()}) as driver:
+        yield driver
+
+
+@pytest.fixture
+def submit_here(warm_driver, monkeypatch):
+    """The spark-submit engine's `spark-submit`, the warm driver's."""
+    monkeypatch.setattr(engines, "spark_submit", lambda: warm_driver.spark_submit)
+
+
+def run_here(driver: WarmDriver, args: list[str], driver_env_prefix: str) -> subprocess.CompletedProcess:
     """Run the spark-submit command line of an EMR request on this machine, as the cluster would:
-    client mode on local[2], on this machine's settings (`spark.local_conf`: the driver JVM's
-    options with its class archive, no UI) and the request's own; the driver's environment from
-    `<prefix>X=v` confs (Pipes variables on EMR Serverless); the entry point fetched from S3. The
-    cluster's Python settings (the packaged ./deps and its interpreter) are replaced by this
-    environment's, but the job still checks the release it is given against a ./deps holding its
-    own copy."""
+    client mode on local[2] (the warm driver), on this machine's settings and the request's own;
+    the driver's environment from `<prefix>X=v` confs (Pipes variables on EMR Serverless); the
+    entry point fetched from S3. The cluster's Python settings (the packaged ./deps and its
+    interpreter) are replaced by this environment's, but the job still checks the release it is
+    given against a ./deps holding its own copy."""
     assert args[0] == "spark-submit", args
     command = [engines.spark_submit(), "--master", "local[2]", "--driver-memory", "1g",
                *(a for k, v in local_conf().items() for a in ("--conf", f"{k}={v}"))]
@@ -192,7 +214,7 @@ def run_here(args: list[str], driver_env_prefix: str) -> subprocess.CompletedPro
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1", **env}
     workdir = Path(os.environ["EMR_TEST_WORKDIR"])
     unpack_release(workdir)
-    return subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, timeout=600)
+    return driver.submit(command, env, str(workdir))
 
 
 class FakeCluster(threading.Thread):
@@ -226,10 +248,14 @@ class FakeCluster(threading.Thread):
         self.join(10)
 
 
-def run_step_here(step) -> str:
-    done = run_here(list(step.args), "spark.yarn.appMasterEnv.")
-    assert done.returncode == 0, done.stderr[-3000:]
-    return "COMPLETED"
+def step_run_here(driver: WarmDriver):
+    """A FakeCluster's `act`: each step's command line run here."""
+    def run(step) -> str:
+        done = run_here(driver, list(step.args), "spark.yarn.appMasterEnv.")
+        assert done.returncode == 0, done.stderr[-3000:]
+        return "COMPLETED"
+
+    return run
 
 
 def cluster_states() -> list[str]:
@@ -240,10 +266,11 @@ def cluster_states() -> list[str]:
 
 
 @pytest.mark.spark  # the step's spark-submit runs here
-def test_transient_cluster_runs_the_step_here_and_is_terminated_on_success(aws, s3_server, raw_on_s3, tmp_path, monkeypatch):
+def test_transient_cluster_runs_the_step_here_and_is_terminated_on_success(aws, s3_server, raw_on_s3, warm_driver,
+                                                                           tmp_path, monkeypatch):
     monkeypatch.setenv("EMR_TEST_WORKDIR", str(tmp_path))
     engine = cluster_engine(s3_server, raw_on_s3, spark_conf={"spark.sql.shuffle.partitions": "4"})
-    with FakeCluster(run_step_here) as cluster:
+    with FakeCluster(step_run_here(warm_driver)) as cluster:
         result = materialize([*dimension_assets], resources={"engine": engine}, selection=["dim_visa", "dim_travel_mode"],
                              raise_on_error=False)
     assert not cluster.errors, cluster.errors
@@ -293,7 +320,7 @@ def test_transient_cluster_runs_the_step_here_and_is_terminated_on_success(aws, 
     assert aws.of("TerminateJobFlows") == [{"JobFlowIds": list(emr_backend().clusters)}]
 
 
-def test_failed_step_fails_the_run_and_the_cluster_is_terminated(aws, s3_server):
+def test_failed_step_fails_the_run_and_the_cluster_is_terminated(aws, s3_server, no_late_messages):
     engine = cluster_engine(s3_server, f"s3://{s3_server.bucket}/raw")
     with FakeCluster(lambda step: "FAILED"):
         result = materialize([*dimension_assets], resources={"engine": engine}, selection=["dim_visa"],
@@ -304,7 +331,7 @@ def test_failed_step_fails_the_run_and_the_cluster_is_terminated(aws, s3_server)
     assert cluster_states() == ["TERMINATED"]
 
 
-def test_cancelled_run_terminates_the_cluster(aws, s3_server):
+def test_cancelled_run_terminates_the_cluster(aws, s3_server, no_late_messages):
     """SIGINT (what a run cancellation sends) while a step runs: the cluster goes too."""
     engine = cluster_engine(s3_server, f"s3://{s3_server.bucket}/raw")
 
@@ -420,7 +447,8 @@ def test_own_spark_settings_in_emr_configurations_would_drop_the_pipes_variables
 
 
 @pytest.mark.spark  # the job run's spark-submit runs here
-def test_serverless_job_run_request_run_here_materializes_with_checks(aws, s3_server, raw_on_s3, tmp_path, monkeypatch):
+def test_serverless_job_run_request_run_here_materializes_with_checks(aws, s3_server, raw_on_s3, warm_driver,
+                                                                     tmp_path, monkeypatch):
     import moto.emrserverless.models as serverless
 
     monkeypatch.setenv("EMR_TEST_WORKDIR", str(tmp_path))
@@ -442,7 +470,7 @@ def test_serverless_job_run_request_run_here_materializes_with_checks(aws, s3_se
                 submit = run.job_driver["sparkSubmit"]
                 args = ["spark-submit", *shlex.split(submit["sparkSubmitParameters"]), submit["entryPoint"],
                         *submit["entryPointArguments"]]
-                done = run_here(args, "spark.emr-serverless.driverEnv.")
+                done = run_here(warm_driver, args, "spark.emr-serverless.driverEnv.")
                 outputs.append(done)
                 run.state = "SUCCESS" if done.returncode == 0 else "FAILED"
             time.sleep(0.2)
@@ -505,8 +533,9 @@ def months_lake(spark, tmp_path_factory):
 
 
 def pipes_backfill(lake: LakeResource, first: str, last: str):
-    """One run of the fact over the months first..last through `spark-submit spark_job.py`, as a
-    single-run backfill makes it (Pipes sends no range: the months go as extras)."""
+    """One run of the fact over the months first..last through `spark-submit spark_job.py` (the
+    warm driver's, `submit_here`), as a single-run backfill makes it (Pipes sends no range: the
+    months go as extras)."""
     return materialize([*dimension_assets, immigration], resources={"engine": engines.SubmitEngine(lake=lake)},
                        selection=[immigration], raise_on_error=False,
                        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last})
@@ -523,7 +552,7 @@ def fact_months(lake: LakeResource) -> set[str]:
     return {p.rpartition("=")[2] for p in fact.partitions}
 
 
-def test_pipes_backfill_of_two_months_records_each_month_with_its_own_rows_and_checks(months_lake):
+def test_pipes_backfill_of_two_months_records_each_month_with_its_own_rows_and_checks(months_lake, submit_here):
     result = pipes_backfill(months_lake, "2016-03-01", "2016-04-01")
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     materializations, checks = recorded(result)
@@ -541,7 +570,7 @@ def test_pipes_backfill_of_two_months_records_each_month_with_its_own_rows_and_c
     assert {c[:3] for c in checks} == expected  # all blocking ones passed: the run succeeded
 
 
-def test_pipes_backfill_stopped_by_a_missing_month_records_the_months_published_before(months_lake):
+def test_pipes_backfill_stopped_by_a_missing_month_records_the_months_published_before(months_lake, submit_here):
     result = pipes_backfill(months_lake, "2016-04-01", "2016-06-01")  # no May extract
     assert not result.success
     materializations, checks = recorded(result)
@@ -554,7 +583,7 @@ def test_pipes_backfill_stopped_by_a_missing_month_records_the_months_published_
     assert "6" not in fact_months(months_lake)
 
 
-def test_pipes_backfill_stopped_by_a_blocking_check_records_the_months_before_only(months_lake):
+def test_pipes_backfill_stopped_by_a_blocking_check_records_the_months_before_only(months_lake, submit_here):
     result = pipes_backfill(months_lake, "2016-06-01", "2016-08-01")  # July repeats a cicid
     assert not result.success
     materializations, checks = recorded(result)

@@ -63,12 +63,15 @@ def standalone(s3, tmp_path_factory):
             upload(raw_dir, f"{prefix}/raw")
             cluster.wait_ready()
             archive, executor_python = packaged.result()[0][package.DEPS_ARCHIVE], executor_python.result()
+            # The executors' JVMs live seconds, as the drivers' do: the JIT options the tests give those.
+            executor_jit = {"spark.executor.defaultJavaOptions": os.environ["SPARK_SUBMIT_OPTS"]}
 
             def lake(raw: str = f"{prefix}/raw", master: str = cluster.master_url) -> LakeResource:
                 return LakeResource(raw_dir=raw, lake_dir=f"{prefix}/lake", spark_master=master, driver_memory="1g")
 
             def engine(raw: str = f"{prefix}/raw") -> SubmitEngine:
-                return SubmitEngine(lake=lake(raw), deps_archive=str(archive), executor_python=executor_python)
+                return SubmitEngine(lake=lake(raw), deps_archive=str(archive), executor_python=executor_python,
+                                    spark_conf=executor_jit)
 
             yield SimpleNamespace(engine=engine(), engine_for=engine, lake=lake, cluster=cluster, raw_dir=raw_dir,
                                   prefix=prefix, manifest=manifest)

@@ -53,11 +53,13 @@ class SparkCluster:
         return f"spark://127.0.0.1:{self.port}"
 
     def environment(self) -> dict[str, str]:
-        """This process's environment without Python or Spark settings, plus the daemons' own."""
+        """This process's environment without Python or Spark settings, plus the daemons' own:
+        their JVMs get the JIT options this process gives spark-submit's (`SPARK_SUBMIT_OPTS`)."""
         kept = {k: v for k, v in os.environ.items()
                 if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV") and not k.startswith(("PYSPARK_", "SPARK_"))}
         return {**kept, "SPARK_HOME": spark_home(), "SPARK_LOCAL_IP": "127.0.0.1",
-                "SPARK_LOCAL_DIRS": str(self.workdir / "local"), "SPARK_DAEMON_MEMORY": "256m"}
+                "SPARK_LOCAL_DIRS": str(self.workdir / "local"), "SPARK_DAEMON_MEMORY": "256m",
+                "SPARK_DAEMON_JAVA_OPTS": os.environ.get("SPARK_SUBMIT_OPTS", "")}
 
     def _launch(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "wb")
