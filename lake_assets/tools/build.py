@@ -39,6 +39,8 @@ run_monitoring:  # the daemon fails runs whose process is gone or stuck starting
   cancel_timeout_seconds: 300
   max_resume_run_attempts: 0  # a run is never resumed: it fails, and Dagster's run retries apply
   free_slots_after_run_end_seconds: 60
+run_queue:
+  dequeue_interval_seconds: 1  # a queued run (the UI's, a sensor's, a backfill's) starts within a second, not five
 concurrency:
   runs:
     max_concurrent_runs: 1  # each run starts its own Spark: one at a time on one machine

@@ -2,8 +2,8 @@
 loopback over the test run's sample lake, started on the fresh LAKE_HOME its `lake build` recorded
 into. First what the fresh UI runs and lists; then a two-month backfill launched from the fact's
 partitions view and, while it runs, lineage with its groups, the column schema and the automation
-page; then each month with its row count. Screenshots go to $LAKE_BROWSER_ARTIFACTS (default
-`<tmp>/browser`)."""
+page; then each month with its row count. One Chromium for both; screenshots go to
+$LAKE_BROWSER_ARTIFACTS (default `<tmp>/browser0`)."""
 
 import os
 import re
@@ -79,9 +79,9 @@ def ui_after_a_build(sample, tmp_path_factory):
         yield port, log_path, sample.lake
 
 
-@pytest.fixture
-def browser(tmp_path):
-    """Headless Chromium; every screenshot stays in the artifacts folder, named on failure."""
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    """Headless Chromium, one for the module's tests; its screenshots go to `.artifacts`."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -94,14 +94,22 @@ def browser(tmp_path):
                      "--window-size=1400,1300"):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    driver.artifacts = Path(os.getenv("LAKE_BROWSER_ARTIFACTS") or tmp_path / "browser")
+    driver.artifacts = Path(os.getenv("LAKE_BROWSER_ARTIFACTS") or tmp_path_factory.mktemp("browser"))
     driver.artifacts.mkdir(parents=True, exist_ok=True)
     try:
         yield driver
     finally:
-        driver.save_screenshot(str(driver.artifacts / "last.png"))
-        print(f"browser screenshots: {driver.artifacts}")  # shown by pytest when the test fails
         driver.quit()
+
+
+@pytest.fixture
+def browser(chromium, request):
+    """The module's Chromium for one test; its last screen is saved as `<test name>.png`."""
+    try:
+        yield chromium
+    finally:
+        chromium.save_screenshot(str(chromium.artifacts / f"{request.node.name}.png"))
+        print(f"browser screenshots: {chromium.artifacts}")  # shown by pytest when the test fails
 
 
 def _stop_sensor(port: int, name: str) -> None:
