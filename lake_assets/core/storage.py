@@ -37,11 +37,8 @@ from lake_assets.core.staged import (CONTENT, Part, Staged, committed_by, conten
                                      summary_tag, where_text)
 
 SMALL_TABLE_ROWS = 100_000  # checked on the driver: dimensions and analytics, not the fact
-
-
 COMMIT_ATTEMPTS = 5  # of a follower's month, each after another run's commit to it
 FOLLOWS = "follows-wap-id"  # in a follower's commit: the leader's write (published-wap-id) it goes with
-
 
 _ACTIVE: dict[int, str] = {}  # Spark session -> the catalog `lake` points at
 # (catalog, table) -> (snapshot of `main`, the rows it holds): a small table as this process last
@@ -190,7 +187,9 @@ class Lake:
         writer = reduce(DataFrame.unionByName, observed).writeTo(self.name(table)).option("merge-schema", "true")
         if content is not None:
             writer = writer.option(f"snapshot-property.{CONTENT}", content)
-        with self._setting("spark.wap.id", wap):
+        # The months' code is the same: one class, not one per month (compiled and warmed up 12
+        # times: the union numbers each month's codegen stages, and the class name holds the number).
+        with self._setting("spark.wap.id", wap), self._setting("spark.sql.codegen.useIdInClassName", "false"):
             writer.overwritePartitions()
         self._restore_schema(table, schema)
         measured = [dict(o.get) for o in observations]
