@@ -58,13 +58,14 @@ def raw_folder(tmp_path_factory) -> tuple[Path, dict[str, int]]:
 
 
 @pytest.fixture(scope="module", params=["local", "s3"])
-def lake(request, raw_folder, spark, workers, tmp_path_factory):
+def lake(request, raw_folder, spark, workers, lake_home, tmp_path_factory):
     """The raw folder (uploaded for S3) and the lake to build (folder or S3 prefix), as `lake build`
     would begin it: the dimensions the fact reads, then April committed by a run as the tests'
-    runs commit it (with `dim_country`: its first version)."""
+    runs commit it (with `dim_country`: its first version). The cache is the session's, as
+    `lake build`'s (the gazetteer's rows parsed once)."""
     root = tmp_path_factory.mktemp(f"concurrent-{request.param}")
     raw_dir, raw_rows = raw_folder
-    raw, lake_dir = str(raw_dir), str(root / "lake")
+    raw, lake_dir, cache = str(raw_dir), str(root / "lake"), lake_home / "cache"
     with pytest.MonkeyPatch.context() as mp:
         if request.param == "s3":
             from lake_assets_tests.core.test_s3 import upload
@@ -78,10 +79,10 @@ def lake(request, raw_folder, spark, workers, tmp_path_factory):
             prefix = f"s3://{server.bucket}/{uuid.uuid4().hex[:8]}"
             upload(raw_dir, f"{prefix}/raw")
             raw, lake_dir = f"{prefix}/raw", f"{prefix}/lake"
-        build_here(spark, raw, lake_dir, str(root / "cache"), skip=("dim_country", "dim_temperature"), run_id="first")
-        code, _, err = workers.start(raw, lake_dir, "2016-04", root / "cache").finish()
+        build_here(spark, raw, lake_dir, str(cache), skip=("dim_country", "dim_temperature"), run_id="first")
+        code, _, err = workers.start(raw, lake_dir, "2016-04", cache).finish()
         assert code == 0, err[-2000:]
-        yield raw, lake_dir, raw_rows, root / "cache"
+        yield raw, lake_dir, raw_rows, cache
     lake_s3.reset()
 
 
