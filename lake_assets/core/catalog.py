@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -134,19 +135,14 @@ class Catalog:
     def python(self):
         """This catalog through pyiceberg (reads snapshots; writes stay with Spark)."""
         if self.glue:
-            return self._load(type="glue")
+            return _glue_catalog(self.warehouse, tuple(sorted(_aws_properties(java=False).items())))
         if not Path(self.location).is_file():
             elsewhere = "" if self.location == f"{self.warehouse}/catalog.db" else f" (no catalog {self.location})"
             raise CatalogError(f"no lake at {self.warehouse}{elsewhere}: build one with `lake build` or pass --lake")
         return self._sqlite()
 
     def _sqlite(self):
-        return self._load(type="sql", uri=f"sqlite:///{self.location}")
-
-    def _load(self, **kind: str):
-        from pyiceberg.catalog import load_catalog
-
-        return load_catalog(SPARK_CATALOG, warehouse=self.warehouse, **_aws_properties(java=False), **kind)
+        return _load_catalog(self.warehouse, type="sql", uri=f"sqlite:///{self.location}", **_aws_properties(java=False))
 
     def tables(self) -> list[str]:
         """The names of the lake's tables."""
@@ -168,6 +164,19 @@ class Catalog:
             raise
         self.check_location(table, loaded.location())
         return loaded
+
+
+def _load_catalog(warehouse: str, **properties: str):
+    from pyiceberg.catalog import load_catalog
+
+    return load_catalog(SPARK_CATALOG, warehouse=warehouse, **properties)
+
+
+@lru_cache(maxsize=4)
+def _glue_catalog(warehouse: str, properties: tuple[tuple[str, str], ...]):
+    """pyiceberg's Glue catalog, made once per warehouse and settings in a process: making its boto3
+    client reads botocore's service files (~0.3 s of CPU), which a read of every table paid per table."""
+    return _load_catalog(warehouse, type="glue", **dict(properties))
 
 
 def _plain(location: str) -> str:

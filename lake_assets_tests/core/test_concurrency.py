@@ -13,7 +13,6 @@ dimension holds a key twice.
 """
 
 import json
-import time
 import uuid
 from pathlib import Path
 
@@ -50,14 +49,23 @@ def assert_whole(lake: str, raw_rows: dict[str, int]) -> None:
     assert dups == 0
 
 
+@pytest.fixture(scope="module")
+def raw_folder(tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    """Two generated months, one raw folder for both lakes, and each month's raw rows."""
+    root = tmp_path_factory.mktemp("concurrent-raw")
+    manifest = generate_raw(root, scale=0.0005, months=MONTHS)
+    return root, {m: manifest["months"][m]["rows"] for m in MONTHS}
+
+
 @pytest.fixture(scope="module", params=["local", "s3"])
-def lake(request, spark, workers, tmp_path_factory):
-    """A raw folder of two generated months and the lake to build (folder or S3 prefix);
-    the dimensions the fact reads are built first, as `lake build` would."""
+def lake(request, raw_folder, spark, workers, lake_home, tmp_path_factory):
+    """The raw folder (uploaded for S3) and the lake to build (folder or S3 prefix), as `lake build`
+    would begin it: the dimensions the fact reads, then April committed by a run as the tests'
+    runs commit it (with `dim_country`: its first version). The cache is the session's, as
+    `lake build`'s (the gazetteer's rows parsed once)."""
     root = tmp_path_factory.mktemp(f"concurrent-{request.param}")
-    manifest = generate_raw(root / "raw", scale=0.0005, months=MONTHS)
-    raw_rows = {m: manifest["months"][m]["rows"] for m in MONTHS}
-    raw, lake_dir = str(root / "raw"), str(root / "lake")
+    raw_dir, raw_rows = raw_folder
+    raw, lake_dir, cache = str(raw_dir), str(root / "lake"), lake_home / "cache"
     with pytest.MonkeyPatch.context() as mp:
         if request.param == "s3":
             from lake_assets_tests.core.test_s3 import upload
@@ -69,10 +77,12 @@ def lake(request, spark, workers, tmp_path_factory):
             mp.setenv("LAKE_ALLOW_LOCAL_CATALOG", "1")  # a test's own catalog (Glue's path: test_glue.py)
             lake_s3.reset()
             prefix = f"s3://{server.bucket}/{uuid.uuid4().hex[:8]}"
-            upload(root / "raw", f"{prefix}/raw")
+            upload(raw_dir, f"{prefix}/raw")
             raw, lake_dir = f"{prefix}/raw", f"{prefix}/lake"
-        build_here(spark, raw, lake_dir, str(root / "cache"), months=["2016-04"], run_id="first")
-        yield raw, lake_dir, raw_rows, root / "cache"
+        build_here(spark, raw, lake_dir, str(cache), skip=("dim_country", "dim_temperature"), run_id="first")
+        code, _, err = workers.start(raw, lake_dir, "2016-04", cache).finish()
+        assert code == 0, err[-2000:]
+        yield raw, lake_dir, raw_rows, cache
     lake_s3.reset()
 
 
@@ -111,10 +121,8 @@ def test_concurrent_runs_on_one_month_leave_one_whole_version_after_a_killed_one
     # the lake shows nothing of it.
     before = fact_files(lake_dir)
     killed = workers.start(raw, lake_dir, "2016-04", cache, hold="fact_immigration")
-    deadline = time.monotonic() + 600
-    while not fact_files(lake_dir) - before:
-        assert killed.alive and time.monotonic() < deadline, killed.finish(timeout=5)[2][-2000:]
-        time.sleep(0.01)
+    assert killed.wait_held(), killed.finish(timeout=5)[2][-2000:]
+    assert fact_files(lake_dir) - before and killed.alive  # its files written, nothing committed
     killed.kill()
     assert_whole(lake_dir, raw_rows)
 

@@ -10,8 +10,8 @@ A process serves one run at a time and the next when it is done, its catalog loa
 each run as a new process would load it: its JVM starts and warms once, not once per run (a
 cold run costs about 20 s of CPU, a warm one 2-3 s). Each run gets the lake settings (LAKE_*,
 AWS_*) of the test at `start`. A run started with `hold=table` stops before publishing that
-table (its files written) and waits to be killed: `run.kill()` ends the process, which is
-replaced at the next `start`.
+table (its files written), says so (`run.wait_held()`) and waits to be killed: `run.kill()` ends
+the process and starts its replacement, whose JVM boots while the test goes on.
 """
 
 from __future__ import annotations
@@ -86,12 +86,16 @@ def _serve() -> None:
 class Run:
     """A run sent to a build process: `finish()` waits for its (code, stdout, stderr)."""
 
-    def __init__(self, worker: "Worker", run_id: str):
-        self.worker, self.run_id = worker, run_id
+    def __init__(self, pool: "Workers", worker: "Worker", run_id: str):
+        self.pool, self.worker, self.run_id = pool, worker, run_id
 
     @property
     def alive(self) -> bool:
         return self.worker.proc.poll() is None
+
+    def wait_held(self, timeout: float = 600) -> bool:
+        """Whether a run started with `hold=` reached its hold (its files written) within `timeout`."""
+        return self.worker.held.wait(timeout)
 
     def finish(self, timeout: float = 900) -> tuple[int, str, str]:
         result = self.worker.outcome(timeout)
@@ -99,9 +103,10 @@ class Run:
         return result
 
     def kill(self) -> None:
-        """SIGKILL the process and its JVM."""
+        """SIGKILL the process and its JVM; a new process takes its place."""
         os.killpg(self.worker.proc.pid, signal.SIGKILL)
         self.worker.proc.wait()
+        self.pool.replace(self.worker)
 
 
 class Worker:
@@ -112,17 +117,19 @@ class Worker:
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      start_new_session=True)
         self.busy = False
+        self.held = threading.Event()  # set when a run holds before publishing (its "held" line)
         self.outputs = {name: queue.Queue() for name in ("stdout", "stderr")}
         for name, done in self.outputs.items():
             threading.Thread(target=self._read, args=(getattr(self.proc, name), done), daemon=True).start()
 
-    @staticmethod
-    def _read(stream, done: queue.Queue) -> None:
+    def _read(self, stream, done: queue.Queue) -> None:
         """Put each run's lines (up to its END) on `done`, and what is left when the stream closes;
         the lines before the first END (the process starting) are no run's."""
         lines: list[str] = []
         started = False
         for line in stream:
+            if line == "held\n":
+                self.held.set()
             if line.startswith(END):
                 if started:
                     done.put(lines + [line])
@@ -143,13 +150,17 @@ class Worker:
         return code, "".join(out[:-1] if end else out), "".join(err[:-1] if err and err[-1].startswith(END) else err)
 
     def stop(self) -> None:
+        """Wait for the process to end (its stdin closed: `close`), killing it after 30 s."""
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def close(self) -> None:
+        """Ask the process to end once its run is done (it reads no more runs)."""
         if self.proc.poll() is None:
             self.proc.stdin.close()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
 
 
 class Workers:
@@ -162,6 +173,10 @@ class Workers:
     def _spawn(self) -> Worker:
         return Worker({**os.environ, **self.env})
 
+    def replace(self, worker: Worker) -> None:
+        """A new process in place of `worker` (killed): its JVM starts now."""
+        self.workers[self.workers.index(worker)] = self._spawn()
+
     def start(self, raw: str, lake: str, month: str, cache: Path, hold: str | None = None) -> Run:
         """Send a run committing `month` (its run id: `.run_id`) to a process not busy with another."""
         worker = next((w for w in self.workers if not w.busy and w.proc.poll() is None), None)
@@ -172,12 +187,14 @@ class Workers:
         run_id = uuid.uuid4().hex
         worker.send({"raw": raw, "lake": lake, "month": month, "run_id": run_id, "cache": str(cache),
                      "env": settings, "hold": hold})
-        return Run(worker, run_id)
+        return Run(self, worker, run_id)
 
     def __enter__(self) -> "Workers":
         return self
 
     def __exit__(self, *exc) -> None:
+        for worker in self.workers:  # all end at once
+            worker.close()
         for worker in self.workers:
             worker.stop()
 
