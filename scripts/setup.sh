@@ -69,6 +69,8 @@ for name in REPLACED:
 PY
 
 # The Spark driver JVM's class-data-sharing archive (JDK 17 AppCDS), made once for this Java and
-# these jars and shared by every local session after (lake_assets/orchestration/spark.py names it by their hash).
+# these jars from a session that runs every build on a small generated month, and shared by every
+# local session after (lake_assets/orchestration/spark.py names it by their hash); other checkouts'
+# stale archives are removed.
 .venv/bin/python -c "from lake_assets.orchestration.spark import make_class_archive; make_class_archive()" \
   || echo "setup: no class archive made; Spark sessions start without it (slower, same results)" >&2

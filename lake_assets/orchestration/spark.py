@@ -10,6 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pyspark
@@ -76,21 +78,82 @@ def driver_java_options(archive_at_exit: Path | None = None) -> str:
     return LOCAL_CONF["spark.driver.extraJavaOptions"] + sharing
 
 
+# Another checkout's archive (each has its own: its jars' times differ) is removed once no JVM
+# has mapped it for ARCHIVE_UNUSED_DAYS, and beyond the ARCHIVES_KEPT most recently used.
+ARCHIVE_UNUSED_DAYS = 2
+ARCHIVES_KEPT = 8
+PART_HOURS = 1  # a `.part` this old is a make that died (make_class_archive's timeout: 30 min)
+
+
+def _last_use(path: Path) -> float | None:
+    """When a JVM last mapped the archive (its access time: Linux's relatime updates it at least
+    daily) or it was made; None once another process removed it."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return max(stat.st_atime, stat.st_mtime)
+
+
+def prune_class_archives(current: Path, now: float | None = None) -> list[Path]:
+    """Remove the other checkouts' archives beside `current` unused for ARCHIVE_UNUSED_DAYS or
+    beyond the ARCHIVES_KEPT most recently used (`current` counted), and dead makes' `.part`
+    files; return them. Age is the rule (a checkout in use keeps its archive); the count bounds a
+    day of many checkouts. A JVM mapping a removed archive keeps it (Linux): only the next start
+    of its checkout is slower, until that checkout's setup makes it again."""
+    now = time.time() if now is None else now
+    used = {p: _last_use(p) for p in current.parent.glob("driver-*.jsa") if p != current}
+    others = sorted((p for p in used if used[p] is not None), key=used.get, reverse=True)
+    stale = [p for i, p in enumerate(others)
+             if i >= ARCHIVES_KEPT - 1 or now - used[p] > ARCHIVE_UNUSED_DAYS * 86400]
+    stale += [p for p in current.parent.glob("driver-*.jsa.*.part")
+              if now - (_last_use(p) or now) > PART_HOURS * 3600]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def warm_up(part: Path) -> None:
+    """The session whose loaded classes make the archive: the builds `lake build` runs (the seven
+    dimensions, a month of the fact, the analytics) through the Dagster-free core on a generated
+    month of ~300 rows in a temporary lake, so every later driver maps the classes of Iceberg's
+    staged writes and commits, the JDBC catalog, Parquet and CSV reads, joins, aggregates and
+    code generation instead of loading them (docs/performance.md)."""
+    from lake_assets.core.builds import Inputs, run_build, run_months
+    from lake_assets.core.catalog import Catalog
+    from lake_assets.core.generate import generate_raw
+    from lake_assets.core.storage import Lake
+    from lake_assets.core.tables import BUILDS
+
+    with tempfile.TemporaryDirectory(prefix="class-archive-") as tmp:
+        raw, lake = f"{tmp}/raw", f"{tmp}/lake"
+        generate_raw(raw, scale=0.0001, months=["2016-04"])
+        conf = session_conf(settings.SPARK_MASTER_DEFAULT, archive_at_exit=part)
+        spark = LazyPySparkResource(spark_config=conf).spark_session
+        catalog = Catalog.for_lake(lake, f"{lake}/catalog.db", "lake")
+        inputs = Inputs(spark, Lake(spark, lake, catalog, run_id="class-archive"), raw, f"{tmp}/cache",
+                        log=lambda line: None)
+        for build in BUILDS.values():  # in dependency order
+            if build.monthly:
+                list(run_months(build.name, inputs, ["2016-04-01"]))
+            else:
+                run_build(build.name, inputs)
+
+
 def make_class_archive() -> Path:
-    """Make the class archive once (scripts/setup.sh): start a session that writes the classes it
-    loads at exit, wait for its JVM to end, then move the archive into place atomically."""
+    """Make the class archive once (scripts/setup.sh), after pruning stale ones: run `warm_up` in a
+    process whose JVM writes the classes it loaded at exit, wait for that JVM to end, then move
+    the archive into place atomically."""
     archive = class_archive()
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    prune_class_archives(archive)
     if archive.is_file():
         return archive
-    archive.parent.mkdir(parents=True, exist_ok=True)
     part = archive.with_name(f"{archive.name}.{os.getpid()}.part")
-    warm = ("from lake_assets.orchestration import spark as s\n"
-            f"conf = s.session_conf(archive_at_exit=s.Path({str(part)!r}))\n"
-            "spark = s.LazyPySparkResource(spark_config=conf).spark_session\n"
-            "spark.sql('select id % 7 k, count(*) n from range(1000) group by k').collect()\n")
+    warm = f"from lake_assets.orchestration import spark as s\ns.warm_up(s.Path({str(part)!r}))\n"
     # The JVM outlives the Python process and writes the archive as it ends: run() returns when the
     # last holder of the output pipes, the JVM, has closed them.
-    subprocess.run([sys.executable, "-c", warm], check=True, capture_output=True, timeout=600,
+    subprocess.run([sys.executable, "-c", warm], check=True, capture_output=True, timeout=1800,
                    env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
     if not part.is_file():
         raise RuntimeError(f"the driver JVM wrote no class archive at {part}")
