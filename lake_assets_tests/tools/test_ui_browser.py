@@ -156,8 +156,10 @@ def test_browser_a_fresh_lake_ui_runs_its_automation_and_lists_the_build_before_
     browser.get(f"{url}/automation")
     for name in AUTOMATIONS:  # its row: the select box on the left, the running switch on the right
         see(name)
-        switched_on = WebDriverWait(browser, 60).until(lambda b, name=name: b.execute_script(SWITCH, name))
-        assert switched_on == "on", f"{name} is not running"
+        # While the rows load, the walk up from the name can meet two rows' select boxes: read until
+        # the switch says "on" (an automation that is off never does: the wait fails)
+        WebDriverWait(browser, 60).until(lambda b, name=name: b.execute_script(SWITCH, name) == "on",
+                                         f"{name} is not running")
     browser.save_screenshot(str(browser.artifacts / "automation_running.png"))
 
     browser.get(f"{url}/runs")
